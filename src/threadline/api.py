@@ -1,0 +1,15 @@
+"""The one router index: every domain's routes under ``/api/v1``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from threadline.executions.endpoints import router as executions
+from threadline.flows.endpoints import router as flows
+from threadline.functions.endpoints import router as functions
+from threadline.projects.endpoints import router as projects
+from threadline.triggers.endpoints import router as triggers
+
+router = APIRouter(prefix="/api/v1")
+for domain in (projects, flows, triggers, executions, functions):
+    router.include_router(domain)

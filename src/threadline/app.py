@@ -1,0 +1,61 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from threadline import api
+from threadline.config import Settings, get_settings
+from threadline.jobs.worker import Worker
+from threadline.kit import http_errors
+from threadline.kit.body_limit import BodyLimitMiddleware
+from threadline.kit.resources import Resources
+from threadline.sandbox.app import create_sandbox_app
+from threadline.tasks import load_tasks
+
+
+def create_app(settings: Settings | None = None, resources: Resources | None = None) -> FastAPI:
+    """The API (plus, if enabled, the embedded worker and the WhatsApp sandbox)."""
+    settings = settings or get_settings()
+    load_tasks()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = resources is None
+        app.state.resources = resources or Resources.create(settings)
+        worker_task = None
+        if settings.embedded_worker:
+            worker = Worker(app.state.resources)
+            worker_task = asyncio.create_task(worker.run())
+        try:
+            yield
+        finally:
+            if worker_task is not None:
+                worker.stop()
+                await worker_task
+            if owned:
+                await app.state.resources.close()
+
+    app = FastAPI(
+        title="Threadline",
+        version="0.1.0",
+        description="WhatsApp automation: durable flows behind a Kapso v1 compatible API.",
+        lifespan=lifespan,
+    )
+    if resources is not None:
+        app.state.resources = resources
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    http_errors.install(app)
+    app.include_router(api.router)
+    if settings.sandbox_enabled:
+        app.mount("/sandbox", create_sandbox_app())
+
+    @app.get("/health", include_in_schema=False)
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,39 @@
+"""FastAPI dependencies every endpoint uses: the request's transaction and its project."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from threadline.auth import service
+from threadline.kit.resources import Resources
+from threadline.models import Project
+
+
+def get_resources(request: Request) -> Resources:
+    """The process's shared resources."""
+    resources: Resources = request.app.state.resources
+    return resources
+
+
+async def transaction(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's one transaction, committed before the response is sent."""
+    async with get_resources(request).db.transaction() as session:
+        yield session
+
+
+DbSession = Annotated[AsyncSession, Depends(transaction, scope="function")]
+AppResources = Annotated[Resources, Depends(get_resources)]
+
+
+async def current_project(
+    session: DbSession, x_api_key: Annotated[str | None, Header()] = None
+) -> Project:
+    """The project whose API key came in ``X-API-Key``."""
+    return await service.authenticate(session, x_api_key)
+
+
+CurrentProject = Annotated[Project, Depends(current_project)]

@@ -1,0 +1,105 @@
+"""``serve``, ``worker``, ``migrate`` and ``sandbox``: the long-running commands."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from pathlib import Path
+
+import typer
+import uvicorn
+
+from threadline.app import create_app
+from threadline.config import Settings, get_settings
+from threadline.jobs.worker import Worker
+from threadline.kit import migrate as migrations
+from threadline.kit.resources import Resources
+from threadline.projects import service as projects
+from threadline.sandbox.app import create_sandbox_app
+from threadline.tasks import load_tasks
+
+KEY_FILE = "default-api-key"
+
+
+def _logging(settings: Settings) -> None:
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _prepare(settings: Settings) -> None:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrations.upgrade(settings.resolved_database_url())
+
+
+async def _bootstrap(settings: Settings) -> str | None:
+    resources = Resources.create(settings)
+    try:
+        async with resources.db.transaction() as session:
+            created = await projects.bootstrap(
+                session, resources.cipher, sandbox_base_url=settings.base_url()
+            )
+    finally:
+        await resources.close()
+    return None if created is None else f"{created.project.id} {created.api_key}"
+
+
+def _announce(settings: Settings, created: str) -> None:
+    project_id, api_key = created.split(" ")
+    key_file = settings.data_dir / KEY_FILE
+    key_file.write_text(api_key + "\n")
+    key_file.chmod(0o600)
+    typer.echo(f"Created the default project {project_id}.")
+    typer.echo(f"Its API key (shown once; also saved to {key_file}): {api_key}")
+
+
+def serve() -> None:
+    """Run the API, an embedded worker and the WhatsApp sandbox in one process."""
+    settings = get_settings()
+    _logging(settings)
+    _prepare(settings)
+    created = asyncio.run(_bootstrap(settings))
+    if created:
+        _announce(settings, created)
+    typer.echo(f"Threadline on {settings.base_url()}  (docs: {settings.base_url()}/docs, "
+               f"sandbox outbox: {settings.base_url()}/sandbox/_sandbox/outbox)")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
+                log_level=settings.log_level, access_log=False)
+
+
+async def _run_worker(settings: Settings) -> None:
+    load_tasks()
+    resources = Resources.create(settings)
+    worker = Worker(resources)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, worker.stop)
+    try:
+        await worker.run()
+    finally:
+        await resources.close()
+
+
+def worker() -> None:
+    """Run a worker process alone (as many as you like, on PostgreSQL)."""
+    settings = get_settings()
+    _logging(settings)
+    asyncio.run(_run_worker(settings))
+
+
+def migrate() -> None:
+    """Bring the database schema up to date."""
+    settings = get_settings()
+    _prepare(settings)
+    typer.echo(f"Database at {settings.resolved_database_url()} is up to date.")
+
+
+def sandbox(
+    port: int = typer.Option(8001, help="Port to listen on."),
+    host: str = typer.Option("127.0.0.1", help="Address to bind."),
+) -> None:
+    """Run the WhatsApp sandbox alone (a Graph API emulator)."""
+    typer.echo(f"WhatsApp sandbox on http://{host}:{port} (outbox: /_sandbox/outbox)")
+    uvicorn.run(create_sandbox_app(), host=host, port=port, log_level="warning")
+
+
+__all__ = ["Path", "migrate", "sandbox", "serve", "worker"]

@@ -1,0 +1,50 @@
+"""Settings: the only place that reads the environment (prefix ``THREADLINE_``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Runtime configuration; every field can be set as ``THREADLINE_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="THREADLINE_", extra="ignore")
+
+    data_dir: Path = Path(".threadline")
+    database_url: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str = ""
+    secret_key: str = ""
+    max_body_bytes: int = 1_000_000
+
+    worker_concurrency: int = 16
+    worker_poll_seconds: float = 0.2
+    job_lease_seconds: float = 30.0
+    http_timeout_seconds: float = 15.0
+
+    sandbox_enabled: bool = True
+    embedded_worker: bool = True
+    log_level: str = "info"
+
+    sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
+
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to a SQLite file in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.data_dir / 'threadline.db'}"
+
+    def base_url(self) -> str:
+        """Where this server is reached; the sandbox WhatsApp config points here."""
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

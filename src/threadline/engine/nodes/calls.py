@@ -1,0 +1,108 @@
+"""Nodes that call out over HTTP: webhook, function and decide (by function).
+
+The engine only describes the call; a job makes it and feeds the answer back, so
+the execution holds no task while the call is in flight.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from threadline.engine.nodes.base import NodeHandler
+from threadline.engine.state import CallResult, HttpCall
+from threadline.engine.steps import Fail, Next, Park, Step, StepContext
+from threadline.flows.node_configs import DecideConfig, FunctionConfig, WebhookConfig
+
+
+def _failed(ctx: StepContext, result: CallResult) -> Step:
+    ctx.state.system["last_error"] = result.error
+    if ctx.has_edge("error"):
+        return Next("error")
+    return Fail(f"call from node '{ctx.node.id}' failed: {result.error}", {"status": result.status_code})
+
+
+def _save(ctx: StepContext, name: str | None, value: Any) -> None:
+    if name:
+        ctx.state.variables[name] = value
+
+
+def _webhook_enter(ctx: StepContext) -> Step:
+    config = ctx.node.config
+    assert isinstance(config, WebhookConfig)
+    request = {
+        "method": config.method,
+        "url": ctx.render(config.url),
+        "headers": {k: ctx.render(v) for k, v in config.headers.items()},
+        "body": ctx.render_value(config.body),
+        "timeout_seconds": config.timeout_seconds,
+        "retries": config.retries,
+    }
+    return Park("call", call=HttpCall(ctx.node.id, "webhook", request))
+
+
+def _webhook_result(ctx: StepContext, result: CallResult) -> Step:
+    config = ctx.node.config
+    assert isinstance(config, WebhookConfig)
+    if not result.ok:
+        return _failed(ctx, result)
+    ctx.state.system["last_webhook_status"] = result.status_code
+    _save(ctx, config.save_response_to, result.body)
+    return Next()
+
+
+def _function_request(ctx: StepContext, function_id: str) -> dict[str, Any]:
+    edges = [edge.label for edge in ctx.definition.edges_from(ctx.node.id)]
+    return {"function_id": function_id, "available_edges": edges}
+
+
+def _function_enter(ctx: StepContext) -> Step:
+    config = ctx.node.config
+    assert isinstance(config, FunctionConfig)
+    request = _function_request(ctx, config.function_id)
+    return Park("call", call=HttpCall(ctx.node.id, "function", request))
+
+
+def _merge_vars(ctx: StepContext, body: Any) -> None:
+    if isinstance(body, dict) and isinstance(body.get("vars"), dict):
+        ctx.state.variables.update(body["vars"])
+
+
+def _chosen_edge(body: Any) -> str | None:
+    edge = body.get("next_edge") if isinstance(body, dict) else None
+    return edge if isinstance(edge, str) else None
+
+
+def _function_result(ctx: StepContext, result: CallResult) -> Step:
+    config = ctx.node.config
+    assert isinstance(config, FunctionConfig)
+    if not result.ok:
+        return _failed(ctx, result)
+    _merge_vars(ctx, result.body)
+    _save(ctx, config.save_response_to, result.body)
+    edge = _chosen_edge(result.body)
+    return Next(edge if edge and ctx.has_edge(edge) else "next")
+
+
+def _decide_enter(ctx: StepContext) -> Step:
+    config = ctx.node.config
+    assert isinstance(config, DecideConfig)
+    if config.decision_type != "function" or not config.function_id:
+        return Fail(f"decide node '{ctx.node.id}' needs decision_type 'function'")
+    request = _function_request(ctx, config.function_id)
+    return Park("call", call=HttpCall(ctx.node.id, "decide", request))
+
+
+def _decide_result(ctx: StepContext, result: CallResult) -> Step:
+    if not result.ok:
+        return _failed(ctx, result)
+    _merge_vars(ctx, result.body)
+    edge = _chosen_edge(result.body)
+    if edge is None or not ctx.has_edge(edge):
+        return Fail(f"decide node '{ctx.node.id}' got next_edge {edge!r}, not one of its edges")
+    ctx.log("decided", {"edge": edge})
+    return Next(edge)
+
+
+WEBHOOK = NodeHandler(enter=_webhook_enter, on_result=_webhook_result)
+FUNCTION = NodeHandler(enter=_function_enter, on_result=_function_result)
+DECIDE = NodeHandler(enter=_decide_enter, on_result=_decide_result)

@@ -1,0 +1,73 @@
+"""Nodes that send WhatsApp messages: text, interactive (buttons, lists) and templates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from threadline.engine.nodes.base import NodeHandler
+from threadline.engine.steps import Next, Step, StepContext
+from threadline.flows.node_configs import (
+    SendInteractiveConfig,
+    SendTemplateConfig,
+    SendTextConfig,
+)
+from threadline.whatsapp import payloads
+
+
+def _optional(ctx: StepContext, text: str | None) -> str | None:
+    return ctx.render(text) if text else None
+
+
+def _send_text(ctx: StepContext) -> Step:
+    config = ctx.node.config
+    assert isinstance(config, SendTextConfig)
+    body = ctx.render(config.message)
+    ctx.send(payloads.text_message(ctx.state.phone_number, body), whatsapp_config_id=config.whatsapp_config_id)
+    return Next()
+
+
+def _buttons(ctx: StepContext, config: SendInteractiveConfig) -> dict[str, Any]:
+    buttons = [(b.id, ctx.render(b.title)) for b in config.buttons or []]
+    return payloads.button_message(
+        ctx.state.phone_number,
+        ctx.render(config.body_text),
+        buttons,
+        header_text=_optional(ctx, config.header_text),
+        footer_text=_optional(ctx, config.footer_text),
+    )
+
+
+def _list(ctx: StepContext, config: SendInteractiveConfig) -> dict[str, Any]:
+    sections = [section.model_dump(exclude_none=True) for section in config.list_sections or []]
+    return payloads.list_message(
+        ctx.state.phone_number,
+        ctx.render(config.body_text),
+        ctx.render(config.list_button_text or ""),
+        ctx.render_value(sections),
+        header_text=_optional(ctx, config.header_text),
+        footer_text=_optional(ctx, config.footer_text),
+    )
+
+
+def _send_interactive(ctx: StepContext) -> Step:
+    config = ctx.node.config
+    assert isinstance(config, SendInteractiveConfig)
+    build = _buttons if config.interactive_type == "button" else _list
+    ctx.send(build(ctx, config), whatsapp_config_id=config.whatsapp_config_id)
+    return Next()
+
+
+def _send_template(ctx: StepContext) -> Step:
+    config = ctx.node.config
+    assert isinstance(config, SendTemplateConfig)
+    parameters = ctx.render_value(config.parameters) if config.parameters is not None else []
+    payload = payloads.template_message(
+        ctx.state.phone_number, config.template_name, config.language, parameters
+    )
+    ctx.send(payload, whatsapp_config_id=config.whatsapp_config_id)
+    return Next()
+
+
+SEND_TEXT = NodeHandler(enter=_send_text)
+SEND_INTERACTIVE = NodeHandler(enter=_send_interactive)
+SEND_TEMPLATE = NodeHandler(enter=_send_template)

@@ -1,0 +1,14 @@
+"""Names shared by the modules that schedule an execution's jobs."""
+
+from __future__ import annotations
+
+import uuid
+
+ADVANCE_TASK = "executions.advance"
+TIMEOUT_TASK = "executions.timeout"
+CALL_TASK = "executions.call"
+
+
+def timer_key(execution_id: uuid.UUID) -> str:
+    """Dedupe key of an execution's wait timer."""
+    return f"timeout:{execution_id}"

@@ -1,0 +1,140 @@
+"""SQL for executions and their event logs."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from threadline.executions.schemas import ExecutionFilters
+from threadline.models import ExecutionEvent, FlowExecution
+
+
+def add(session: AsyncSession, execution: FlowExecution) -> None:
+    """Stage a new execution row."""
+    session.add(execution)
+
+
+async def get(
+    session: AsyncSession, project_id: uuid.UUID, execution_id: uuid.UUID
+) -> FlowExecution | None:
+    """An execution of the project, freshly read."""
+    statement = (
+        select(FlowExecution)
+        .where(FlowExecution.id == execution_id, FlowExecution.project_id == project_id)
+        .execution_options(populate_existing=True)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def load(session: AsyncSession, execution_id: uuid.UUID) -> FlowExecution | None:
+    """An execution by id, without a lock (jobs know their execution's project)."""
+    return await session.get(FlowExecution, execution_id)
+
+
+async def get_for_update(session: AsyncSession, execution_id: uuid.UUID) -> FlowExecution | None:
+    """An execution, row-locked until the transaction ends (SQLite's lock is the database)."""
+    statement = (
+        select(FlowExecution)
+        .where(FlowExecution.id == execution_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def claim_waiting(
+    session: AsyncSession,
+    execution_id: uuid.UUID,
+    *,
+    reasons: Sequence[str],
+    now: datetime,
+    project_id: uuid.UUID | None = None,
+    expected_seq: int | None = None,
+) -> int | None:
+    """Compare-and-set waiting → running; the new ``step_seq`` if this caller won."""
+    conditions = [
+        FlowExecution.id == execution_id,
+        FlowExecution.status == "waiting",
+        FlowExecution.wait_reason.in_(reasons),
+    ]
+    if project_id is not None:
+        conditions.append(FlowExecution.project_id == project_id)
+    if expected_seq is not None:
+        conditions.append(FlowExecution.step_seq == expected_seq)
+    statement = (
+        update(FlowExecution)
+        .where(*conditions)
+        .values(status="running", step_seq=FlowExecution.step_seq + 1, wait_reason=None,
+                wait_until=None, last_event_at=now)
+        .returning(FlowExecution.step_seq)
+        .execution_options(synchronize_session=False)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def list_for_flow(
+    session: AsyncSession, flow_id: uuid.UUID, filters: ExecutionFilters, *, offset: int, limit: int
+) -> tuple[list[FlowExecution], int]:
+    """A page of a flow's executions, newest first, and how many match in all."""
+    conditions: list[Any] = [FlowExecution.flow_id == flow_id]
+    if filters.status is not None:
+        conditions.append(FlowExecution.status == filters.status)
+    if filters.started_at_gteq is not None:
+        conditions.append(FlowExecution.started_at >= filters.started_at_gteq)
+    if filters.started_at_lteq is not None:
+        conditions.append(FlowExecution.started_at <= filters.started_at_lteq)
+    total = await session.execute(select(func.count()).select_from(FlowExecution).where(*conditions))
+    rows = await session.execute(
+        select(FlowExecution)
+        .where(*conditions)
+        .order_by(FlowExecution.started_at.desc(), FlowExecution.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(rows.scalars()), int(total.scalar_one())
+
+
+async def add_events(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Append events (one multi-row insert)."""
+    if rows:
+        await session.execute(insert(ExecutionEvent), rows)
+
+
+async def list_events(
+    session: AsyncSession, execution_id: uuid.UUID, *, offset: int, limit: int
+) -> tuple[list[ExecutionEvent], int]:
+    """A page of an execution's events in order, and how many there are."""
+    where = ExecutionEvent.execution_id == execution_id
+    total = await session.execute(select(func.count()).select_from(ExecutionEvent).where(where))
+    rows = await session.execute(
+        select(ExecutionEvent).where(where).order_by(ExecutionEvent.id).offset(offset).limit(limit)
+    )
+    return list(rows.scalars()), int(total.scalar_one())
+
+
+async def recent_events(
+    session: AsyncSession, execution_id: uuid.UUID, *, limit: int
+) -> list[ExecutionEvent]:
+    """The newest ``limit`` events, oldest first (what a function call is told)."""
+    rows = await session.execute(
+        select(ExecutionEvent)
+        .where(ExecutionEvent.execution_id == execution_id)
+        .order_by(ExecutionEvent.id.desc())
+        .limit(limit)
+    )
+    return list(reversed(list(rows.scalars())))
+
+
+async def exists_in_project(
+    session: AsyncSession, project_id: uuid.UUID, execution_id: uuid.UUID
+) -> bool:
+    """Whether the execution exists in the project."""
+    statement = select(FlowExecution.id).where(
+        FlowExecution.id == execution_id, FlowExecution.project_id == project_id
+    )
+    return (await session.execute(statement)).first() is not None

@@ -1,0 +1,105 @@
+"""Running the engine against a stored execution and writing down what it decided.
+
+The caller holds the transaction (and, on PostgreSQL, the execution's row lock). The
+new state, the events, the outbox rows and the follow-up jobs are all written in it,
+so a crash leaves either all of them or none.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from threadline.engine.advance import advance
+from threadline.engine.state import EngineInput, HttpCall, Outcome, RunState
+from threadline.executions import repository
+from threadline.executions.keys import CALL_TASK, TIMEOUT_TASK, timer_key
+from threadline.flows.service import load_definition
+from threadline.jobs.queue import cancel, enqueue
+from threadline.messaging.service import queue_messages
+from threadline.models import FlowExecution
+
+async def run_engine(
+    session: AsyncSession, execution: FlowExecution, event: EngineInput, now: datetime
+) -> Outcome:
+    """Advance ``execution`` with ``event`` and persist the outcome."""
+    definition = await load_definition(session, execution.flow_version_id)
+    state = RunState(
+        node_id=execution.current_node_id,
+        phone_number=execution.phone_number,
+        variables=dict(execution.variables),
+        context=dict(execution.context),
+        system=dict(execution.system),
+    )
+    outcome = advance(definition, state, event, now)
+    await apply(session, execution, outcome, now)
+    return outcome
+
+
+async def apply(
+    session: AsyncSession, execution: FlowExecution, outcome: Outcome, now: datetime
+) -> None:
+    """Write an outcome: state, events, outbox rows, and the jobs that carry it on."""
+    _update_row(execution, outcome, now)
+    await repository.add_events(session, _event_rows(execution, outcome, now))
+    await queue_messages(session, execution, outcome.sends, now)
+    if execution.wait_until is not None:
+        await _set_timer(session, execution)
+    if outcome.call is not None:
+        await _request_call(session, execution, outcome.call)
+
+
+def _update_row(execution: FlowExecution, outcome: Outcome, now: datetime) -> None:
+    state = outcome.state
+    execution.status = outcome.status
+    execution.current_node_id = state.node_id
+    execution.variables = state.variables
+    execution.context = state.context
+    execution.system = state.system
+    execution.step_seq += 1
+    execution.wait_reason = outcome.wait_reason
+    execution.wait_until = (
+        now + timedelta(seconds=outcome.wait_seconds) if outcome.wait_seconds else None
+    )
+    execution.error = outcome.error
+    execution.last_event_at = now
+    if outcome.status in ("ended", "failed"):
+        execution.ended_at = now
+
+
+def _event_rows(execution: FlowExecution, outcome: Outcome, now: datetime) -> list[dict[str, Any]]:
+    return [
+        {
+            "execution_id": execution.id,
+            "kind": event.kind,
+            "node_id": event.node_id,
+            "at": now,
+            "duration_ms": event.duration_ms,
+            "data": event.data,
+        }
+        for event in outcome.events
+    ]
+
+
+async def _set_timer(session: AsyncSession, execution: FlowExecution) -> None:
+    await cancel(session, timer_key(execution.id))
+    await enqueue(
+        session,
+        TIMEOUT_TASK,
+        {"execution_id": str(execution.id), "seq": execution.step_seq},
+        run_at=execution.wait_until,
+        dedupe_key=timer_key(execution.id),
+    )
+
+
+async def _request_call(session: AsyncSession, execution: FlowExecution, call: HttpCall) -> None:
+    payload = {
+        "execution_id": str(execution.id),
+        "seq": execution.step_seq,
+        "node_id": call.node_id,
+        "kind": call.kind,
+        "request": call.request,
+    }
+    await enqueue(session, CALL_TASK, payload)

@@ -1,0 +1,141 @@
+"""Flow executions: start, resume, read. The rules live here; SQL and HTTP do not."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from threadline.engine.state import Start
+from threadline.errors import NotFound, Unprocessable
+from threadline.executions import repository
+from threadline.executions.keys import ADVANCE_TASK, timer_key
+from threadline.executions.runtime import run_engine
+from threadline.executions.schemas import ExecutionCreate, ExecutionFilters, ResumeIn
+from threadline.flows import service as flows
+from threadline.jobs.queue import cancel, enqueue
+from threadline.kit.clock import utcnow
+from threadline.kit.schemas import PageParams
+from threadline.models import ExecutionEvent, Flow, FlowExecution, Project
+from threadline.triggers.service import has_active_api_trigger
+from threadline.whatsapp_configs.service import resolve as resolve_whatsapp_config
+
+#: Who may resume a waiting execution through the API: any wait.
+API_RESUMABLE = ("user_input", "handoff")
+
+
+class ExecutionNotFound(NotFound):
+    """The flow execution does not exist in this project."""
+
+    error = "Flow execution not found"
+
+
+class FlowNotExecutable(Unprocessable):
+    """Flow must be in active status and have an active API trigger."""
+
+    error = "Flow is not active"
+
+
+class NotResumable(Unprocessable):
+    """The execution is not in a waiting state."""
+
+    error = "Execution cannot be resumed"
+
+
+@dataclass(frozen=True)
+class Started:
+    """A new execution, already advanced to its first wait (or its end)."""
+
+    flow: Flow
+    execution: FlowExecution
+
+
+async def start(
+    session: AsyncSession, project: Project, flow_id: uuid.UUID, data: ExecutionCreate
+) -> Started:
+    """Start a flow for one phone number, as its active API trigger allows."""
+    flow = await flows.get(session, project, flow_id)
+    if flow.status != "active" or flow.current_version_id is None:
+        raise FlowNotExecutable()
+    if not await has_active_api_trigger(session, flow.id):
+        raise FlowNotExecutable()
+    config = await resolve_whatsapp_config(session, project, data.whatsapp_config_id)
+    execution = _new_execution(project, flow, data, config.id)
+    repository.add(session, execution)
+    await run_engine(session, execution, Start(), execution.started_at)
+    await session.flush()
+    return Started(flow=flow, execution=execution)
+
+
+def _new_execution(
+    project: Project, flow: Flow, data: ExecutionCreate, config_id: uuid.UUID
+) -> FlowExecution:
+    assert flow.current_version_id is not None
+    now = utcnow()
+    execution_id = uuid.uuid4()
+    system = {
+        "execution_id": str(execution_id),
+        "flow_id": str(flow.id),
+        "phone_number": data.phone_number,
+        "started_at": now.isoformat(),
+    }
+    context = {**data.initial_data, **data.context}
+    return FlowExecution(
+        id=execution_id, project_id=project.id, flow_id=flow.id,
+        flow_version_id=flow.current_version_id, whatsapp_config_id=config_id,
+        tracking_id=uuid.uuid4(), phone_number=data.phone_number, status="running",
+        current_node_id="", step_seq=0, variables=dict(data.variables), context=context,
+        system=system, started_at=now, last_event_at=now,
+    )
+
+
+async def resume(
+    session: AsyncSession, project: Project, execution_id: uuid.UUID, data: ResumeIn
+) -> FlowExecution:
+    """Resume a waiting execution. Of concurrent resumes exactly one wins; the rest get 422."""
+    now = utcnow()
+    seq = await repository.claim_waiting(
+        session, execution_id, reasons=API_RESUMABLE, now=now, project_id=project.id
+    )
+    if seq is None:
+        await get(session, project, execution_id)
+        raise NotResumable()
+    event = {"type": "resume", "reason": "api", "input": data.input, "message": data.message}
+    await enqueue(session, ADVANCE_TASK, {"execution_id": str(execution_id), "seq": seq,
+                                          "event": event})
+    await cancel(session, timer_key(execution_id))
+    return await get(session, project, execution_id)
+
+
+async def get(session: AsyncSession, project: Project, execution_id: uuid.UUID) -> FlowExecution:
+    """An execution of ``project``; :class:`ExecutionNotFound` for any other."""
+    execution = await repository.get(session, project.id, execution_id)
+    if execution is None:
+        raise ExecutionNotFound()
+    return execution
+
+
+async def list_for_flow(
+    session: AsyncSession,
+    project: Project,
+    flow_id: uuid.UUID,
+    filters: ExecutionFilters,
+    page: PageParams,
+) -> tuple[Flow, list[FlowExecution], int]:
+    """A page of a flow's executions."""
+    flow = await flows.get(session, project, flow_id)
+    rows, total = await repository.list_for_flow(
+        session, flow.id, filters, offset=page.offset, limit=page.per_page
+    )
+    return flow, rows, total
+
+
+async def events(
+    session: AsyncSession, project: Project, execution_id: uuid.UUID, page: PageParams
+) -> tuple[list[ExecutionEvent], int]:
+    """A page of an execution's event log."""
+    execution = await get(session, project, execution_id)
+    return await repository.list_events(
+        session, execution.id, offset=page.offset, limit=page.per_page
+    )

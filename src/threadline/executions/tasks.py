@@ -1,0 +1,89 @@
+"""Jobs that move executions: advance after a resume, fire wait timeouts, make calls."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from threadline.engine.state import CallResult, EngineInput, Resume
+from threadline.executions import calls, repository
+from threadline.executions.keys import ADVANCE_TASK, CALL_TASK, TIMEOUT_TASK
+from threadline.executions.runtime import run_engine
+from threadline.functions.service import FunctionNotFound
+from threadline.jobs.registry import registry
+from threadline.jobs.retry import RetryPolicy
+from threadline.jobs.worker import JobContext
+from threadline.kit.clock import utcnow
+from threadline.kit.faults import crash_point
+
+
+def _resume_event(event: dict[str, Any]) -> Resume:
+    return Resume(reason=event["reason"], input=event.get("input"), message=event.get("message"))
+
+
+async def _advance_if_current(ctx: JobContext, event: EngineInput, *, wait: str | None) -> None:
+    """Run the engine if the execution is still at the step this job was made for."""
+    payload = ctx.job.payload
+    async with ctx.resources.db.transaction() as session:
+        execution = await repository.get_for_update(session, uuid.UUID(payload["execution_id"]))
+        current = (
+            execution is not None
+            and execution.status == "running"
+            and execution.step_seq == payload["seq"]
+            and execution.wait_reason == wait
+        )
+        if current:
+            assert execution is not None
+            await run_engine(session, execution, event, utcnow())
+        crash_point("advance.before_commit")
+        await ctx.finish(session)
+    crash_point("advance.after_commit")
+
+
+@registry.task(ADVANCE_TASK, policy=RetryPolicy(max_attempts=20, base_delay=0.2, max_delay=30))
+async def advance(ctx: JobContext) -> None:
+    """Carry a resumed execution on to its next wait."""
+    await _advance_if_current(ctx, _resume_event(ctx.job.payload["event"]), wait=None)
+
+
+@registry.task(TIMEOUT_TASK, policy=RetryPolicy(max_attempts=20, base_delay=0.2, max_delay=30))
+async def timeout(ctx: JobContext) -> None:
+    """A wait ran out of time: resume it with reason ``timeout`` unless it moved on."""
+    payload = ctx.job.payload
+    execution_id = uuid.UUID(payload["execution_id"])
+    now = utcnow()
+    async with ctx.resources.db.transaction() as session:
+        seq = await repository.claim_waiting(
+            session, execution_id, reasons=("user_input",), now=now, expected_seq=payload["seq"]
+        )
+        execution = await repository.get_for_update(session, execution_id) if seq else None
+        if execution is not None:
+            await run_engine(session, execution, Resume(reason="timeout"), now)
+        await ctx.finish(session)
+
+
+async def _call(ctx: JobContext) -> CallResult:
+    payload = ctx.job.payload
+    key = f"{payload['execution_id']}:{payload['seq']}"
+    if payload["kind"] == "webhook":
+        return await calls.webhook(ctx.resources, key, payload["request"])
+    return await calls.function(ctx.resources, key, uuid.UUID(payload["execution_id"]), payload)
+
+
+async def _call_result(ctx: JobContext) -> CallResult:
+    retries = int(ctx.job.payload["request"].get("retries", 2))
+    try:
+        return await _call(ctx)
+    except FunctionNotFound as error:
+        return CallResult(ok=False, error=error.message)
+    except calls.TransientCallError as error:
+        if ctx.job.attempts <= retries:
+            raise
+        return CallResult(ok=False, error=str(error))
+
+
+@registry.task(CALL_TASK, policy=RetryPolicy(max_attempts=12, base_delay=0.5, max_delay=60))
+async def call(ctx: JobContext) -> None:
+    """Make a node's HTTP call, then feed the answer to the engine."""
+    result = await _call_result(ctx)
+    await _advance_if_current(ctx, result, wait="call")

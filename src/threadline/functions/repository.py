@@ -1,0 +1,37 @@
+"""SQL for functions."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from threadline.models import Function
+
+
+async def find(session: AsyncSession, project_id: uuid.UUID, ref: str) -> Function | None:
+    """A function of the project by id or slug."""
+    try:
+        by_id = Function.id == uuid.UUID(ref)
+    except ValueError:
+        by_id = None
+    match = or_(Function.slug == ref, by_id) if by_id is not None else Function.slug == ref
+    statement = select(Function).where(Function.project_id == project_id, match)
+    return (await session.execute(statement.limit(1))).scalar_one_or_none()
+
+
+async def list_for(session: AsyncSession, project_id: uuid.UUID) -> list[Function]:
+    """The project's functions."""
+    statement = select(Function).where(Function.project_id == project_id).order_by(Function.name)
+    return list((await session.execute(statement)).scalars())
+
+
+def add(session: AsyncSession, function: Function) -> None:
+    """Stage a new function row."""
+    session.add(function)
+
+
+async def delete(session: AsyncSession, function: Function) -> None:
+    """Delete a function row."""
+    await session.delete(function)

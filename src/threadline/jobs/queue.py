@@ -1,0 +1,61 @@
+"""Enqueueing jobs inside the caller's transaction: a job exists iff its cause committed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+from threadline.jobs import repository
+from threadline.jobs.registry import registry
+from threadline.kit.clock import utcnow
+
+_ENQUEUED = "threadline.jobs_enqueued"
+
+
+async def enqueue(
+    session: AsyncSession,
+    task: str,
+    payload: dict[str, Any],
+    *,
+    run_at: datetime | None = None,
+    dedupe_key: str | None = None,
+    lock_key: str | None = None,
+) -> None:
+    """Add a job to the queue as part of ``session``'s transaction."""
+    now = utcnow()
+    policy = registry.policy(task)
+    await repository.insert(
+        session,
+        {
+            "task": task,
+            "payload": payload,
+            "status": "queued",
+            "run_at": run_at or now,
+            "attempts": 0,
+            "max_attempts": policy.max_attempts,
+            "dedupe_key": dedupe_key,
+            "lock_key": lock_key,
+            "created_at": now,
+        },
+    )
+    session.sync_session.info[_ENQUEUED] = True
+
+
+async def cancel(session: AsyncSession, dedupe_key: str) -> None:
+    """Remove a queued job by its dedupe key, as part of ``session``'s transaction."""
+    await repository.delete_queued(session, dedupe_key)
+
+
+@event.listens_for(Session, "after_commit")
+def _wake_workers(session: Session) -> None:
+    if session.info.pop(_ENQUEUED, False):
+        registry.wake()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget(session: Session) -> None:
+    session.info.pop(_ENQUEUED, None)

@@ -1,0 +1,147 @@
+"""SQL of the job queue: enqueue, claim, finish, retry.
+
+Claiming uses ``FOR UPDATE SKIP LOCKED`` on PostgreSQL. SQLite has no row locks: there
+every transaction holds the database write lock from its first statement
+(``BEGIN IMMEDIATE``), so the same statement is already exclusive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from threadline.models import Job
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    """A job this worker holds; ``attempts`` doubles as the lease token."""
+
+    id: int
+    task: str
+    payload: dict[str, Any]
+    attempts: int
+    max_attempts: int
+
+
+async def insert(session: AsyncSession, values: dict[str, Any]) -> None:
+    """Insert a job; a queued job with the same ``dedupe_key`` makes this a no-op."""
+    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(Job).values(**values)
+    if values.get("dedupe_key") is not None:
+        statement = statement.on_conflict_do_nothing(
+            index_elements=["dedupe_key"], index_where=Job.status == "queued"
+        )
+    await session.execute(statement)
+
+
+def _claimable(now: datetime) -> Any:
+    other = aliased(Job)
+    lock_busy = exists().where(
+        other.lock_key == Job.lock_key,
+        other.id != Job.id,
+        other.status == "running",
+        other.lease_expires_at >= now,
+    )
+    ready = or_(
+        and_(Job.status == "queued", Job.run_at <= now),
+        and_(Job.status == "running", Job.lease_expires_at < now),
+    )
+    return and_(ready, or_(Job.lock_key.is_(None), ~lock_busy))
+
+
+async def claim(
+    session: AsyncSession, *, now: datetime, limit: int, lease_seconds: float
+) -> list[ClaimedJob]:
+    """Mark up to ``limit`` due jobs running with a lease, and return them."""
+    ids = select(Job.id).where(_claimable(now)).order_by(Job.run_at).limit(limit)
+    if session.bind.dialect.name == "postgresql":
+        ids = ids.with_for_update(skip_locked=True)
+    statement = (
+        update(Job)
+        .where(Job.id.in_(ids.scalar_subquery()))
+        .values(
+            status="running",
+            attempts=Job.attempts + 1,
+            lease_expires_at=now + timedelta(seconds=lease_seconds),
+        )
+        .returning(Job.id, Job.task, Job.payload, Job.attempts, Job.max_attempts)
+        .execution_options(synchronize_session=False)
+    )
+    rows = (await session.execute(statement)).all()
+    return [ClaimedJob(r.id, r.task, r.payload, r.attempts, r.max_attempts) for r in rows]
+
+
+async def finish(session: AsyncSession, job: ClaimedJob) -> bool:
+    """Delete a job this worker still holds; False when its lease was taken over."""
+    statement = delete(Job).where(Job.id == job.id, Job.attempts == job.attempts)
+    result = await session.execute(statement.execution_options(synchronize_session=False))
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+async def reschedule(
+    session: AsyncSession, job: ClaimedJob, *, run_at: datetime, error: str | None, count: bool
+) -> None:
+    """Put a held job back in the queue to run at ``run_at``."""
+    values: dict[str, Any] = {"status": "queued", "run_at": run_at, "lease_expires_at": None}
+    if error is not None:
+        values["last_error"] = error[:4000]
+    if not count:
+        values["attempts"] = Job.attempts - 1
+    await session.execute(
+        update(Job)
+        .where(Job.id == job.id, Job.attempts == job.attempts)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def mark_failed(session: AsyncSession, job: ClaimedJob, error: str) -> None:
+    """Keep a job that will never succeed, for inspection."""
+    await session.execute(
+        update(Job)
+        .where(Job.id == job.id, Job.attempts == job.attempts)
+        .values(status="failed", last_error=error[:4000], lease_expires_at=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def extend_leases(
+    session: AsyncSession, jobs: list[ClaimedJob], *, until: datetime
+) -> None:
+    """Heartbeat: push the lease of every job this worker still runs."""
+    for job in jobs:
+        await session.execute(
+            update(Job)
+            .where(Job.id == job.id, Job.attempts == job.attempts, Job.status == "running")
+            .values(lease_expires_at=until)
+            .execution_options(synchronize_session=False)
+        )
+
+
+async def next_run_at(session: AsyncSession) -> datetime | None:
+    """When the earliest queued job is due, to sleep exactly until then."""
+    return (
+        await session.execute(select(func.min(Job.run_at)).where(Job.status == "queued"))
+    ).scalar_one_or_none()
+
+
+async def delete_queued(session: AsyncSession, dedupe_key: str) -> None:
+    """Drop the queued job with this key (a timer that is no longer needed)."""
+    await session.execute(
+        delete(Job)
+        .where(Job.dedupe_key == dedupe_key, Job.status == "queued")
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def count_by_status(session: AsyncSession) -> dict[str, int]:
+    """How many jobs are in each status."""
+    rows = await session.execute(select(Job.status, func.count()).group_by(Job.status))
+    return {status: count for status, count in rows.all()}

@@ -1,0 +1,68 @@
+"""The one place errors become HTTP responses, in the reference's ``{error, status, message}``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from threadline.errors import AppError, BadRequest, Unprocessable
+
+log = logging.getLogger("threadline.api")
+
+_STATUS_TITLES = {
+    401: "Invalid or missing API key",
+    404: "Resource not found",
+    405: "Method not allowed",
+    413: "Payload too large",
+    415: "Unsupported media type",
+}
+
+
+def _render(error: AppError) -> JSONResponse:
+    return JSONResponse(status_code=error.status_code, content=error.body())
+
+
+async def _app_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, AppError)
+    return _render(error)
+
+
+def _describe(problem: dict[str, Any]) -> dict[str, Any]:
+    location = ".".join(str(part) for part in problem.get("loc", ()) if part != "body")
+    return {"field": location or "body", "message": problem.get("msg", "invalid")}
+
+
+async def _validation_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    problems = list(error.errors())
+    if any(p.get("type") == "json_invalid" for p in problems):
+        return _render(BadRequest("The request body is not valid JSON"))
+    details = [_describe(p) for p in problems]
+    summary = "; ".join(f"{d['field']}: {d['message']}" for d in details[:5])
+    return _render(Unprocessable(summary or "Invalid request", details=details))
+
+
+async def _http_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, StarletteHTTPException)
+    title = _STATUS_TITLES.get(error.status_code, "Request failed")
+    body = {"error": title, "status": error.status_code, "message": str(error.detail)}
+    return JSONResponse(status_code=error.status_code, content=body, headers=error.headers)
+
+
+async def _unexpected(_request: Request, error: Exception) -> JSONResponse:
+    log.exception("unhandled error", exc_info=error)
+    body = {"error": "An unexpected error occurred", "status": 500, "message": type(error).__name__}
+    return JSONResponse(status_code=500, content=body)
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers on ``app``."""
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,38 @@
+"""The long-lived resources a process shares: database, HTTP client, settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+
+from threadline.config import Settings
+from threadline.kit.crypto import Cipher
+from threadline.kit.db import Database
+
+
+@dataclass
+class Resources:
+    """Created once per process (API server or worker) and passed to services and jobs."""
+
+    settings: Settings
+    db: Database
+    http: httpx.AsyncClient
+    cipher: Cipher
+
+    @classmethod
+    def create(cls, settings: Settings) -> Resources:
+        """Open the database engine and the HTTP client for ``settings``."""
+        db = Database(
+            settings.resolved_database_url(), busy_timeout_ms=settings.sqlite_busy_timeout_ms
+        )
+        http = httpx.AsyncClient(
+            timeout=settings.http_timeout_seconds,
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+        )
+        return cls(settings=settings, db=db, http=http, cipher=Cipher.from_settings(settings))
+
+    async def close(self) -> None:
+        """Close the HTTP client and the database pool."""
+        await self.http.aclose()
+        await self.db.dispose()

@@ -1,0 +1,50 @@
+"""Response envelopes and pagination shared by every endpoint."""
+
+from __future__ import annotations
+
+import math
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel, Field
+
+T = TypeVar("T")
+
+
+class Envelope(BaseModel, Generic[T]):
+    """``{"data": ...}``, the reference's wrapper of every resource."""
+
+    data: T
+
+
+class PageMeta(BaseModel):
+    """Pagination facts of a list."""
+
+    page: int
+    per_page: int
+    total_pages: int
+    total_count: int
+
+    @classmethod
+    def of(cls, *, page: int, per_page: int, total_count: int) -> PageMeta:
+        """Meta for ``total_count`` items split into pages of ``per_page``."""
+        pages = max(1, math.ceil(total_count / per_page)) if per_page else 1
+        return cls(page=page, per_page=per_page, total_pages=pages, total_count=total_count)
+
+
+class Page(BaseModel, Generic[T]):
+    """``{"data": [...], "meta": {...}}``."""
+
+    data: list[T]
+    meta: PageMeta
+
+
+class PageParams(BaseModel):
+    """``page`` (from 1) and ``per_page`` (1..100) query parameters."""
+
+    page: int = Field(default=1, ge=1)
+    per_page: int = Field(default=20, ge=1, le=100)
+
+    @property
+    def offset(self) -> int:
+        """Rows to skip."""
+        return (self.page - 1) * self.per_page

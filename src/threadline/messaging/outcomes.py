@@ -1,0 +1,124 @@
+"""Recording what happened to one outbox message, each inside the caller's transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from threadline.executions import repository as executions
+from threadline.executions.keys import timer_key
+from threadline.jobs.queue import cancel
+from threadline.kit.clock import utcnow
+from threadline.kit.crypto import Cipher
+from threadline.messaging import repository
+from threadline.models import OutboundMessage
+from threadline.whatsapp.errors import GraphError
+from threadline.whatsapp_configs.service import get_by_id as get_whatsapp_config
+
+_TOKENS: dict[str, str] = {}
+
+
+@dataclass(frozen=True)
+class DeliveryTarget:
+    """Where and how to send: one WhatsApp config, its token decrypted."""
+
+    base_url: str
+    phone_number_id: str
+    access_token: str
+    api_version: str
+
+
+async def target(
+    session: AsyncSession, cipher: Cipher, message: OutboundMessage
+) -> DeliveryTarget | None:
+    """The Graph endpoint of the message's config, or None if the config is gone."""
+    if message.whatsapp_config_id is None:
+        return None
+    config = await get_whatsapp_config(session, message.project_id, message.whatsapp_config_id)
+    if config is None:
+        return None
+    token = _TOKENS.get(config.access_token_encrypted)
+    if token is None:
+        token = _TOKENS[config.access_token_encrypted] = cipher.decrypt(
+            config.access_token_encrypted
+        )
+    return DeliveryTarget(config.base_url, config.phone_number_id, token, config.api_version)
+
+
+async def start_attempt(session: AsyncSession, message: OutboundMessage) -> None:
+    """Record the attempt (``sending``) before the call is made."""
+    await repository.set_status(
+        session,
+        message.id,
+        from_statuses=("queued",),
+        values={"status": "sending", "attempts": message.attempts + 1, "attempted_at": utcnow()},
+    )
+
+
+async def _event(session: AsyncSession, message: OutboundMessage, kind: str, data: Any) -> None:
+    row = {
+        "execution_id": message.execution_id,
+        "kind": kind,
+        "node_id": message.node_id,
+        "at": utcnow(),
+        "duration_ms": None,
+        "data": {"message_id": message.id, **data},
+    }
+    await executions.add_events(session, [row])
+
+
+async def sent(session: AsyncSession, message: OutboundMessage, wamid: str) -> None:
+    """The Graph API accepted the message (a late answer also settles an unknown one)."""
+    values = {"status": "sent", "wamid": wamid, "sent_at": utcnow(), "last_error": None}
+    if await repository.set_status(
+        session, message.id, from_statuses=("sending", "unknown"), values=values
+    ):
+        await _event(session, message, "message_sent", {"wamid": wamid})
+
+
+async def requeue(session: AsyncSession, message: OutboundMessage, error: dict[str, Any]) -> None:
+    """The message was certainly not accepted; it goes back in line for a retry."""
+    await repository.set_status(
+        session, message.id, from_statuses=("sending",),
+        values={"status": "queued", "last_error": error},
+    )
+    await _event(session, message, "message_retry", {"error": error})
+
+
+async def unknown(session: AsyncSession, message: OutboundMessage, reason: str) -> None:
+    """The attempt may or may not have reached WhatsApp; it is flagged, not resent."""
+    if await repository.set_status(
+        session, message.id, from_statuses=("sending",),
+        values={"status": "unknown", "last_error": {"message": reason}},
+    ):
+        await _event(session, message, "message_outcome_unknown", {"reason": reason})
+
+
+async def failed(session: AsyncSession, message: OutboundMessage, error: dict[str, Any]) -> None:
+    """WhatsApp refused the message for good: the execution fails with the error."""
+    now = utcnow()
+    if not await repository.set_status(
+        session, message.id, from_statuses=("queued", "sending"),
+        values={"status": "failed", "last_error": error},
+    ):
+        return
+    await _event(session, message, "message_failed", {"error": error})
+    await repository.cancel_pending(session, message.execution_id, now)
+    execution = await executions.get_for_update(session, message.execution_id)
+    if execution is None:
+        return
+    execution.status, execution.error = "failed", {"message": "message delivery failed", **error}
+    execution.ended_at = execution.last_event_at = now
+    execution.wait_reason = execution.wait_until = None
+    execution.step_seq += 1
+    await cancel(session, timer_key(execution.id))
+
+
+def error_dict(error: Exception) -> dict[str, Any]:
+    """A JSON description of a delivery error."""
+    if isinstance(error, GraphError):
+        return {"message": error.message, "code": error.code, "http_status": error.http_status,
+                "details": error.details}
+    return {"message": str(error), "type": type(error).__name__}

@@ -1,0 +1,72 @@
+"""SQL for the outbox."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from threadline.models import OutboundMessage
+
+PENDING = ("queued", "sending")
+
+
+async def add_many(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Insert outbox rows (one multi-row insert)."""
+    await session.execute(insert(OutboundMessage), rows)
+
+
+async def next_pending(session: AsyncSession, execution_id: uuid.UUID) -> OutboundMessage | None:
+    """The execution's oldest message not yet settled."""
+    statement = (
+        select(OutboundMessage)
+        .where(OutboundMessage.execution_id == execution_id, OutboundMessage.status.in_(PENDING))
+        .order_by(OutboundMessage.id)
+        .limit(1)
+        .execution_options(populate_existing=True)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def set_status(
+    session: AsyncSession,
+    message_id: int,
+    *,
+    from_statuses: Sequence[str],
+    values: dict[str, Any],
+) -> bool:
+    """Move a message to new values if it is still in one of ``from_statuses``."""
+    statement = (
+        update(OutboundMessage)
+        .where(OutboundMessage.id == message_id, OutboundMessage.status.in_(from_statuses))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    result = await session.execute(statement)
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+async def cancel_pending(session: AsyncSession, execution_id: uuid.UUID, now: datetime) -> None:
+    """Cancel every queued message of an execution that has failed."""
+    await session.execute(
+        update(OutboundMessage)
+        .where(OutboundMessage.execution_id == execution_id, OutboundMessage.status == "queued")
+        .values(status="cancelled", sent_at=None, attempted_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def list_for_execution(
+    session: AsyncSession, execution_id: uuid.UUID
+) -> list[OutboundMessage]:
+    """Every message of an execution, in order."""
+    statement = (
+        select(OutboundMessage)
+        .where(OutboundMessage.execution_id == execution_id)
+        .order_by(OutboundMessage.id)
+    )
+    return list((await session.execute(statement)).scalars())

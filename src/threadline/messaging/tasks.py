@@ -1,0 +1,17 @@
+"""Jobs of the outbox."""
+
+from __future__ import annotations
+
+import uuid
+
+from threadline.jobs.registry import registry
+from threadline.jobs.retry import RetryPolicy
+from threadline.jobs.worker import JobContext
+from threadline.messaging.service import DELIVER_TASK, deliver_all
+
+
+@registry.task(DELIVER_TASK, policy=RetryPolicy(max_attempts=8, base_delay=0.5, max_delay=60))
+async def deliver(ctx: JobContext) -> None:
+    """Deliver an execution's queued messages, in order."""
+    last_try = ctx.job.attempts >= ctx.job.max_attempts
+    await deliver_all(ctx.resources, uuid.UUID(ctx.job.payload["execution_id"]), last_try=last_try)

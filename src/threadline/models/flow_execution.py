@@ -1,0 +1,44 @@
+"""Flow executions: all of a run's state, so a waiting run costs only this row."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from threadline.kit.db import Base
+from threadline.models._types import Json, UtcDateTime
+
+
+class FlowExecution(Base):
+    """One run of a flow version.
+
+    ``step_seq`` is the compare-and-set token: every transition bumps it, and every
+    job or resume names the value it expects, so a stale or duplicate one is a no-op.
+    """
+
+    __tablename__ = "flow_executions"
+    __table_args__ = (Index("ix_flow_executions_flow_started", "flow_id", "started_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id"), index=True)
+    flow_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("flows.id"))
+    flow_version_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("flow_versions.id"))
+    whatsapp_config_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    tracking_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    phone_number: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(10))
+    current_node_id: Mapped[str] = mapped_column(String(200))
+    step_seq: Mapped[int] = mapped_column(Integer, default=0)
+    wait_reason: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    wait_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    variables: Mapped[dict[str, Any]] = mapped_column(Json)
+    context: Mapped[dict[str, Any]] = mapped_column(Json)
+    system: Mapped[dict[str, Any]] = mapped_column(Json)
+    error: Mapped[dict[str, Any] | None] = mapped_column(Json, nullable=True)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    last_event_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

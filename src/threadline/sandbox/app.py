@@ -1,0 +1,40 @@
+"""The sandbox app factory."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from threadline.sandbox import control, graph
+from threadline.sandbox.config import SandboxConfig
+from threadline.sandbox.faults import GraphFault, not_implemented_body
+from threadline.sandbox.state import SandboxState
+
+_ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+
+
+def create_sandbox_app(config: SandboxConfig | None = None) -> FastAPI:
+    """A FastAPI app emulating the WhatsApp Cloud API, with its state on ``app.state.sandbox``."""
+    app = FastAPI(
+        title="Threadline WhatsApp sandbox",
+        docs_url="/_sandbox/docs",
+        openapi_url="/_sandbox/openapi.json",
+        redoc_url=None,
+    )
+    app.state.sandbox = SandboxState(config or SandboxConfig())
+    app.include_router(control.router)
+    app.include_router(graph.router)
+    # Registered last so it only catches what no emulated route matched.
+    app.add_api_route(
+        "/{path:path}", _not_implemented, methods=_ALL_METHODS, include_in_schema=False
+    )
+
+    @app.exception_handler(GraphFault)
+    async def render_fault(request: Request, fault: GraphFault) -> JSONResponse:
+        return JSONResponse(fault.body(), status_code=fault.http_status)
+
+    return app
+
+
+async def _not_implemented(request: Request) -> JSONResponse:
+    return JSONResponse(not_implemented_body(request.method, request.url.path), status_code=501)

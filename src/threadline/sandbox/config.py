@@ -1,0 +1,87 @@
+"""Configuration of the WhatsApp sandbox: identities, seeded templates and switchable behaviour."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+TemplateCategory = Literal["MARKETING", "UTILITY", "AUTHENTICATION"]
+TemplateStatus = Literal["APPROVED", "PENDING", "REJECTED", "PAUSED", "DISABLED"]
+ReviewOutcome = Literal["APPROVED", "PENDING", "REJECTED"]
+ParameterFormat = Literal["POSITIONAL", "NAMED"]
+
+
+class TemplateSpec(BaseModel):
+    """A message template as stored by the sandbox (Graph create-request shape)."""
+
+    name: str
+    language: str
+    category: TemplateCategory = "UTILITY"
+    parameter_format: ParameterFormat = "POSITIONAL"
+    components: list[dict[str, Any]]
+    status: TemplateStatus = "APPROVED"
+
+
+class SandboxSettings(BaseModel):
+    """Behaviour that the control plane can switch at runtime (``POST /_sandbox/config``)."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    pair_rate_limit: bool = False
+    pair_interval_s: float = Field(default=6.0, gt=0)
+    throughput_limit: bool = False
+    throughput_mps: int = Field(default=80, ge=1)
+    latency_ms: int = Field(default=0, ge=0, le=120_000)
+    template_review: ReviewOutcome = "APPROVED"
+
+
+class SandboxConfig(SandboxSettings):
+    """Everything a sandbox starts with; :meth:`SandboxState.reset` returns to it."""
+
+    phone_number_id: str = "100000000000001"
+    display_phone_number: str = "+15550000001"
+    verified_name: str = "Threadline Sandbox"
+    waba_id: str = "200000000000001"
+    access_token: str = "sandbox-token"
+    templates: list[TemplateSpec] = Field(default_factory=lambda: default_templates())
+
+    def initial_settings(self) -> SandboxSettings:
+        """The switchable part of this configuration, as a fresh mutable copy."""
+        return SandboxSettings.model_validate(
+            self.model_dump(include=set(SandboxSettings.model_fields))
+        )
+
+
+def default_templates() -> list[TemplateSpec]:
+    """The approved templates every sandbox is seeded with."""
+    return [
+        _template("hello_world", "en_US", "Hello from Threadline! Your sandbox is working."),
+        _template(
+            "order_update",
+            "en_US",
+            "Hi {{1}}, your order {{2}} is on its way.",
+            [["Ana", "A-1001"]],
+        ),
+        _template(
+            "appointment_reminder",
+            "en_US",
+            "Reminder: you have an appointment on {{1}}.",
+            [["Monday at 10:00"]],
+        ),
+        _template(
+            "appointment_reminder",
+            "es",
+            "Recordatorio: tienes una cita el {{1}}.",
+            [["lunes a las 10:00"]],
+        ),
+    ]
+
+
+def _template(
+    name: str, language: str, body: str, examples: list[list[str]] | None = None
+) -> TemplateSpec:
+    component: dict[str, Any] = {"type": "BODY", "text": body}
+    if examples:
+        component["example"] = {"body_text": examples}
+    return TemplateSpec(name=name, language=language, components=[component])

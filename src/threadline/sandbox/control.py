@@ -1,0 +1,115 @@
+"""The sandbox control plane under ``/_sandbox``: inspect sends, inject failures, switch limits."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Body, Depends
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from threadline.sandbox.config import SandboxSettings
+from threadline.sandbox.graph import sandbox_state
+from threadline.sandbox.state import FailureRule, SandboxState
+
+router = APIRouter(prefix="/_sandbox", tags=["sandbox control plane"])
+
+
+class FailureRequest(BaseModel):
+    """Body of ``POST /_sandbox/failures``: fail the next ``times`` matching sends."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    times: int = Field(default=1, ge=1)
+    code: int = 131026
+    http_status: int = Field(default=400, ge=400, le=599)
+    message: str | None = None
+    details: str | None = None
+    to: str | None = None
+
+
+@router.get("/health")
+async def health(state: SandboxState = Depends(sandbox_state)) -> dict[str, Any]:
+    """Liveness plus the identities this sandbox answers for."""
+    return {
+        "status": "ok",
+        "boot_id": state.boot_id,
+        "phone_number_id": state.config.phone_number_id,
+        "waba_id": state.config.waba_id,
+        "outbox_count": len(state.outbox),
+    }
+
+
+@router.get("/outbox")
+async def get_outbox(
+    to: str | None = None,
+    since: datetime | None = None,
+    state: SandboxState = Depends(sandbox_state),
+) -> dict[str, Any]:
+    """Accepted sends, oldest first; ``to`` matches the input or its digits."""
+    entries = [entry.to_json() for entry in state.find_outbox(to, since)]
+    return {"data": entries, "count": len(entries)}
+
+
+@router.delete("/outbox")
+async def clear_outbox(state: SandboxState = Depends(sandbox_state)) -> dict[str, Any]:
+    """Forget every accepted send."""
+    cleared = len(state.outbox)
+    state.outbox.clear()
+    return {"cleared": cleared}
+
+
+@router.get("/reads")
+async def get_reads(state: SandboxState = Depends(sandbox_state)) -> dict[str, Any]:
+    """Mark-as-read requests received, oldest first."""
+    return {"data": list(state.reads), "count": len(state.reads)}
+
+
+@router.get("/failures")
+async def get_failures(state: SandboxState = Depends(sandbox_state)) -> dict[str, Any]:
+    """Injected failures still waiting to fire."""
+    return {"data": [rule.to_json() for rule in state.failures]}
+
+
+@router.post("/failures")
+async def add_failure(
+    request: FailureRequest, state: SandboxState = Depends(sandbox_state)
+) -> dict[str, Any]:
+    """Queue a failure; rules fire in the order they were added."""
+    rule = FailureRule(remaining=request.times, **request.model_dump(exclude={"times"}))
+    state.failures.append(rule)
+    return {"queued": rule.to_json(), "data": [pending.to_json() for pending in state.failures]}
+
+
+@router.delete("/failures")
+async def clear_failures(state: SandboxState = Depends(sandbox_state)) -> dict[str, Any]:
+    """Drop every pending injected failure."""
+    cleared = len(state.failures)
+    state.failures.clear()
+    return {"cleared": cleared}
+
+
+@router.get("/config")
+async def get_config(state: SandboxState = Depends(sandbox_state)) -> dict[str, Any]:
+    """The current switchable settings."""
+    return state.settings.model_dump()
+
+
+@router.post("/config")
+async def update_config(
+    patch: dict[str, Any] = Body(...), state: SandboxState = Depends(sandbox_state)
+) -> dict[str, Any]:
+    """Change some settings (unknown keys are rejected); returns all of them."""
+    try:
+        state.settings = SandboxSettings.model_validate({**state.settings.model_dump(), **patch})
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False, include_context=False)) from exc
+    return state.settings.model_dump()
+
+
+@router.post("/reset")
+async def reset(state: SandboxState = Depends(sandbox_state)) -> dict[str, Any]:
+    """Back to the boot configuration: empty outbox, seeded templates, no failures."""
+    state.reset()
+    return {"reset": True, "boot_id": state.boot_id}

@@ -1,0 +1,209 @@
+"""The Graph API routes the sandbox emulates: messages, templates and object lookups."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import secrets
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from starlette.convertors import Convertor, register_url_convertor
+
+from threadline.sandbox.faults import GraphFault, invalid_parameter, invalid_token, unknown_object
+from threadline.sandbox.state import SandboxState, Template
+from threadline.sandbox.templates import parse_create_request
+from threadline.sandbox.validation import OutgoingMessage, ReadReceipt, validate_message
+
+_DEFAULT_PAGE_SIZE, _MAX_PAGE_SIZE = 25, 1000
+
+
+class _GraphVersion(Convertor[str]):
+    """Matches Graph API versions such as ``v23.0`` so other paths fall through to 501."""
+
+    regex = r"v\d+\.\d+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("graph_version", _GraphVersion())
+_V = "/{version:graph_version}"
+
+
+def sandbox_state(request: Request) -> SandboxState:
+    """The :class:`SandboxState` of the app serving ``request``."""
+    state: SandboxState = request.app.state.sandbox
+    return state
+
+
+def authorized_state(request: Request) -> SandboxState:
+    """The sandbox state, once the request's Bearer token has been checked."""
+    state = sandbox_state(request)
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        token = request.query_params.get("access_token", "")
+    if not secrets.compare_digest(token.strip().encode(), state.config.access_token.encode()):
+        raise invalid_token()
+    return state
+
+
+State = Annotated[SandboxState, Depends(authorized_state)]
+router = APIRouter()
+
+
+@router.post(_V + "/{phone_number_id}/messages")
+async def send_message(phone_number_id: str, request: Request, state: State) -> dict[str, Any]:
+    """Validate, record and acknowledge one outgoing message (or read receipt)."""
+    try:
+        if phone_number_id != state.config.phone_number_id:
+            raise unknown_object(phone_number_id, "POST")
+        payload = await _json_body(request)
+        return _accept(state, phone_number_id, validate_message(payload, state), payload)
+    finally:
+        # The send is already recorded: a caller cut off during this delay models a
+        # request Meta accepted whose response never arrived.
+        await asyncio.sleep(state.settings.latency_ms / 1000)
+
+
+@router.get(_V + "/{waba_id}/message_templates")
+async def list_templates(waba_id: str, request: Request, state: State) -> dict[str, Any]:
+    """Templates of the WABA, filtered by name/status/category/language, cursor-paginated."""
+    _check_waba(state, waba_id, "GET")
+    query = request.query_params
+    filters = {
+        key: query[key] for key in ("name", "status", "category", "language") if key in query
+    }
+    matching = [t for t in state.templates.values() if _matches(t.to_graph(), filters)]
+    page, more = _page(matching, _limit(query.get("limit")), query.get("after"))
+    body: dict[str, Any] = {"data": [template.to_graph() for template in page]}
+    if page:
+        cursors = {"before": _cursor(page[0].id), "after": _cursor(page[-1].id)}
+        body["paging"] = {"cursors": cursors}
+        if more:
+            body["paging"]["next"] = str(request.url.include_query_params(after=cursors["after"]))
+    return body
+
+
+@router.post(_V + "/{waba_id}/message_templates")
+async def create_template(waba_id: str, request: Request, state: State) -> dict[str, Any]:
+    """Create a template; its status follows the control plane's ``template_review``."""
+    _check_waba(state, waba_id, "POST")
+    spec = parse_create_request(await _json_body(request))
+    review = state.settings.template_review
+    spec = spec.model_copy(update={"status": review})
+    template = state.add_template(spec, "NONE" if review == "REJECTED" else None)
+    return {"id": template.id, "status": spec.status, "category": spec.category}
+
+
+@router.delete(_V + "/{waba_id}/message_templates")
+async def delete_template(waba_id: str, request: Request, state: State) -> dict[str, Any]:
+    """Delete every language of ``?name=`` (or only ``?hsm_id=``)."""
+    _check_waba(state, waba_id, "DELETE")
+    name = request.query_params.get("name")
+    if not name:
+        raise invalid_parameter("The parameter name is required.")
+    if state.delete_templates(name, request.query_params.get("hsm_id")) == 0:
+        raise invalid_parameter(f"Message template {name} not found")
+    return {"success": True}
+
+
+@router.get(_V + "/{object_id}")
+async def get_object(object_id: str, state: State) -> dict[str, Any]:
+    """The phone number, the WABA or a template, looked up by id."""
+    config = state.config
+    if object_id == config.phone_number_id:
+        return {
+            "verified_name": config.verified_name,
+            "code_verification_status": "VERIFIED",
+            "display_phone_number": config.display_phone_number,
+            "quality_rating": "GREEN",
+            "platform_type": "CLOUD_API",
+            "throughput": {"level": "STANDARD"},
+            "id": config.phone_number_id,
+        }
+    if object_id == config.waba_id:
+        return {"id": config.waba_id, "name": config.verified_name, "currency": "USD"}
+    if object_id in state.templates:
+        return state.templates[object_id].to_graph()
+    raise unknown_object(object_id, "GET")
+
+
+def _accept(
+    state: SandboxState,
+    phone_number_id: str,
+    outcome: OutgoingMessage | ReadReceipt,
+    payload: dict[str, Any],
+) -> dict[str, Any]:
+    if isinstance(outcome, ReadReceipt):
+        state.reads.append(
+            {
+                "message_id": outcome.message_id,
+                "typing_indicator": outcome.typing_indicator,
+                "phone_number_id": phone_number_id,
+                "received_at": state.wall_clock().isoformat().replace("+00:00", "Z"),
+            }
+        )
+        return {"success": True}
+    rule = state.take_failure(outcome.wa_id)
+    if rule is not None:
+        raise rule.fault()
+    state.admit(phone_number_id, outcome.wa_id)
+    entry = state.record_send(phone_number_id, outcome.to, outcome.wa_id, outcome.kind, payload)
+    message: dict[str, Any] = {"id": entry.id}
+    if outcome.kind == "template":
+        message["message_status"] = "accepted"
+    return {
+        "messaging_product": "whatsapp",
+        "contacts": [{"input": outcome.to, "wa_id": outcome.wa_id}],
+        "messages": [message],
+    }
+
+
+async def _json_body(request: Request) -> Any:
+    raw = await request.body()
+    try:
+        return json.loads(raw) if raw.strip() else {}
+    except ValueError as exc:
+        raise invalid_parameter(f"The request body is not valid JSON: {exc}") from exc
+
+
+def _check_waba(state: SandboxState, waba_id: str, method: str) -> None:
+    if waba_id != state.config.waba_id:
+        raise unknown_object(waba_id, method)
+
+
+def _matches(template: dict[str, Any], filters: dict[str, str]) -> bool:
+    return all(str(template.get(key)) == value for key, value in filters.items())
+
+
+def _limit(raw: str | None) -> int:
+    if raw is None:
+        return _DEFAULT_PAGE_SIZE
+    if not raw.isdigit() or not 1 <= int(raw) <= _MAX_PAGE_SIZE:
+        raise invalid_parameter(f"Param limit must be an integer between 1 and {_MAX_PAGE_SIZE}")
+    return int(raw)
+
+
+def _page(templates: list[Template], limit: int, after: str | None) -> tuple[list[Template], bool]:
+    if after is not None:
+        # Ids grow monotonically, so "after" survives deletions between pages.
+        last_seen = _cursor_id(after)
+        templates = [t for t in templates if int(t.id) > last_seen]
+    return templates[:limit], len(templates) > limit
+
+
+def _cursor(template_id: str) -> str:
+    return base64.urlsafe_b64encode(template_id.encode()).decode()
+
+
+def _cursor_id(cursor: str) -> int:
+    try:
+        return int(base64.urlsafe_b64decode(cursor.encode()).decode())
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise GraphFault(100, f"Invalid cursor {cursor!r}") from exc

@@ -1,0 +1,9 @@
+"""Importing every module that registers job handlers."""
+
+from __future__ import annotations
+
+
+def load_tasks() -> None:
+    """Register all tasks with the job registry (idempotent)."""
+    from threadline.executions import tasks as _executions  # noqa: F401
+    from threadline.messaging import tasks as _messaging  # noqa: F401

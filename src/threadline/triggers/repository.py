@@ -1,0 +1,50 @@
+"""SQL for flow triggers."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from threadline.models import FlowTrigger
+
+
+async def get(
+    session: AsyncSession, project_id: uuid.UUID, trigger_id: uuid.UUID
+) -> FlowTrigger | None:
+    """A trigger of the project, or None."""
+    statement = select(FlowTrigger).where(
+        FlowTrigger.id == trigger_id, FlowTrigger.project_id == project_id
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def list_for_flow(session: AsyncSession, flow_id: uuid.UUID) -> list[FlowTrigger]:
+    """A flow's triggers, oldest first."""
+    statement = (
+        select(FlowTrigger).where(FlowTrigger.flow_id == flow_id).order_by(FlowTrigger.created_at)
+    )
+    return list((await session.execute(statement)).scalars())
+
+
+async def has_active(session: AsyncSession, flow_id: uuid.UUID, trigger_type: str) -> bool:
+    """Whether the flow has an active trigger of ``trigger_type``."""
+    statement = select(
+        exists().where(
+            FlowTrigger.flow_id == flow_id,
+            FlowTrigger.trigger_type == trigger_type,
+            FlowTrigger.active.is_(True),
+        )
+    )
+    return bool((await session.execute(statement)).scalar_one())
+
+
+def add(session: AsyncSession, trigger: FlowTrigger) -> None:
+    """Stage a new trigger row."""
+    session.add(trigger)
+
+
+async def delete(session: AsyncSession, trigger: FlowTrigger) -> None:
+    """Delete a trigger row."""
+    await session.delete(trigger)

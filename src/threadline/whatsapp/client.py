@@ -1,0 +1,138 @@
+"""A thin async client for the WhatsApp Cloud API (Graph API) over an injected httpx client."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from threadline.whatsapp.errors import (
+    DeliveryNotAttempted,
+    DeliveryOutcomeUnknown,
+    GraphError,
+    WhatsAppError,
+)
+from threadline.whatsapp.payloads import SendResult, read_receipt
+
+# These fail before any byte of the request can have reached the server.
+_NOT_SENT_ERRORS = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.UnsupportedProtocol,
+)
+_MAX_TEMPLATE_PAGES = 100
+
+
+class WhatsAppClient:
+    """Sends messages and manages templates for one business phone number.
+
+    The caller owns ``http`` (its timeouts, pooling and lifetime); ``base_url`` is
+    ``https://graph.facebook.com`` in production or the sandbox's address in tests.
+    """
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        base_url: str,
+        phone_number_id: str,
+        access_token: str,
+        api_version: str = "v23.0",
+    ) -> None:
+        self._http = http
+        self._root = f"{base_url.rstrip('/')}/{api_version}"
+        self._phone_number_id = phone_number_id
+        self._headers = {"Authorization": f"Bearer {access_token}"}
+
+    @property
+    def phone_number_id(self) -> str:
+        """The business phone number this client sends from."""
+        return self._phone_number_id
+
+    async def send_message(self, payload: Mapping[str, Any]) -> SendResult:
+        """Send one message built by :mod:`threadline.whatsapp.payloads`.
+
+        Raises :class:`GraphError` (transient or permanent) when Meta refuses it,
+        :class:`DeliveryNotAttempted` when it never left, and
+        :class:`DeliveryOutcomeUnknown` when it may have been accepted unseen.
+        """
+        if "status" in payload:
+            raise ValueError("read receipts return no message id; use mark_read()")
+        body = await self._request("POST", f"{self._phone_number_id}/messages", body=payload)
+        try:
+            return SendResult.from_graph(body)
+        except ValueError as exc:
+            # HTTP 2xx means Meta accepted the message; resending would duplicate it.
+            raise DeliveryOutcomeUnknown(f"accepted, but no message id in {body!r:.200}") from exc
+
+    async def mark_read(self, message_id: str, *, typing_indicator: bool = False) -> None:
+        """Mark an inbound message read, optionally showing a typing indicator."""
+        payload = read_receipt(message_id, typing_indicator=typing_indicator)
+        await self._request("POST", f"{self._phone_number_id}/messages", body=payload)
+
+    async def list_templates(self, waba_id: str) -> list[dict[str, Any]]:
+        """Every message template of a WhatsApp Business Account, following pagination."""
+        templates: list[dict[str, Any]] = []
+        params: dict[str, str] = {}
+        for _ in range(_MAX_TEMPLATE_PAGES):
+            page = await self._request("GET", f"{waba_id}/message_templates", params=params)
+            templates.extend(page.get("data", []))
+            after = _next_cursor(page)
+            if after is None or after == params.get("after"):
+                return templates
+            params = {"after": after}
+        raise WhatsAppError(f"template listing exceeded {_MAX_TEMPLATE_PAGES} pages")
+
+    async def create_template(self, waba_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Submit a template for review; returns ``{"id", "status", "category"}``."""
+        return await self._request("POST", f"{waba_id}/message_templates", body=body)
+
+    async def delete_template(self, waba_id: str, name: str) -> None:
+        """Delete every language of the template called ``name``."""
+        await self._request("DELETE", f"{waba_id}/message_templates", params={"name": name})
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Mapping[str, Any] | None = None,
+        params: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        url = f"{self._root}/{path}"
+        try:
+            response = await self._http.request(
+                method, url, json=body, params=params, headers=self._headers
+            )
+        except _NOT_SENT_ERRORS as exc:
+            raise DeliveryNotAttempted(f"{method} {url} never reached the server: {exc!r}") from exc
+        except httpx.HTTPError as exc:
+            raise DeliveryOutcomeUnknown(f"{method} {url} failed mid-flight: {exc!r}") from exc
+        if not response.is_success:
+            raise GraphError.from_response(response.status_code, response.content)
+        return _json_object(response)
+
+
+def _json_object(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise DeliveryOutcomeUnknown(
+            f"HTTP {response.status_code} with a body that is not a JSON object: "
+            f"{response.text[:200]!r}"
+        )
+    return body
+
+
+def _next_cursor(page: Mapping[str, Any]) -> str | None:
+    paging = page.get("paging")
+    if not isinstance(paging, Mapping) or not paging.get("next"):
+        return None
+    cursors = paging.get("cursors")
+    after = cursors.get("after") if isinstance(cursors, Mapping) else None
+    return after if isinstance(after, str) and after else None

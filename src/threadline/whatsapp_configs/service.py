@@ -1,0 +1,72 @@
+"""WhatsApp configs: which number a flow sends from, and how to reach its Graph API."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from threadline.errors import NotFound, Unprocessable
+from threadline.kit.clock import utcnow
+from threadline.kit.crypto import Cipher
+from threadline.models import Project, WhatsappConfig
+from threadline.sandbox.config import SandboxConfig
+from threadline.whatsapp_configs import repository
+
+
+class WhatsappConfigNotFound(NotFound):
+    """The WhatsApp config does not exist in this project."""
+
+    error = "WhatsApp config not found"
+
+
+def add_sandbox_config(
+    session: AsyncSession, project: Project, cipher: Cipher, *, base_url: str
+) -> WhatsappConfig:
+    """Give ``project`` a default config pointing at the sandbox served at ``base_url``."""
+    sandbox = SandboxConfig()
+    now = utcnow()
+    config = WhatsappConfig(
+        id=uuid.uuid4(),
+        project_id=project.id,
+        name="Sandbox",
+        kind="sandbox",
+        phone_number_id=sandbox.phone_number_id,
+        display_phone_number=sandbox.display_phone_number,
+        waba_id=sandbox.waba_id,
+        base_url=base_url.rstrip("/") + "/sandbox",
+        api_version="v23.0",
+        access_token_encrypted=cipher.encrypt(sandbox.access_token),
+        is_default=True,
+        created_at=now,
+        updated_at=now,
+    )
+    repository.add(session, config)
+    return config
+
+
+async def resolve(
+    session: AsyncSession, project: Project, config_id: uuid.UUID | None
+) -> WhatsappConfig:
+    """The named config of ``project``, or its default one when none is named."""
+    if config_id is not None:
+        config = await repository.get(session, project.id, config_id)
+        if config is None:
+            raise WhatsappConfigNotFound()
+        return config
+    config = await repository.default_for(session, project.id)
+    if config is None:
+        raise Unprocessable("The project has no default WhatsApp config")
+    return config
+
+
+async def get_by_id(
+    session: AsyncSession, project_id: uuid.UUID, config_id: uuid.UUID
+) -> WhatsappConfig | None:
+    """A config by id within a project, or None (used by delivery)."""
+    return await repository.get(session, project_id, config_id)
+
+
+async def list_for(session: AsyncSession, project: Project) -> list[WhatsappConfig]:
+    """Every config of ``project``."""
+    return await repository.list_for(session, project.id)
