@@ -31,12 +31,30 @@ DEMO_FLOW: dict[str, Any] = {
     "definition": {
         "nodes": [
             {"id": "start", "type": "flow-node", "data": {"node_type": "start", "config": {}}},
-            {"id": "greet", "type": "flow-node", "data": {"node_type": "send_text", "config": {
-                "message": "Hi {{vars.name}}! What is your order number?"}}},
-            {"id": "ask", "type": "flow-node", "data": {"node_type": "wait_for_response", "config": {
-                "timeout_seconds": 3600, "save_response_to": "order"}}},
-            {"id": "reply", "type": "flow-node", "data": {"node_type": "send_text", "config": {
-                "message": "Thanks! Order {{vars.order}} is on its way."}}},
+            {
+                "id": "greet",
+                "type": "flow-node",
+                "data": {
+                    "node_type": "send_text",
+                    "config": {"message": "Hi {{vars.name}}! What is your order number?"},
+                },
+            },
+            {
+                "id": "ask",
+                "type": "flow-node",
+                "data": {
+                    "node_type": "wait_for_response",
+                    "config": {"timeout_seconds": 3600, "save_response_to": "order"},
+                },
+            },
+            {
+                "id": "reply",
+                "type": "flow-node",
+                "data": {
+                    "node_type": "send_text",
+                    "config": {"message": "Thanks! Order {{vars.order}} is on its way."},
+                },
+            },
         ],
         "edges": [
             {"source": "start", "target": "greet", "label": "next"},
@@ -58,8 +76,9 @@ async def _project(settings: Settings) -> str:
     resources = Resources.create(settings)
     try:
         async with resources.db.transaction() as session:
-            created = await projects.create(session, resources.cipher, name="Demo",
-                                            sandbox_base_url=settings.base_url())
+            created = await projects.create(
+                session, resources.cipher, name="Demo", sandbox_url=settings.base_url() + "/sandbox"
+            )
     finally:
         await resources.close()
     return created.api_key
@@ -77,7 +96,9 @@ async def _wait_for(api: httpx.AsyncClient, path: str, status: str) -> dict[str,
 async def _outbox(base: str, count: int) -> list[dict[str, Any]]:
     async with httpx.AsyncClient(base_url=base) as client:
         for _ in range(200):
-            sent: list[dict[str, Any]] = (await client.get("/sandbox/_sandbox/outbox")).json()["data"]
+            sent: list[dict[str, Any]] = (await client.get("/sandbox/_sandbox/outbox")).json()[
+                "data"
+            ]
             if len(sent) >= count:
                 return sent
             await asyncio.sleep(0.05)
@@ -88,10 +109,14 @@ async def _drive(base: str, api_key: str) -> None:
     headers = {"X-API-Key": api_key}
     async with httpx.AsyncClient(base_url=base + "/api/v1", headers=headers) as api:
         flow = (await api.post("/flows", json={"flow": DEMO_FLOW})).json()["data"]
-        await api.post(f"/flows/{flow['id']}/triggers", json={"trigger": {"trigger_type": "api_call"}})
+        await api.post(
+            f"/flows/{flow['id']}/triggers", json={"trigger": {"trigger_type": "api_call"}}
+        )
         await api.patch(f"/flows/{flow['id']}", json={"flow": {"status": "active"}})
-        await api.post(f"/flows/{flow['id']}/executions",
-                       json={"phone_number": PHONE, "variables": {"name": "Ada"}})
+        await api.post(
+            f"/flows/{flow['id']}/executions",
+            json={"phone_number": PHONE, "variables": {"name": "Ada"}},
+        )
         execution = (await api.get(f"/flows/{flow['id']}/executions")).json()["data"][0]
         path = f"/flow_executions/{execution['id']}"
         await _wait_for(api, path, "waiting")
@@ -111,8 +136,9 @@ async def _run(data_dir: Path) -> None:
     port = _free_port()
     settings = Settings(data_dir=data_dir, port=port, log_level="warning")
     api_key = await _project(settings)
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
-                                           log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
     serving = asyncio.create_task(server.serve())
     while not server.started:
         await asyncio.sleep(0.02)

@@ -21,7 +21,7 @@ async def _create(name: str) -> tuple[str, str]:
     try:
         async with resources.db.transaction() as session:
             created = await service.create(
-                session, resources.cipher, name=name, sandbox_base_url=settings.base_url()
+                session, resources.cipher, name=name, sandbox_url=settings.base_url() + "/sandbox"
             )
     finally:
         await resources.close()

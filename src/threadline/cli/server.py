@@ -23,7 +23,9 @@ KEY_FILE = "default-api-key"
 
 
 def _logging(settings: Settings) -> None:
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
 
 
 def _prepare(settings: Settings) -> None:
@@ -36,7 +38,7 @@ async def _bootstrap(settings: Settings) -> str | None:
     try:
         async with resources.db.transaction() as session:
             created = await projects.bootstrap(
-                session, resources.cipher, sandbox_base_url=settings.base_url()
+                session, resources.cipher, sandbox_url=settings.base_url() + "/sandbox"
             )
     finally:
         await resources.close()
@@ -60,10 +62,17 @@ def serve() -> None:
     created = asyncio.run(_bootstrap(settings))
     if created:
         _announce(settings, created)
-    typer.echo(f"Threadline on {settings.base_url()}  (docs: {settings.base_url()}/docs, "
-               f"sandbox outbox: {settings.base_url()}/sandbox/_sandbox/outbox)")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                log_level=settings.log_level, access_log=False)
+    typer.echo(
+        f"Threadline on {settings.base_url()}  (docs: {settings.base_url()}/docs, "
+        f"sandbox outbox: {settings.base_url()}/sandbox/_sandbox/outbox)"
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        access_log=False,
+    )
 
 
 async def _run_worker(settings: Settings) -> None:

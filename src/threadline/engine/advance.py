@@ -55,8 +55,9 @@ class _Walk:
         self.outcome = Outcome(status="running", state=state)
 
     def context(self, node: FlowNode) -> StepContext:
-        return StepContext(self.definition, node, self.state, self.now,
-                           self.outcome.sends, self.outcome.events)
+        return StepContext(
+            self.definition, node, self.state, self.now, self.outcome.sends, self.outcome.events
+        )
 
     def log(self, event: LogEvent) -> None:
         self.outcome.events.append(event)

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from threadline.engine.template import render, render_value
 from threadline.engine.state import HttpCall, LogEvent, RunState, SendMessage, WaitReason
+from threadline.engine.template import render, render_value
 from threadline.flows.definition import FlowDefinition, FlowNode
 
 

@@ -41,8 +41,9 @@ def _result(response: httpx.Response) -> CallResult:
     body = _parse(response)
     if response.is_success:
         return CallResult(ok=True, status_code=response.status_code, body=body)
-    return CallResult(ok=False, status_code=response.status_code, body=body,
-                      error=f"HTTP {response.status_code}")
+    return CallResult(
+        ok=False, status_code=response.status_code, body=body, error=f"HTTP {response.status_code}"
+    )
 
 
 async def _send(http: httpx.AsyncClient, request: httpx.Request, timeout: float) -> CallResult:
@@ -59,7 +60,10 @@ async def webhook(resources: Resources, key: str, request: dict[str, Any]) -> Ca
     headers = {"Idempotency-Key": key, **request.get("headers", {})}
     content = body if isinstance(body, str) else None
     built = resources.http.build_request(
-        request["method"], request["url"], headers=headers, content=content,
+        request["method"],
+        request["url"],
+        headers=headers,
+        content=content,
         json=None if body is None or isinstance(body, str) else body,
     )
     return await _send(resources.http, built, float(request.get("timeout_seconds", 10)))
@@ -71,17 +75,23 @@ async def _function_body(
     async with resources.db.session() as session:
         execution = await repository.load(session, execution_id)
         assert execution is not None
-        target = await function_endpoint(session, resources.cipher, execution.project_id,
-                                         payload["request"]["function_id"])
-        events = await repository.recent_events(session, execution_id, limit=EVENTS_SENT_TO_FUNCTIONS)
+        target = await function_endpoint(
+            session, resources.cipher, execution.project_id, payload["request"]["function_id"]
+        )
+        events = await repository.recent_events(
+            session, execution_id, limit=EVENTS_SENT_TO_FUNCTIONS
+        )
     document = {
         "kind": payload["kind"],
         "node_id": payload["node_id"],
         "available_edges": payload["request"]["available_edges"],
         "execution": {
-            "id": str(execution.id), "flow_id": str(execution.flow_id),
-            "phone_number": execution.phone_number, "variables": execution.variables,
-            "context": execution.context, "system": execution.system,
+            "id": str(execution.id),
+            "flow_id": str(execution.flow_id),
+            "phone_number": execution.phone_number,
+            "variables": execution.variables,
+            "context": execution.context,
+            "system": execution.system,
         },
         "flow_events": [
             {"kind": e.kind, "node_id": e.node_id, "at": e.at.isoformat(), "data": e.data}
@@ -106,6 +116,10 @@ async def function(
     request = resources.http.build_request("POST", url, headers=headers, content=body)
     result = await _send(resources.http, request, FUNCTION_TIMEOUT_SECONDS)
     if result.ok and not isinstance(result.body, dict):
-        return CallResult(ok=False, status_code=result.status_code, body=result.body,
-                          error="the function must answer with a JSON object")
+        return CallResult(
+            ok=False,
+            status_code=result.status_code,
+            body=result.body,
+            error="the function must answer with a JSON object",
+        )
     return result

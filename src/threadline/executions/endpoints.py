@@ -80,7 +80,9 @@ async def create_execution(
 
     async def operation() -> tuple[int, dict[str, Any]]:
         started = await service.start(session, project, flow_id, body)
-        accepted = ExecutionAccepted(flow_id=started.flow.id, tracking_id=started.execution.tracking_id)
+        accepted = ExecutionAccepted(
+            flow_id=started.flow.id, tracking_id=started.execution.tracking_id
+        )
         return 202, accepted.model_dump(mode="json")
 
     return await _keyed(request, session, project, idempotency_key, operation)

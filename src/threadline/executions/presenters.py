@@ -30,7 +30,7 @@ def execution_out(
     return ExecutionOut(
         id=execution.id,
         flow_id=execution.flow_id,
-        status=execution.status,  # type: ignore[arg-type]
+        status=execution.status,
         started_at=execution.started_at,
         ended_at=execution.ended_at,
         last_event_at=execution.last_event_at,
@@ -49,6 +49,10 @@ def execution_out(
 def event_out(event: ExecutionEvent) -> EventOut:
     """One event log entry."""
     return EventOut(
-        id=event.id, kind=event.kind, node_id=event.node_id, at=event.at,
-        duration_ms=event.duration_ms, data=event.data,
+        id=event.id,
+        kind=event.kind,
+        node_id=event.node_id,
+        at=event.at,
+        duration_ms=event.duration_ms,
+        data=event.data,
     )

@@ -69,8 +69,13 @@ async def claim_waiting(
     statement = (
         update(FlowExecution)
         .where(*conditions)
-        .values(status="running", step_seq=FlowExecution.step_seq + 1, wait_reason=None,
-                wait_until=None, last_event_at=now)
+        .values(
+            status="running",
+            step_seq=FlowExecution.step_seq + 1,
+            wait_reason=None,
+            wait_until=None,
+            last_event_at=now,
+        )
         .returning(FlowExecution.step_seq)
         .execution_options(synchronize_session=False)
     )
@@ -88,7 +93,9 @@ async def list_for_flow(
         conditions.append(FlowExecution.started_at >= filters.started_at_gteq)
     if filters.started_at_lteq is not None:
         conditions.append(FlowExecution.started_at <= filters.started_at_lteq)
-    total = await session.execute(select(func.count()).select_from(FlowExecution).where(*conditions))
+    total = await session.execute(
+        select(func.count()).select_from(FlowExecution).where(*conditions)
+    )
     rows = await session.execute(
         select(FlowExecution)
         .where(*conditions)

@@ -21,6 +21,7 @@ from threadline.jobs.queue import cancel, enqueue
 from threadline.messaging.service import queue_messages
 from threadline.models import FlowExecution
 
+
 async def run_engine(
     session: AsyncSession, execution: FlowExecution, event: EngineInput, now: datetime
 ) -> Outcome:

@@ -82,11 +82,21 @@ def _new_execution(
     }
     context = {**data.initial_data, **data.context}
     return FlowExecution(
-        id=execution_id, project_id=project.id, flow_id=flow.id,
-        flow_version_id=flow.current_version_id, whatsapp_config_id=config_id,
-        tracking_id=uuid.uuid4(), phone_number=data.phone_number, status="running",
-        current_node_id="", step_seq=0, variables=dict(data.variables), context=context,
-        system=system, started_at=now, last_event_at=now,
+        id=execution_id,
+        project_id=project.id,
+        flow_id=flow.id,
+        flow_version_id=flow.current_version_id,
+        whatsapp_config_id=config_id,
+        tracking_id=uuid.uuid4(),
+        phone_number=data.phone_number,
+        status="running",
+        current_node_id="",
+        step_seq=0,
+        variables=dict(data.variables),
+        context=context,
+        system=system,
+        started_at=now,
+        last_event_at=now,
     )
 
 
@@ -102,8 +112,9 @@ async def resume(
         await get(session, project, execution_id)
         raise NotResumable()
     event = {"type": "resume", "reason": "api", "input": data.input, "message": data.message}
-    await enqueue(session, ADVANCE_TASK, {"execution_id": str(execution_id), "seq": seq,
-                                          "event": event})
+    await enqueue(
+        session, ADVANCE_TASK, {"execution_id": str(execution_id), "seq": seq, "event": event}
+    )
     await cancel(session, timer_key(execution_id))
     return await get(session, project, execution_id)
 

@@ -12,7 +12,10 @@ from threadline.models import Flow, FlowExecution, Project
 
 
 async def describe(
-    session: AsyncSession, project: Project, executions: list[FlowExecution], flow: Flow | None = None
+    session: AsyncSession,
+    project: Project,
+    executions: list[FlowExecution],
+    flow: Flow | None = None,
 ) -> list[ExecutionOut]:
     """Executions (all of one flow) as the API shows them."""
     if not executions:
@@ -27,6 +30,8 @@ async def describe(
     return result
 
 
-async def describe_one(session: AsyncSession, project: Project, execution: FlowExecution) -> ExecutionOut:
+async def describe_one(
+    session: AsyncSession, project: Project, execution: FlowExecution
+) -> ExecutionOut:
     """One execution as the API shows it."""
     return (await describe(session, project, [execution]))[0]

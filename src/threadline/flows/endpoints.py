@@ -35,14 +35,18 @@ async def list_flows(
 
 
 @router.post("/flows", status_code=201, response_model=Envelope[FlowOut])
-async def create_flow(body: FlowCreate, session: DbSession, project: CurrentProject) -> Envelope[FlowOut]:
+async def create_flow(
+    body: FlowCreate, session: DbSession, project: CurrentProject
+) -> Envelope[FlowOut]:
     """Create a flow, optionally with a definition."""
     flow = await service.create(session, project, body.flow)
     return Envelope(data=presenters.flow_out(flow, service.FlowStats()))
 
 
 @router.get("/flows/{flow_id}", response_model=Envelope[FlowOut])
-async def get_flow(flow_id: uuid.UUID, session: DbSession, project: CurrentProject) -> Envelope[FlowOut]:
+async def get_flow(
+    flow_id: uuid.UUID, session: DbSession, project: CurrentProject
+) -> Envelope[FlowOut]:
     """One flow."""
     flow = await service.get(session, project, flow_id)
     stats = await service.stats(session, [flow])

@@ -15,7 +15,7 @@ def flow_out(flow: Flow, stats: FlowStats) -> FlowOut:
         id=flow.id,
         name=flow.name,
         description=flow.description,
-        status=flow.status,  # type: ignore[arg-type]
+        status=flow.status,
         project_id=flow.project_id,
         created_at=flow.created_at,
         updated_at=flow.updated_at,

@@ -15,15 +15,21 @@ router = APIRouter(tags=["Functions"])
 
 def _out(function: Function) -> FunctionOut:
     return FunctionOut(
-        id=function.id, name=function.name, slug=function.slug,
-        description=function.description, endpoint_url=function.url,
-        project_id=function.project_id, created_at=function.created_at,
+        id=function.id,
+        name=function.name,
+        slug=function.slug,
+        description=function.description,
+        endpoint_url=function.url,
+        project_id=function.project_id,
+        created_at=function.created_at,
         updated_at=function.updated_at,
     )
 
 
 @router.get("/functions", response_model=Envelope[list[FunctionOut]])
-async def list_functions(session: DbSession, project: CurrentProject) -> Envelope[list[FunctionOut]]:
+async def list_functions(
+    session: DbSession, project: CurrentProject
+) -> Envelope[list[FunctionOut]]:
     """The project's functions."""
     return Envelope(data=[_out(f) for f in await service.list_functions(session, project)])
 
@@ -38,7 +44,9 @@ async def create_function(
 
 
 @router.get("/functions/{ref}", response_model=Envelope[FunctionOut])
-async def get_function(ref: str, session: DbSession, project: CurrentProject) -> Envelope[FunctionOut]:
+async def get_function(
+    ref: str, session: DbSession, project: CurrentProject
+) -> Envelope[FunctionOut]:
     """One function, by id or slug."""
     return Envelope(data=_out(await service.get(session, project.id, ref)))
 

@@ -44,9 +44,15 @@ async def create(
         raise Conflict(f"A function called {slug!r} already exists")
     now = utcnow()
     function = Function(
-        id=uuid.uuid4(), project_id=project.id, name=fields.name, slug=slug,
-        description=fields.description, url=str(fields.url),
-        secret_encrypted=cipher.encrypt(fields.secret), created_at=now, updated_at=now,
+        id=uuid.uuid4(),
+        project_id=project.id,
+        name=fields.name,
+        slug=slug,
+        description=fields.description,
+        url=str(fields.url),
+        secret_encrypted=cipher.encrypt(fields.secret),
+        created_at=now,
+        updated_at=now,
     )
     repository.add(session, function)
     await session.flush()

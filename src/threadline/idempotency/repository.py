@@ -18,8 +18,16 @@ async def reserve(session: AsyncSession, project_id: uuid.UUID, key: str, finger
     On PostgreSQL a concurrent reservation of the same key waits for this transaction
     and then fails, so the second request sees the first one's stored answer.
     """
-    session.add(IdempotencyKey(project_id=project_id, key=key, fingerprint=fingerprint,
-                               status_code=0, response={}, created_at=utcnow()))
+    session.add(
+        IdempotencyKey(
+            project_id=project_id,
+            key=key,
+            fingerprint=fingerprint,
+            status_code=0,
+            response={},
+            created_at=utcnow(),
+        )
+    )
     await session.flush()
 
 

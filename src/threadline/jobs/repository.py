@@ -30,9 +30,13 @@ class ClaimedJob:
     max_attempts: int
 
 
+def _is_postgres(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
 async def insert(session: AsyncSession, values: dict[str, Any]) -> None:
     """Insert a job; a queued job with the same ``dedupe_key`` makes this a no-op."""
-    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    dialect = postgresql if _is_postgres(session) else sqlite
     statement = dialect.insert(Job).values(**values)
     if values.get("dedupe_key") is not None:
         statement = statement.on_conflict_do_nothing(
@@ -61,7 +65,7 @@ async def claim(
 ) -> list[ClaimedJob]:
     """Mark up to ``limit`` due jobs running with a lease, and return them."""
     ids = select(Job.id).where(_claimable(now)).order_by(Job.run_at).limit(limit)
-    if session.bind.dialect.name == "postgresql":
+    if _is_postgres(session):
         ids = ids.with_for_update(skip_locked=True)
     statement = (
         update(Job)
@@ -112,9 +116,7 @@ async def mark_failed(session: AsyncSession, job: ClaimedJob, error: str) -> Non
     )
 
 
-async def extend_leases(
-    session: AsyncSession, jobs: list[ClaimedJob], *, until: datetime
-) -> None:
+async def extend_leases(session: AsyncSession, jobs: list[ClaimedJob], *, until: datetime) -> None:
     """Heartbeat: push the lease of every job this worker still runs."""
     for job in jobs:
         await session.execute(

@@ -6,7 +6,7 @@ import random
 from dataclasses import dataclass
 
 
-class RetryLater(Exception):  # noqa: N818  (a signal, not a failure)
+class RetryLater(Exception):
     """Run this job again after ``delay`` seconds without counting it as an error."""
 
     def __init__(self, delay: float, reason: str = "") -> None:
@@ -18,7 +18,7 @@ class PermanentJobError(Exception):
     """The job can never succeed; stop retrying and mark it failed."""
 
 
-class LeaseLost(Exception):  # noqa: N818
+class LeaseLost(Exception):
     """Another worker took the job over; this worker's transaction must not commit."""
 
 
@@ -34,7 +34,7 @@ class RetryPolicy:
     def delay(self, attempt: int) -> float:
         """Seconds to wait before the run after attempt number ``attempt`` (1-based)."""
         raw = min(self.max_delay, self.base_delay * (2 ** max(attempt - 1, 0)))
-        return raw * (1 + random.uniform(-self.jitter, self.jitter))
+        return float(raw * (1 + random.uniform(-self.jitter, self.jitter)))
 
     def exhausted(self, attempt: int) -> bool:
         """Whether attempt number ``attempt`` was the last one allowed."""

@@ -45,8 +45,16 @@ class BodyLimitMiddleware:
         return wrapped
 
     async def _reject(self, send: Send) -> None:
-        body = json.dumps({"error": "Payload too large", "status": 413,
-                           "message": f"The request body exceeds {self.max_bytes} bytes"}).encode()
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        body = json.dumps(
+            {
+                "error": "Payload too large",
+                "status": 413,
+                "message": f"The request body exceeds {self.max_bytes} bytes",
+            }
+        ).encode()
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ]
         await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": body})

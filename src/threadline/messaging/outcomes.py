@@ -81,7 +81,9 @@ async def sent(session: AsyncSession, message: OutboundMessage, wamid: str) -> N
 async def requeue(session: AsyncSession, message: OutboundMessage, error: dict[str, Any]) -> None:
     """The message was certainly not accepted; it goes back in line for a retry."""
     await repository.set_status(
-        session, message.id, from_statuses=("sending",),
+        session,
+        message.id,
+        from_statuses=("sending",),
         values={"status": "queued", "last_error": error},
     )
     await _event(session, message, "message_retry", {"error": error})
@@ -90,7 +92,9 @@ async def requeue(session: AsyncSession, message: OutboundMessage, error: dict[s
 async def unknown(session: AsyncSession, message: OutboundMessage, reason: str) -> None:
     """The attempt may or may not have reached WhatsApp; it is flagged, not resent."""
     if await repository.set_status(
-        session, message.id, from_statuses=("sending",),
+        session,
+        message.id,
+        from_statuses=("sending",),
         values={"status": "unknown", "last_error": {"message": reason}},
     ):
         await _event(session, message, "message_outcome_unknown", {"reason": reason})
@@ -100,7 +104,9 @@ async def failed(session: AsyncSession, message: OutboundMessage, error: dict[st
     """WhatsApp refused the message for good: the execution fails with the error."""
     now = utcnow()
     if not await repository.set_status(
-        session, message.id, from_statuses=("queued", "sending"),
+        session,
+        message.id,
+        from_statuses=("queued", "sending"),
         values={"status": "failed", "last_error": error},
     ):
         return
@@ -119,6 +125,10 @@ async def failed(session: AsyncSession, message: OutboundMessage, error: dict[st
 def error_dict(error: Exception) -> dict[str, Any]:
     """A JSON description of a delivery error."""
     if isinstance(error, GraphError):
-        return {"message": error.message, "code": error.code, "http_status": error.http_status,
-                "details": error.details}
+        return {
+            "message": error.message,
+            "code": error.code,
+            "http_status": error.http_status,
+            "details": error.details,
+        }
     return {"message": str(error), "type": type(error).__name__}

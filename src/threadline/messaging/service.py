@@ -78,8 +78,9 @@ async def queue_messages(
     ]
     await repository.add_many(session, rows)
     key = outbox_key(execution.id)
-    await enqueue(session, DELIVER_TASK, {"execution_id": str(execution.id)},
-                  dedupe_key=key, lock_key=key)
+    await enqueue(
+        session, DELIVER_TASK, {"execution_id": str(execution.id)}, dedupe_key=key, lock_key=key
+    )
 
 
 async def deliver_all(resources: Resources, execution_id: uuid.UUID, *, last_try: bool) -> None:
@@ -114,9 +115,13 @@ def _with_callback(message: OutboundMessage) -> dict[str, Any]:
 async def _call(
     resources: Resources, message: OutboundMessage, target: DeliveryTarget, *, last_try: bool
 ) -> None:
-    client = WhatsAppClient(resources.http, base_url=target.base_url,
-                            phone_number_id=target.phone_number_id,
-                            access_token=target.access_token, api_version=target.api_version)
+    client = WhatsAppClient(
+        resources.http,
+        base_url=target.base_url,
+        phone_number_id=target.phone_number_id,
+        access_token=target.access_token,
+        api_version=target.api_version,
+    )
     try:
         result = await client.send_message(_with_callback(message))
     except DeliveryOutcomeUnknown as error:

@@ -13,7 +13,9 @@ router = APIRouter(tags=["Projects"])
 
 
 @router.get("/projects/{project_id}", response_model=Envelope[ProjectOut])
-async def get_project(project_id: str, session: DbSession, project: CurrentProject) -> Envelope[ProjectOut]:
+async def get_project(
+    project_id: str, session: DbSession, project: CurrentProject
+) -> Envelope[ProjectOut]:
     """Details of the caller's project."""
     found = await service.get_own(session, project, project_id)
     return Envelope(data=ProjectOut.model_validate(found))

@@ -31,7 +31,7 @@ class NewProject:
 
 
 async def create(
-    session: AsyncSession, cipher: Cipher, *, name: str, sandbox_base_url: str | None
+    session: AsyncSession, cipher: Cipher, *, name: str, sandbox_url: str | None
 ) -> NewProject:
     """Create a project with an API key and, if given, a default sandbox WhatsApp config."""
     now = utcnow()
@@ -39,19 +39,19 @@ async def create(
     repository.add(session, project)
     await session.flush()
     api_key = issue_key(session, project)
-    if sandbox_base_url is not None:
-        add_sandbox_config(session, project, cipher, base_url=sandbox_base_url)
+    if sandbox_url is not None:
+        add_sandbox_config(session, project, cipher, sandbox_url=sandbox_url)
     await session.flush()
     return NewProject(project=project, api_key=api_key)
 
 
 async def bootstrap(
-    session: AsyncSession, cipher: Cipher, *, sandbox_base_url: str
+    session: AsyncSession, cipher: Cipher, *, sandbox_url: str
 ) -> NewProject | None:
     """On an empty database, create the default project; otherwise do nothing."""
     if await repository.count(session) > 0:
         return None
-    return await create(session, cipher, name="Default project", sandbox_base_url=sandbox_base_url)
+    return await create(session, cipher, name="Default project", sandbox_url=sandbox_url)
 
 
 async def get_own(session: AsyncSession, caller: Project, project_id: str) -> Project:

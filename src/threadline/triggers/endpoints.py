@@ -21,7 +21,7 @@ def _out(trigger: FlowTrigger) -> TriggerOut:
     return TriggerOut(
         id=trigger.id,
         flow_id=trigger.flow_id,
-        trigger_type=trigger.trigger_type,  # type: ignore[arg-type]
+        trigger_type=trigger.trigger_type,
         active=trigger.active,
         display_name=_DISPLAY_NAMES.get(trigger.trigger_type, trigger.trigger_type),
         triggerable=Triggerable(id=trigger.id, whatsapp_config_id=trigger.whatsapp_config_id),
@@ -56,7 +56,9 @@ async def update_trigger(
 
 
 @router.delete("/triggers/{trigger_id}", status_code=204)
-async def delete_trigger(trigger_id: uuid.UUID, session: DbSession, project: CurrentProject) -> Response:
+async def delete_trigger(
+    trigger_id: uuid.UUID, session: DbSession, project: CurrentProject
+) -> Response:
     """Delete a trigger."""
     await service.delete(session, project, trigger_id)
     return Response(status_code=204)

@@ -21,9 +21,9 @@ class WhatsappConfigNotFound(NotFound):
 
 
 def add_sandbox_config(
-    session: AsyncSession, project: Project, cipher: Cipher, *, base_url: str
+    session: AsyncSession, project: Project, cipher: Cipher, *, sandbox_url: str
 ) -> WhatsappConfig:
-    """Give ``project`` a default config pointing at the sandbox served at ``base_url``."""
+    """Give ``project`` a default config pointing at the sandbox served at ``sandbox_url``."""
     sandbox = SandboxConfig()
     now = utcnow()
     config = WhatsappConfig(
@@ -34,7 +34,7 @@ def add_sandbox_config(
         phone_number_id=sandbox.phone_number_id,
         display_phone_number=sandbox.display_phone_number,
         waba_id=sandbox.waba_id,
-        base_url=base_url.rstrip("/") + "/sandbox",
+        base_url=sandbox_url.rstrip("/"),
         api_version="v23.0",
         access_token_encrypted=cipher.encrypt(sandbox.access_token),
         is_default=True,

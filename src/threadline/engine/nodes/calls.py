@@ -18,7 +18,9 @@ def _failed(ctx: StepContext, result: CallResult) -> Step:
     ctx.state.system["last_error"] = result.error
     if ctx.has_edge("error"):
         return Next("error")
-    return Fail(f"call from node '{ctx.node.id}' failed: {result.error}", {"status": result.status_code})
+    return Fail(
+        f"call from node '{ctx.node.id}' failed: {result.error}", {"status": result.status_code}
+    )
 
 
 def _save(ctx: StepContext, name: str | None, value: Any) -> None:

@@ -22,7 +22,10 @@ def _send_text(ctx: StepContext) -> Step:
     config = ctx.node.config
     assert isinstance(config, SendTextConfig)
     body = ctx.render(config.message)
-    ctx.send(payloads.text_message(ctx.state.phone_number, body), whatsapp_config_id=config.whatsapp_config_id)
+    ctx.send(
+        payloads.text_message(ctx.state.phone_number, body),
+        whatsapp_config_id=config.whatsapp_config_id,
+    )
     return Next()
 
 

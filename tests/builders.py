@@ -1,0 +1,131 @@
+"""Typed builders of test data: projects, flow definitions, flows ready to run."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from threadline.kit.resources import Resources
+from threadline.projects import service as projects
+
+
+@dataclass(frozen=True)
+class TestProject:
+    """A project with its API key and a ready HTTP header."""
+
+    __test__ = False
+
+    id: str
+    api_key: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """``X-API-Key`` for this project."""
+        return {"X-API-Key": self.api_key}
+
+
+async def create_project(
+    resources: Resources, sandbox_url: str, *, name: str = "Test"
+) -> TestProject:
+    """A project whose default WhatsApp config is the test sandbox."""
+    async with resources.db.transaction() as session:
+        created = await projects.create(
+            session, resources.cipher, name=name, sandbox_url=sandbox_url
+        )
+    return TestProject(id=str(created.project.id), api_key=created.api_key)
+
+
+def node(node_id: str, node_type: str, **config: Any) -> dict[str, Any]:
+    """A definition node as the builder SDK emits it."""
+    return {"id": node_id, "type": "flow-node", "data": {"node_type": node_type, "config": config}}
+
+
+def edge(source: str, target: str, label: str = "next") -> dict[str, Any]:
+    """A definition edge."""
+    return {"source": source, "target": target, "label": label}
+
+
+def chain(*nodes: dict[str, Any]) -> dict[str, Any]:
+    """A definition whose nodes run one after another."""
+    edges = [edge(a["id"], b["id"]) for a, b in itertools.pairwise(nodes)]
+    return {"nodes": list(nodes), "edges": edges}
+
+
+def ask_and_reply(
+    *, timeout_seconds: int | None = 3600, reply: str = "You said {{vars.answer}}"
+) -> dict[str, Any]:
+    """start → send "Question?" → wait (saving to ``answer``) → send ``reply``."""
+    wait = {"save_response_to": "answer"}
+    if timeout_seconds is not None:
+        wait["timeout_seconds"] = timeout_seconds  # type: ignore[assignment]
+    return chain(
+        node("start", "start"),
+        node("ask", "send_text", message="Question?"),
+        node("wait", "wait_for_response", **wait),
+        node("reply", "send_text", message=reply),
+    )
+
+
+async def create_active_flow(
+    client: httpx.AsyncClient,
+    project: TestProject,
+    definition: dict[str, Any],
+    *,
+    name: str = "Flow",
+) -> str:
+    """Create a flow with ``definition``, add an API trigger, activate it; its id."""
+    response = await client.post(
+        "/api/v1/flows",
+        headers=project.headers,
+        json={"flow": {"name": name, "definition": definition}},
+    )
+    assert response.status_code == 201, response.text
+    flow_id: str = response.json()["data"]["id"]
+    trigger = await client.post(
+        f"/api/v1/flows/{flow_id}/triggers",
+        headers=project.headers,
+        json={"trigger": {"trigger_type": "api_call"}},
+    )
+    assert trigger.status_code == 201, trigger.text
+    activated = await client.patch(
+        f"/api/v1/flows/{flow_id}", headers=project.headers, json={"flow": {"status": "active"}}
+    )
+    assert activated.status_code == 200, activated.text
+    return flow_id
+
+
+async def start_execution(
+    client: httpx.AsyncClient,
+    project: TestProject,
+    flow_id: str,
+    *,
+    phone: str = "+15550001111",
+    variables: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Start an execution and return it (found by its tracking id)."""
+    response = await client.post(
+        f"/api/v1/flows/{flow_id}/executions",
+        headers=project.headers,
+        json={"phone_number": phone, "variables": variables or {}},
+    )
+    assert response.status_code == 202, response.text
+    tracking_id = response.json()["tracking_id"]
+    listing = await client.get(
+        f"/api/v1/flows/{flow_id}/executions", headers=project.headers, params={"per_page": 100}
+    )
+    matches = [e for e in listing.json()["data"] if e["tracking_id"] == tracking_id]
+    assert len(matches) == 1
+    return matches[0]
+
+
+async def get_execution(
+    client: httpx.AsyncClient, project: TestProject, execution_id: str
+) -> dict[str, Any]:
+    """The execution as the API shows it."""
+    response = await client.get(f"/api/v1/flow_executions/{execution_id}", headers=project.headers)
+    assert response.status_code == 200, response.text
+    data: dict[str, Any] = response.json()["data"]
+    return data

@@ -1,0 +1,144 @@
+"""Fixtures: every database test runs on SQLite and on PostgreSQL.
+
+PostgreSQL is used when ``THREADLINE_TEST_POSTGRES_URL`` is set (for example
+``postgresql+asyncpg://postgres@127.0.0.1:5432/test``). Without it the PostgreSQL half
+is skipped with a clear reason, except under ``CI=true``, where it is an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from cryptography.fernet import Fernet
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from threadline.app import create_app
+from threadline.config import Settings
+from threadline.kit.db import Base
+from threadline.kit.migrate import upgrade_async
+from threadline.kit.resources import Resources
+from threadline.sandbox.app import create_sandbox_app
+from threadline.sandbox.state import SandboxState
+
+POSTGRES_URL = os.environ.get("THREADLINE_TEST_POSTGRES_URL", "")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+SECRET_KEY = Fernet.generate_key().decode()
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def pytest_report_header() -> str:
+    if POSTGRES_URL:
+        return f"PostgreSQL half: ON ({POSTGRES_URL})"
+    return "PostgreSQL half: SKIPPED (set THREADLINE_TEST_POSTGRES_URL to run it)"
+
+
+async def _reset_postgres(url: str) -> None:
+    engine = create_async_engine(url)
+    async with engine.begin() as connection:
+        await connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        await connection.execute(text("CREATE SCHEMA public"))
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+async def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> str:
+    """A migrated, empty database of each backend (one per test session)."""
+    if request.param == "postgresql":
+        if not POSTGRES_URL:
+            if IN_CI:
+                pytest.fail("CI=true but THREADLINE_TEST_POSTGRES_URL is not set")
+            pytest.skip("PostgreSQL half skipped: THREADLINE_TEST_POSTGRES_URL is not set")
+        await _reset_postgres(POSTGRES_URL)
+        url = POSTGRES_URL
+    else:
+        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'threadline.db'}"
+    await upgrade_async(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+async def sandbox_server() -> AsyncIterator[tuple[str, SandboxState]]:
+    """A real HTTP WhatsApp sandbox, shared by the session."""
+    app = create_sandbox_app()
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    yield f"http://127.0.0.1:{port}", app.state.sandbox
+    server.should_exit = True
+    await task
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    """Settings for one test: its database, a fixed secret key, fast timers."""
+    return Settings(
+        database_url=database_url,
+        data_dir=tmp_path,
+        secret_key=SECRET_KEY,
+        embedded_worker=False,
+        worker_poll_seconds=0.05,
+        job_lease_seconds=5,
+    )
+
+
+async def _truncate(resources: Resources) -> None:
+    async with resources.db.transaction() as session:
+        for table in reversed(Base.metadata.sorted_tables):
+            await session.execute(table.delete())
+
+
+@pytest.fixture
+async def resources(settings: Settings) -> AsyncIterator[Resources]:
+    """Database and HTTP client for one test, on an emptied database."""
+    resources = Resources.create(settings)
+    await _truncate(resources)
+    yield resources
+    await resources.close()
+
+
+@pytest.fixture
+def sandbox(sandbox_server: tuple[str, SandboxState]) -> Iterator[SandboxState]:
+    """The sandbox's state, reset for this test."""
+    _url, state = sandbox_server
+    state.reset()
+    yield state
+
+
+@pytest.fixture
+def sandbox_url(sandbox_server: tuple[str, SandboxState]) -> str:
+    """Base URL of the sandbox (what a sandbox WhatsApp config points at)."""
+    return sandbox_server[0]
+
+
+@pytest.fixture
+async def client(settings: Settings, resources: Resources) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client for the API app (in-process ASGI; no embedded worker)."""
+    app = create_app(settings, resources)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        yield http
+
+
+def pytest_collection_modifyitems(config: Any, items: list[pytest.Item]) -> None:
+    """Keep each backend's tests together so each database is prepared once."""
+    items.sort(key=lambda item: "postgresql" in item.nodeid)
