@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from threadline.engine.nodes.base import NodeHandler
-from threadline.engine.steps import Next, Step, StepContext
+from threadline.engine.steps import Fail, Next, Step, StepContext
 from threadline.flows.node_configs import (
     SendInteractiveConfig,
     SendTemplateConfig,
@@ -18,14 +18,19 @@ def _optional(ctx: StepContext, text: str | None) -> str | None:
     return ctx.render(text) if text else None
 
 
+def _over_limit(ctx: StepContext, error: ValueError) -> Step:
+    # Limits are checked again after interpolation: a variable can make a text too long.
+    return Fail(f"node '{ctx.node.id}' built a message WhatsApp would refuse: {error}")
+
+
 def _send_text(ctx: StepContext) -> Step:
     config = ctx.node.config
     assert isinstance(config, SendTextConfig)
-    body = ctx.render(config.message)
-    ctx.send(
-        payloads.text_message(ctx.state.phone_number, body),
-        whatsapp_config_id=config.whatsapp_config_id,
-    )
+    try:
+        payload = payloads.text_message(ctx.state.phone_number, ctx.render(config.message))
+    except ValueError as error:
+        return _over_limit(ctx, error)
+    ctx.send(payload, whatsapp_config_id=config.whatsapp_config_id)
     return Next()
 
 
@@ -56,17 +61,34 @@ def _send_interactive(ctx: StepContext) -> Step:
     config = ctx.node.config
     assert isinstance(config, SendInteractiveConfig)
     build = _buttons if config.interactive_type == "button" else _list
-    ctx.send(build(ctx, config), whatsapp_config_id=config.whatsapp_config_id)
+    try:
+        payload = build(ctx, config)
+    except ValueError as error:
+        return _over_limit(ctx, error)
+    ctx.send(payload, whatsapp_config_id=config.whatsapp_config_id)
     return Next()
+
+
+def _as_text(parameters: Any) -> list[str] | dict[str, str]:
+    if isinstance(parameters, dict):
+        return {str(name): _text(value) for name, value in parameters.items()}
+    return [_text(value) for value in parameters]
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
 
 
 def _send_template(ctx: StepContext) -> Step:
     config = ctx.node.config
     assert isinstance(config, SendTemplateConfig)
-    parameters = ctx.render_value(config.parameters) if config.parameters is not None else []
-    payload = payloads.template_message(
-        ctx.state.phone_number, config.template_name, config.language, parameters
-    )
+    parameters = _as_text(ctx.render_value(config.parameters)) if config.parameters else []
+    try:
+        payload = payloads.template_message(
+            ctx.state.phone_number, config.template_name, config.language, parameters
+        )
+    except ValueError as error:
+        return _over_limit(ctx, error)
     ctx.send(payload, whatsapp_config_id=config.whatsapp_config_id)
     return Next()
 
