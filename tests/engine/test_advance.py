@@ -296,3 +296,99 @@ def test_buttons_and_templates_become_graph_payloads() -> None:
     assert template["template"]["name"] == "order_update"
     params = template["template"]["components"][0]["parameters"]
     assert [p["text"] for p in params] == ["Ada", "42"]
+
+
+MENU = define(
+    {
+        "nodes": [
+            node("start", "start"),
+            node(
+                "menu",
+                "send_interactive",
+                interactive_type="button",
+                body_text="Need help?",
+                buttons=[
+                    {"id": "support", "title": "Get Support"},
+                    {"id": "billing", "title": "Billing"},
+                ],
+            ),
+            node("support", "send_text", message="Support here"),
+            node("billing", "send_text", message="Billing here"),
+        ],
+        "edges": [
+            edge("start", "menu"),
+            edge("menu", "support", "support"),
+            edge("menu", "billing", "billing"),
+        ],
+    }
+)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        Resume(reason="api", message={"button_id": "billing"}),
+        Resume(
+            reason="user_input", message={"button_reply": {"id": "billing", "title": "Billing"}}
+        ),
+        Resume(reason="api", input="billing"),
+        Resume(reason="api", input="  BILLING "),
+    ],
+)
+def test_interactive_routing_waits_then_follows_the_choice(reply: Resume) -> None:
+    run = state()
+    parked = advance(MENU, run, Start(), NOW)
+    assert (parked.status, parked.wait_reason, run.node_id) == ("waiting", "user_input", "menu")
+    assert texts(advance(MENU, run, reply, NOW)) == ["Billing here"]
+
+
+def test_interactive_routing_keeps_waiting_on_an_unknown_reply() -> None:
+    run = state()
+    advance(MENU, run, Start(), NOW)
+    outcome = advance(MENU, run, Resume(reason="api", input="pizza"), NOW)
+    assert (outcome.status, run.node_id, outcome.sends) == ("waiting", "menu", [])
+    assert kinds(outcome)[-1] == "reply_unmatched"
+
+
+def test_interactive_without_option_edges_does_not_wait() -> None:
+    flow = define(
+        chain(
+            node("start", "start"),
+            node("menu", "send_interactive", body_text="Pick", buttons=[{"id": "a", "title": "A"}]),
+            node("wait", "wait_for_response"),
+        )
+    )
+    run = state()
+    assert advance(flow, run, Start(), NOW).status == "waiting"
+    assert run.node_id == "wait"
+
+
+def test_option_edges_must_name_a_button() -> None:
+    from threadline.flows.definition import DefinitionInvalid
+
+    raw = {
+        "nodes": MENU_NODES,
+        "edges": [
+            edge("start", "menu"),
+            edge("menu", "support", "nope"),
+            edge("menu", "billing", "billing"),
+        ],
+    }
+    with pytest.raises(DefinitionInvalid) as caught:
+        validate_definition(raw)
+    problems = caught.value.problems
+    assert [(p.node_id, p.field) for p in problems] == [("menu", "edges[1].label")]
+    assert "'nope'" in problems[0].message and "support" in problems[0].message
+
+
+MENU_NODES = [
+    node("start", "start"),
+    node(
+        "menu",
+        "send_interactive",
+        body_text="Need help?",
+        buttons=[{"id": "support", "title": "Get Support"}, {"id": "billing", "title": "Billing"}],
+    ),
+    node("support", "send_text", message="Support here"),
+    node("billing", "send_text", message="Billing here"),
+]

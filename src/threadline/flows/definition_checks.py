@@ -18,6 +18,7 @@ from threadline.flows.node_configs import (
     RULE_ERROR,
     DecideConfig,
     NodeConfig,
+    SendInteractiveConfig,
     parse_node_config,
 )
 
@@ -342,6 +343,9 @@ class DefinitionChecker:
     def check_plain_exits(self, node: _Node, edges: list[_Edge]) -> None:
         """A non-branching node leaves by ``next`` plus its optional extra exits."""
         allowed = {NEXT} | EXTRA_EXITS.get(node.node_type, frozenset())
+        if isinstance(node.parsed, SendInteractiveConfig):
+            # Interactive routing: an edge per button or row id, taken when it is chosen.
+            allowed |= set(node.parsed.options)
         names = ", ".join(sorted(allowed))
         for edge in edges:
             if edge.label not in allowed:

@@ -177,6 +177,13 @@ class SendInteractiveConfig(_Config):
                 raise rule_error("is required when a list has several sections", index, "title")
         return sections
 
+    @property
+    def options(self) -> dict[str, str]:
+        """Button or row id → title: the choices a reply can pick, usable as edge labels."""
+        if self.interactive_type == "button":
+            return {button.id: button.title for button in self.buttons or []}
+        return {row.id: row.title for s in self.list_sections or [] for row in s.rows}
+
 
 TemplateParameters: TypeAlias = list[Any] | dict[str, Any]
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from threadline.engine.nodes.base import NodeHandler
-from threadline.engine.steps import Fail, Next, Step, StepContext
+from threadline.engine.state import Resume
+from threadline.engine.steps import Fail, Next, Park, Step, StepContext
 from threadline.flows.node_configs import (
     SendInteractiveConfig,
     SendTemplateConfig,
@@ -66,7 +67,43 @@ def _send_interactive(ctx: StepContext) -> Step:
     except ValueError as error:
         return _over_limit(ctx, error)
     ctx.send(payload, whatsapp_config_id=config.whatsapp_config_id)
+    if any(ctx.has_edge(option) for option in config.options):
+        return Park("user_input")
     return Next()
+
+
+def _reply_ids(message: dict[str, Any]) -> list[Any]:
+    nested = [message.get(key) for key in ("button_reply", "list_reply")]
+    return [message.get("button_id"), message.get("id"), message.get("payload")] + [
+        reply.get("id") for reply in nested if isinstance(reply, dict)
+    ]
+
+
+def _choice(config: SendInteractiveConfig, event: Resume) -> str | None:
+    """The option a reply picked: by id in a structured message, or by id or title in text."""
+    options = config.options
+    for candidate in _reply_ids(event.message or {}):
+        if isinstance(candidate, str) and candidate in options:
+            return candidate
+    text = (event.input or "").strip().casefold()
+    for option_id, title in options.items():
+        if text and text in (option_id.casefold(), title.casefold()):
+            return option_id
+    return None
+
+
+def _interactive_reply(ctx: StepContext, event: Resume) -> Step:
+    config = ctx.node.config
+    assert isinstance(config, SendInteractiveConfig)
+    ctx.state.system["last_user_input"] = event.input if event.input is not None else event.message
+    choice = _choice(config, event)
+    if choice is not None and ctx.has_edge(choice):
+        ctx.log("option_chosen", {"option": choice})
+        return Next(choice)
+    if ctx.has_edge("next"):
+        return Next()
+    ctx.log("reply_unmatched", {"input": event.input})
+    return Park("user_input")
 
 
 def _as_text(parameters: Any) -> list[str] | dict[str, str]:
@@ -94,5 +131,5 @@ def _send_template(ctx: StepContext) -> Step:
 
 
 SEND_TEXT = NodeHandler(enter=_send_text)
-SEND_INTERACTIVE = NodeHandler(enter=_send_interactive)
+SEND_INTERACTIVE = NodeHandler(enter=_send_interactive, resume=_interactive_reply)
 SEND_TEMPLATE = NodeHandler(enter=_send_template)
