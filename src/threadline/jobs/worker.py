@@ -60,9 +60,13 @@ class Worker:
         heartbeat = asyncio.create_task(self._heartbeat())
         try:
             while not self._stopping.is_set():
-                claimed = await self._claim_batch()
-                if not claimed:
-                    await self._idle()
+                # Cleared before claiming: a commit or a finished job after this point
+                # sets it again, so the sleep below cannot miss it.
+                self._wake.clear()
+                if await self._claim_batch():
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), await self._idle_seconds())
         finally:
             heartbeat.cancel()
             self.registry.remove_waker(self._wake)
@@ -87,8 +91,7 @@ class Worker:
     async def _claim_batch(self) -> int:
         free = self.concurrency - len(self._running)
         if free <= 0:
-            await asyncio.sleep(0.001)
-            return 1
+            return 0
         async with self.resources.db.transaction() as session:
             jobs = await repository.claim(
                 session, now=utcnow(), limit=free, lease_seconds=self.lease_seconds
@@ -100,18 +103,18 @@ class Worker:
             task.add_done_callback(self._tasks.discard)
         return len(jobs)
 
-    async def _idle(self) -> None:
-        timeout = await self._seconds_until_next_job()
-        self._wake.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout)
+    async def _idle_seconds(self) -> float:
+        """How long to sleep: until the next job falls due, at most one poll interval.
 
-    async def _seconds_until_next_job(self) -> float:
+        A job already due but not claimed (all slots busy, or its lock held) is not a
+        reason to spin: a finishing job wakes the loop, other processes' within a poll.
+        """
+        if len(self._running) >= self.concurrency:
+            return self.poll_seconds
         async with self.resources.db.session() as session:
             due = await repository.next_run_at(session)
-        if due is None:
-            return self.poll_seconds
-        return max(0.0, min(self.poll_seconds, (due - utcnow()).total_seconds()))
+        wait = (due - utcnow()).total_seconds() if due is not None else self.poll_seconds
+        return min(self.poll_seconds, wait) if wait > 0 else self.poll_seconds
 
     async def _run_one(self, job: ClaimedJob) -> None:
         context = JobContext(job=job, resources=self.resources)
@@ -126,6 +129,7 @@ class Worker:
             await self._record_failure(job, error)
         finally:
             self._running.pop(job.id, None)
+            self._wake.set()
 
     async def _record_failure(self, job: ClaimedJob, error: Exception) -> None:
         policy = self.registry.policy(job.task)
