@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ import pytest
 import uvicorn
 from cryptography.fernet import Fernet
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from threadline.app import create_app
@@ -48,30 +50,39 @@ def pytest_report_header() -> str:
     return "PostgreSQL half: SKIPPED (set THREADLINE_TEST_POSTGRES_URL to run it)"
 
 
-async def _reset_postgres(url: str) -> None:
-    engine = create_async_engine(url)
-    async with engine.begin() as connection:
-        await connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        await connection.execute(text("CREATE SCHEMA public"))
+async def _admin(url: str, statement: str) -> None:
+    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as connection:
+        await connection.execute(text(statement))
     await engine.dispose()
+
+
+async def _fresh_postgres(url: str) -> str:
+    """A new database beside the configured one, so concurrent test runs never collide."""
+    base = make_url(url)
+    name = f"{base.database}_{os.getpid()}_{secrets.token_hex(3)}"
+    await _admin(url, f'CREATE DATABASE "{name}"')
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
 async def database_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> str:
+) -> AsyncIterator[str]:
     """A migrated, empty database of each backend (one per test session)."""
-    if request.param == "postgresql":
-        if not POSTGRES_URL:
-            if IN_CI:
-                pytest.fail("CI=true but THREADLINE_TEST_POSTGRES_URL is not set")
-            pytest.skip("PostgreSQL half skipped: THREADLINE_TEST_POSTGRES_URL is not set")
-        await _reset_postgres(POSTGRES_URL)
-        url = POSTGRES_URL
-    else:
+    if request.param == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'threadline.db'}"
+        await upgrade_async(url)
+        yield url
+        return
+    if not POSTGRES_URL:
+        if IN_CI:
+            pytest.fail("CI=true but THREADLINE_TEST_POSTGRES_URL is not set")
+        pytest.skip("PostgreSQL half skipped: THREADLINE_TEST_POSTGRES_URL is not set")
+    url = await _fresh_postgres(POSTGRES_URL)
     await upgrade_async(url)
-    return url
+    yield url
+    await _admin(POSTGRES_URL, f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
