@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from threadline.auth.dependencies import CurrentProject, DbSession
-from threadline.flows import presenters, service
+from threadline.flows import service, views
 from threadline.flows.schemas import (
     FlowCreate,
     FlowOut,
@@ -17,7 +17,6 @@ from threadline.flows.schemas import (
     FlowWithDefinitionOut,
 )
 from threadline.kit.schemas import Envelope
-from threadline.whatsapp_configs.service import list_for as list_whatsapp_configs
 
 router = APIRouter(tags=["Flows"])
 
@@ -30,8 +29,7 @@ async def list_flows(
 ) -> Envelope[list[FlowOut]]:
     """The project's flows."""
     flows = await service.list_flows(session, project, status=status)
-    stats = await service.stats(session, flows)
-    return Envelope(data=[presenters.flow_out(flow, stats[flow.id]) for flow in flows])
+    return Envelope(data=await views.describe(session, flows))
 
 
 @router.post("/flows", status_code=201, response_model=Envelope[FlowOut])
@@ -40,7 +38,7 @@ async def create_flow(
 ) -> Envelope[FlowOut]:
     """Create a flow, optionally with a definition."""
     flow = await service.create(session, project, body.flow)
-    return Envelope(data=presenters.flow_out(flow, service.FlowStats()))
+    return Envelope(data=await views.describe_one(session, flow))
 
 
 @router.get("/flows/{flow_id}", response_model=Envelope[FlowOut])
@@ -49,8 +47,7 @@ async def get_flow(
 ) -> Envelope[FlowOut]:
     """One flow."""
     flow = await service.get(session, project, flow_id)
-    stats = await service.stats(session, [flow])
-    return Envelope(data=presenters.flow_out(flow, stats[flow.id]))
+    return Envelope(data=await views.describe_one(session, flow))
 
 
 @router.patch("/flows/{flow_id}", response_model=Envelope[FlowOut])
@@ -59,8 +56,7 @@ async def update_flow(
 ) -> Envelope[FlowOut]:
     """Edit a flow: name, description, status, or a new definition version."""
     flow = await service.update(session, project, flow_id, body.flow)
-    stats = await service.stats(session, [flow])
-    return Envelope(data=presenters.flow_out(flow, stats[flow.id]))
+    return Envelope(data=await views.describe_one(session, flow))
 
 
 @router.get("/flows/{flow_id}/definition", response_model=Envelope[FlowWithDefinitionOut])
@@ -69,8 +65,4 @@ async def get_flow_definition(
 ) -> Envelope[FlowWithDefinitionOut]:
     """A flow with its current definition."""
     flow = await service.get(session, project, flow_id)
-    stats = await service.stats(session, [flow])
-    version = await service.current_version(session, flow)
-    configs = await list_whatsapp_configs(session, project)
-    out = presenters.flow_with_definition_out(flow, stats[flow.id], version, configs)
-    return Envelope(data=out)
+    return Envelope(data=await views.with_definition(session, project, flow))

@@ -17,5 +17,5 @@ async def get_project(
     project_id: str, session: DbSession, project: CurrentProject
 ) -> Envelope[ProjectOut]:
     """Details of the caller's project."""
-    found = await service.get_own(session, project, project_id)
+    found = service.get_own(project, project_id)
     return Envelope(data=ProjectOut.model_validate(found))

@@ -54,7 +54,7 @@ async def bootstrap(
     return await create(session, cipher, name="Default project", sandbox_url=sandbox_url)
 
 
-async def get_own(session: AsyncSession, caller: Project, project_id: str) -> Project:
+def get_own(caller: Project, project_id: str) -> Project:
     """The caller's own project; any other id is not found."""
     if project_id != str(caller.id):
         raise ProjectNotFound()

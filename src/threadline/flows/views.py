@@ -1,0 +1,31 @@
+"""Read models of flows: a flow with the facts derived from its executions."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from threadline.flows import presenters, service
+from threadline.flows.schemas import FlowOut, FlowWithDefinitionOut
+from threadline.models import Flow, Project
+from threadline.whatsapp_configs.service import list_for as list_whatsapp_configs
+
+
+async def describe(session: AsyncSession, flows: list[Flow]) -> list[FlowOut]:
+    """Flows as the API shows them, with execution counts."""
+    stats = await service.stats(session, flows)
+    return [presenters.flow_out(flow, stats[flow.id]) for flow in flows]
+
+
+async def describe_one(session: AsyncSession, flow: Flow) -> FlowOut:
+    """One flow as the API shows it."""
+    return (await describe(session, [flow]))[0]
+
+
+async def with_definition(
+    session: AsyncSession, project: Project, flow: Flow
+) -> FlowWithDefinitionOut:
+    """A flow with its current definition and the WhatsApp configs it can send from."""
+    stats = (await service.stats(session, [flow]))[flow.id]
+    version = await service.current_version(session, flow)
+    configs = await list_whatsapp_configs(session, project)
+    return presenters.flow_with_definition_out(flow, stats, version, configs)
