@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from threadline.auth.dependencies import CurrentProject, DbSession
+from threadline.auth.dependencies import CurrentProject
 from threadline.kit.schemas import Envelope
 from threadline.projects import service
 from threadline.projects.schemas import ProjectOut
@@ -13,9 +13,7 @@ router = APIRouter(tags=["Projects"])
 
 
 @router.get("/projects/{project_id}", response_model=Envelope[ProjectOut])
-async def get_project(
-    project_id: str, session: DbSession, project: CurrentProject
-) -> Envelope[ProjectOut]:
+async def get_project(project_id: str, project: CurrentProject) -> Envelope[ProjectOut]:
     """Details of the caller's project."""
     found = service.get_own(project, project_id)
     return Envelope(data=ProjectOut.model_validate(found))
