@@ -129,3 +129,137 @@ async def get_execution(
     assert response.status_code == 200, response.text
     data: dict[str, Any] = response.json()["data"]
     return data
+
+
+# Builders of the API and contract tests (tests/api, tests/contract). Imports are local
+# so that this section only appends to the module.
+
+
+async def create_flow(
+    client: httpx.AsyncClient,
+    project: TestProject,
+    *,
+    name: str = "Flow",
+    definition: dict[str, Any] | None = None,
+    **fields: Any,
+) -> dict[str, Any]:
+    """Create a flow through the API (asserting 201) and return its ``data``."""
+    body: dict[str, Any] = {"name": name, **fields}
+    if definition is not None:
+        body["definition"] = definition
+    response = await client.post("/api/v1/flows", headers=project.headers, json={"flow": body})
+    assert response.status_code == 201, response.text
+    data: dict[str, Any] = response.json()["data"]
+    return data
+
+
+async def add_api_trigger(
+    client: httpx.AsyncClient, project: TestProject, flow_id: str, *, active: bool = True
+) -> dict[str, Any]:
+    """Add an ``api_call`` trigger to a flow (asserting 201) and return its ``data``."""
+    response = await client.post(
+        f"/api/v1/flows/{flow_id}/triggers",
+        headers=project.headers,
+        json={"trigger": {"trigger_type": "api_call", "active": active}},
+    )
+    assert response.status_code == 201, response.text
+    data: dict[str, Any] = response.json()["data"]
+    return data
+
+
+async def resume(
+    client: httpx.AsyncClient,
+    project: TestProject,
+    execution_id: str,
+    body: dict[str, Any] | None = None,
+    *,
+    idempotency_key: str | None = None,
+) -> httpx.Response:
+    """``POST /flow_executions/{id}/resume``; the raw response, to assert on."""
+    headers = dict(project.headers)
+    if idempotency_key is not None:
+        headers["Idempotency-Key"] = idempotency_key
+    return await client.post(
+        f"/api/v1/flow_executions/{execution_id}/resume", headers=headers, json=body or {}
+    )
+
+
+async def execution_events(
+    client: httpx.AsyncClient, project: TestProject, execution_id: str
+) -> list[dict[str, Any]]:
+    """An execution's whole event log, oldest first."""
+    response = await client.get(
+        f"/api/v1/flow_executions/{execution_id}/events",
+        headers=project.headers,
+        params={"per_page": 500},
+    )
+    assert response.status_code == 200, response.text
+    events: list[dict[str, Any]] = response.json()["data"]
+    return events
+
+
+async def register_function(
+    client: httpx.AsyncClient, project: TestProject, *, name: str, url: str, secret: str
+) -> dict[str, Any]:
+    """Register a function endpoint (asserting 201) and return its ``data``."""
+    response = await client.post(
+        "/api/v1/functions",
+        headers=project.headers,
+        json={"function": {"name": name, "url": url, "secret": secret}},
+    )
+    assert response.status_code == 201, response.text
+    data: dict[str, Any] = response.json()["data"]
+    return data
+
+
+async def count_rows(resources: Resources, model: type[Any]) -> int:
+    """How many rows the table of ``model`` holds."""
+    from sqlalchemy import func, select
+
+    async with resources.db.session() as session:
+        return int((await session.execute(select(func.count()).select_from(model))).scalar_one())
+
+
+async def run_jobs(resources: Resources, *, rounds: int = 50) -> None:
+    """Run the worker until idle; jobs waiting out a retry backoff are made due at once.
+
+    Wait timers (``executions.timeout``) are left alone: see :func:`fire_wait_timers`.
+    """
+    from sqlalchemy import update
+
+    from threadline.executions.keys import TIMEOUT_TASK
+    from threadline.jobs.worker import Worker
+    from threadline.kit.clock import utcnow
+    from threadline.models import Job
+
+    worker = Worker(resources)
+    for _ in range(rounds):
+        await worker.run_until_idle()
+        async with resources.db.transaction() as session:
+            moved = await session.execute(
+                update(Job)
+                .where(Job.status == "queued", Job.task != TIMEOUT_TASK)
+                .values(run_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
+        if moved.rowcount == 0:  # type: ignore[attr-defined]
+            return
+    raise AssertionError(f"jobs were still being retried after {rounds} rounds")
+
+
+async def fire_wait_timers(resources: Resources) -> None:
+    """Make every pending wait timer due now, then run the worker."""
+    from sqlalchemy import update
+
+    from threadline.executions.keys import TIMEOUT_TASK
+    from threadline.kit.clock import utcnow
+    from threadline.models import Job
+
+    async with resources.db.transaction() as session:
+        await session.execute(
+            update(Job)
+            .where(Job.status == "queued", Job.task == TIMEOUT_TASK)
+            .values(run_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+    await run_jobs(resources)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from threadline.executions.endpoints import router as executions
 from threadline.flows.endpoints import router as flows
 from threadline.functions.endpoints import router as functions
+from threadline.kit.input_guard import reject_unstorable_input
 from threadline.projects.endpoints import router as projects
 from threadline.triggers.endpoints import router as triggers
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(reject_unstorable_input)])
 for domain in (projects, flows, triggers, executions, functions):
     router.include_router(domain)

@@ -47,8 +47,10 @@ def _result(response: httpx.Response) -> CallResult:
 
 
 async def _send(http: httpx.AsyncClient, request: httpx.Request, timeout: float) -> CallResult:
+    # httpx's send() takes no timeout; the transport reads it from the request.
+    request.extensions["timeout"] = httpx.Timeout(timeout).as_dict()
     try:
-        response = await http.send(request, timeout=timeout)  # type: ignore[call-arg]
+        response = await http.send(request)
     except httpx.HTTPError as error:
         raise TransientCallError(f"{type(error).__name__}: {error}") from error
     return _result(response)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Query, Request
@@ -22,11 +22,21 @@ from threadline.executions.schemas import (
     ResumeIn,
 )
 from threadline.idempotency.service import fingerprint, run_once
-from threadline.kit.schemas import Envelope, Page, PageMeta, PageParams
+from threadline.kit.schemas import MAX_PAGE, Envelope, Page, PageMeta, PageParams
 
 router = APIRouter(tags=["Flow Executions"])
 
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+
+
+def _utc(name: str, moment: datetime | None) -> datetime | None:
+    """A filter time in UTC; one without an offset is UTC, not the server's local time."""
+    if moment is None:
+        return None
+    try:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:
+        raise BadRequest(f"q[{name}] is out of range") from None
 
 
 def _filters(status: int | None, gteq: datetime | None, lteq: datetime | None) -> ExecutionFilters:
@@ -34,8 +44,8 @@ def _filters(status: int | None, gteq: datetime | None, lteq: datetime | None) -
         raise BadRequest("q[status_eq] must be 0 (running), 1 (waiting), 2 (ended) or 3 (failed)")
     return ExecutionFilters(
         status=STATUS_CODES[status] if status is not None else None,
-        started_at_gteq=gteq,
-        started_at_lteq=lteq,
+        started_at_gteq=_utc("started_at_gteq", gteq),
+        started_at_lteq=_utc("started_at_lteq", lteq),
     )
 
 
@@ -47,7 +57,7 @@ async def list_executions(
     status: Annotated[int | None, Query(alias="q[status_eq]")] = None,
     started_at_gteq: Annotated[datetime | None, Query(alias="q[started_at_gteq]")] = None,
     started_at_lteq: Annotated[datetime | None, Query(alias="q[started_at_lteq]")] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     per_page: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> Page[ExecutionOut]:
     """A flow's executions, newest first."""
@@ -121,7 +131,7 @@ async def list_events(
     execution_id: uuid.UUID,
     session: DbSession,
     project: CurrentProject,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     per_page: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Page[EventOut]:
     """The execution's event log, oldest first."""

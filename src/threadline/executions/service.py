@@ -36,6 +36,10 @@ class FlowNotExecutable(Unprocessable):
 
     error = "Flow is not active"
 
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message)
+        self.details = self.message  # the reference's 422 body: {"error", "details": "<why>"}
+
 
 class NotResumable(Unprocessable):
     """The execution is not in a waiting state."""

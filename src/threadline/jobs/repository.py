@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy import and_, delete, exists, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -39,25 +39,34 @@ async def insert(session: AsyncSession, values: dict[str, Any]) -> None:
     dialect = postgresql if _is_postgres(session) else sqlite
     statement = dialect.insert(Job).values(**values)
     if values.get("dedupe_key") is not None:
+        # A literal predicate: with a bound parameter PostgreSQL cannot match the partial
+        # index once it switches the prepared statement to a generic plan (6th use).
         statement = statement.on_conflict_do_nothing(
-            index_elements=["dedupe_key"], index_where=Job.status == "queued"
+            index_elements=["dedupe_key"], index_where=text("status = 'queued'")
         )
     await session.execute(statement)
 
 
+def _ready(job: Any, now: datetime) -> Any:
+    return or_(
+        and_(job.status == "queued", job.run_at <= now),
+        and_(job.status == "running", job.lease_expires_at < now),
+    )
+
+
 def _claimable(now: datetime) -> Any:
     other = aliased(Job)
+    # Busy: another job of the lock runs under a live lease, or an older one is ready
+    # too (a dead worker's job beside a newer one): only the oldest may be claimed.
     lock_busy = exists().where(
         other.lock_key == Job.lock_key,
         other.id != Job.id,
-        other.status == "running",
-        other.lease_expires_at >= now,
+        or_(
+            and_(other.status == "running", other.lease_expires_at >= now),
+            and_(other.id < Job.id, _ready(other, now)),
+        ),
     )
-    ready = or_(
-        and_(Job.status == "queued", Job.run_at <= now),
-        and_(Job.status == "running", Job.lease_expires_at < now),
-    )
-    return and_(ready, or_(Job.lock_key.is_(None), ~lock_busy))
+    return and_(_ready(Job, now), or_(Job.lock_key.is_(None), ~lock_busy))
 
 
 async def claim(
@@ -92,7 +101,14 @@ async def finish(session: AsyncSession, job: ClaimedJob) -> bool:
 async def reschedule(
     session: AsyncSession, job: ClaimedJob, *, run_at: datetime, error: str | None, count: bool
 ) -> None:
-    """Put a held job back in the queue to run at ``run_at``."""
+    """Put a held job back in the queue to run at ``run_at``.
+
+    A newer job with the same ``dedupe_key`` may have been queued meanwhile (it does the
+    same work): this one is then folded into it, to run no earlier than ``run_at``,
+    instead of breaking the one-queued-job-per-key index.
+    """
+    if await _fold_into_queued_twin(session, job, run_at):
+        return
     values: dict[str, Any] = {"status": "queued", "run_at": run_at, "lease_expires_at": None}
     if error is not None:
         values["last_error"] = error[:4000]
@@ -104,6 +120,24 @@ async def reschedule(
         .values(**values)
         .execution_options(synchronize_session=False)
     )
+
+
+async def _fold_into_queued_twin(session: AsyncSession, job: ClaimedJob, run_at: datetime) -> bool:
+    held = select(Job.dedupe_key).where(Job.id == job.id, Job.attempts == job.attempts)
+    key = (await session.execute(held)).scalar_one_or_none()
+    if key is None:
+        return False
+    twins = select(Job.id).where(Job.dedupe_key == key, Job.status == "queued", Job.id != job.id)
+    twin = (await session.execute(twins)).scalar_one_or_none()
+    if twin is None:
+        return False
+    await session.execute(
+        update(Job)
+        .where(Job.id == twin, Job.run_at < run_at)
+        .values(run_at=run_at)
+        .execution_options(synchronize_session=False)
+    )
+    return await finish(session, job)
 
 
 async def mark_failed(session: AsyncSession, job: ClaimedJob, error: str) -> None:

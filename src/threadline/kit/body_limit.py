@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -26,12 +27,30 @@ class BodyLimitMiddleware:
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             await self._reject(send)
             return
-        try:
-            await self.app(scope, self._counting(receive), send)
-        except BodyTooLarge:
-            await self._reject(send)
+        exceeded = started = rejected = False
 
-    def _counting(self, receive: Receive) -> Receive:
+        def on_exceeded() -> None:
+            nonlocal exceeded
+            exceeded = True
+
+        async def guarded_send(message: Message) -> None:
+            # The framework may turn BodyTooLarge into an error response of its own (FastAPI
+            # answers 400): once the limit was passed, a response not yet begun becomes 413.
+            nonlocal started, rejected
+            if started or not exceeded:
+                started = True
+                await send(message)
+            elif not rejected:
+                rejected = True
+                await self._reject(send)
+
+        try:
+            await self.app(scope, self._counting(receive, on_exceeded), guarded_send)
+        except BodyTooLarge:
+            if not started and not rejected:
+                await self._reject(send)
+
+    def _counting(self, receive: Receive, on_exceeded: Callable[[], None]) -> Receive:
         seen = 0
 
         async def wrapped() -> Message:
@@ -39,6 +58,7 @@ class BodyLimitMiddleware:
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > self.max_bytes:
+                on_exceeded()
                 raise BodyTooLarge()
             return message
 

@@ -9,6 +9,9 @@ from pydantic import BaseModel, Field
 
 T = TypeVar("T")
 
+#: The highest ``page`` accepted, so that the row offset always fits a 64-bit integer.
+MAX_PAGE = 2**31 - 1
+
 
 class Envelope(BaseModel, Generic[T]):
     """``{"data": ...}``, the reference's wrapper of every resource."""
@@ -41,7 +44,7 @@ class Page(BaseModel, Generic[T]):
 class PageParams(BaseModel):
     """``page`` (from 1) and ``per_page`` (1..100) query parameters."""
 
-    page: int = Field(default=1, ge=1)
+    page: int = Field(default=1, ge=1, le=MAX_PAGE)
     per_page: int = Field(default=20, ge=1, le=100)
 
     @property

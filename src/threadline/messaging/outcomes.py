@@ -47,9 +47,9 @@ async def target(
     return DeliveryTarget(config.base_url, config.phone_number_id, token, config.api_version)
 
 
-async def start_attempt(session: AsyncSession, message: OutboundMessage) -> None:
-    """Record the attempt (``sending``) before the call is made."""
-    await repository.set_status(
+async def start_attempt(session: AsyncSession, message: OutboundMessage) -> bool:
+    """Record the attempt (``sending``) before the call; False if another deliverer did."""
+    return await repository.set_status(
         session,
         message.id,
         from_statuses=("queued",),

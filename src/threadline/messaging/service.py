@@ -101,7 +101,8 @@ async def _deliver_next(resources: Resources, execution_id: uuid.UUID, *, last_t
         if target is None:
             await outcomes.failed(session, message, {"message": "WhatsApp config not found"})
             return True
-        await outcomes.start_attempt(session, message)
+        if not await outcomes.start_attempt(session, message):
+            return True  # another deliverer claimed it first: never call for it here
     crash_point("deliver.after_attempt_recorded")
     await _call(resources, message, target, last_try=last_try)
     return True
