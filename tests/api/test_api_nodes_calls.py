@@ -451,19 +451,8 @@ async def test_a_webhook_answer_the_database_cannot_store_ends_the_call(
     resources: Resources,
     sandbox_url: str,
     http_stub: HttpStub,
-    database_url: str,
-    request: pytest.FixtureRequest,
 ) -> None:
     """A NUL character in a webhook's answer must not make the call repeat forever."""
-    if database_url.startswith("postgresql"):
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="Known bug: PostgreSQL refuses the NUL when the answer is saved, so the "
-                "call job fails, is retried (calling the webhook again) until it gives up, "
-                "and the execution stays 'running' on the call forever.",
-            )
-        )
     http_stub.replies("/nul", (200, {"x": "a\u0000b"}))
     project = await create_project(resources, sandbox_url)
     definition = chain(

@@ -28,11 +28,22 @@ class TransientCallError(Exception):
     """The call may succeed if tried again (network error, 5xx, 429)."""
 
 
+def _without_nul(value: Any) -> Any:
+    """Drop NUL characters, which PostgreSQL cannot store in text or JSON."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    return value
+
+
 def _parse(response: httpx.Response) -> Any:
     try:
-        return response.json()
+        return _without_nul(response.json())
     except ValueError:
-        return response.text
+        return _without_nul(response.text)
 
 
 def _result(response: httpx.Response) -> CallResult:

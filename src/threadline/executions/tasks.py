@@ -5,8 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from threadline.engine.state import CallResult, EngineInput, Resume
 from threadline.executions import calls, repository
+from threadline.executions.failure import fail_execution
 from threadline.executions.keys import ADVANCE_TASK, CALL_TASK, TIMEOUT_TASK
 from threadline.executions.runtime import run_engine
 from threadline.functions.service import FunctionNotFound
@@ -15,6 +18,12 @@ from threadline.jobs.retry import RetryPolicy
 from threadline.jobs.worker import JobContext
 from threadline.kit.clock import utcnow
 from threadline.kit.faults import crash_point
+
+
+async def give_up(session: AsyncSession, payload: dict[str, Any], error: str) -> None:
+    """A job that moves an execution ran out of retries: the execution fails, visibly."""
+    failure = {"message": f"internal error, gave up: {error}".replace("\x00", "")}
+    await fail_execution(session, uuid.UUID(payload["execution_id"]), failure, utcnow())
 
 
 def _resume_event(event: dict[str, Any]) -> Resume:
@@ -40,13 +49,21 @@ async def _advance_if_current(ctx: JobContext, event: EngineInput, *, wait: str 
     crash_point("advance.after_commit")
 
 
-@registry.task(ADVANCE_TASK, policy=RetryPolicy(max_attempts=20, base_delay=0.2, max_delay=30))
+@registry.task(
+    ADVANCE_TASK,
+    policy=RetryPolicy(max_attempts=20, base_delay=0.2, max_delay=30),
+    on_give_up=give_up,
+)
 async def advance(ctx: JobContext) -> None:
     """Carry a resumed execution on to its next wait."""
     await _advance_if_current(ctx, _resume_event(ctx.job.payload["event"]), wait=None)
 
 
-@registry.task(TIMEOUT_TASK, policy=RetryPolicy(max_attempts=20, base_delay=0.2, max_delay=30))
+@registry.task(
+    TIMEOUT_TASK,
+    policy=RetryPolicy(max_attempts=20, base_delay=0.2, max_delay=30),
+    on_give_up=give_up,
+)
 async def timeout(ctx: JobContext) -> None:
     """A wait ran out of time: resume it with reason ``timeout`` unless it moved on."""
     payload = ctx.job.payload
@@ -82,7 +99,9 @@ async def _call_result(ctx: JobContext) -> CallResult:
         return CallResult(ok=False, error=str(error))
 
 
-@registry.task(CALL_TASK, policy=RetryPolicy(max_attempts=12, base_delay=0.5, max_delay=60))
+@registry.task(
+    CALL_TASK, policy=RetryPolicy(max_attempts=12, base_delay=0.5, max_delay=60), on_give_up=give_up
+)
 async def call(ctx: JobContext) -> None:
     """Make a node's HTTP call, then feed the answer to the engine."""
     result = await _call_result(ctx)

@@ -7,12 +7,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from threadline.jobs.retry import RetryPolicy
 
 if TYPE_CHECKING:
     from threadline.jobs.worker import JobContext
 
 Handler = Callable[["JobContext"], Awaitable[None]]
+#: Called in the transaction that marks a job failed for good: ``(session, payload, error)``.
+GiveUp = Callable[[AsyncSession, dict[str, Any], str], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -22,6 +26,7 @@ class Task:
     name: str
     handler: Handler
     policy: RetryPolicy
+    on_give_up: GiveUp | None = None
 
 
 class Registry:
@@ -31,11 +36,17 @@ class Registry:
         self._tasks: dict[str, Task] = {}
         self._wakers: list[asyncio.Event] = []
 
-    def task(self, name: str, *, policy: RetryPolicy | None = None) -> Callable[[Handler], Handler]:
-        """Decorator registering ``handler`` under ``name``."""
+    def task(
+        self, name: str, *, policy: RetryPolicy | None = None, on_give_up: GiveUp | None = None
+    ) -> Callable[[Handler], Handler]:
+        """Decorator registering ``handler`` under ``name``.
+
+        ``on_give_up`` lets the task leave its subject in a settled state when retries
+        run out, in the same transaction that marks the job failed.
+        """
 
         def register(handler: Handler) -> Handler:
-            self._tasks[name] = Task(name, handler, policy or RetryPolicy())
+            self._tasks[name] = Task(name, handler, policy or RetryPolicy(), on_give_up)
             return handler
 
         return register

@@ -141,10 +141,16 @@ class Worker:
             elif isinstance(error, PermanentJobError) or policy.exhausted(job.attempts):
                 log.error("job %s (%s) failed for good: %s", job.id, job.task, message)
                 await repository.mark_failed(session, job, message)
+                await self._give_up(session, job, message)
             else:
                 run_at = utcnow() + timedelta(seconds=policy.delay(job.attempts))
                 log.info("job %s (%s) will retry: %s", job.id, job.task, message)
                 await repository.reschedule(session, job, run_at=run_at, error=message, count=True)
+
+    async def _give_up(self, session: AsyncSession, job: ClaimedJob, message: str) -> None:
+        on_give_up = self.registry.get(job.task).on_give_up
+        if on_give_up is not None:
+            await on_give_up(session, job.payload, message)
 
     async def _heartbeat(self) -> None:
         while True:

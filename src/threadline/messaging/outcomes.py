@@ -8,8 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.executions import repository as executions
-from threadline.executions.keys import timer_key
-from threadline.jobs.queue import cancel
+from threadline.executions.failure import fail_execution
 from threadline.kit.clock import utcnow
 from threadline.kit.crypto import Cipher
 from threadline.messaging import repository
@@ -111,15 +110,8 @@ async def failed(session: AsyncSession, message: OutboundMessage, error: dict[st
     ):
         return
     await _event(session, message, "message_failed", {"error": error})
-    await repository.cancel_pending(session, message.execution_id, now)
-    execution = await executions.get_for_update(session, message.execution_id)
-    if execution is None:
-        return
-    execution.status, execution.error = "failed", {"message": "message delivery failed", **error}
-    execution.ended_at = execution.last_event_at = now
-    execution.wait_reason = execution.wait_until = None
-    execution.step_seq += 1
-    await cancel(session, timer_key(execution.id))
+    failure = {**error, "message": f"message delivery failed: {error.get('message')}"}
+    await fail_execution(session, message.execution_id, failure, now)
 
 
 def error_dict(error: Exception) -> dict[str, Any]:

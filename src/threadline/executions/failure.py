@@ -1,0 +1,41 @@
+"""Failing an execution from outside the engine (a refused message, a job that gave up)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from threadline.executions import repository
+from threadline.executions.keys import timer_key
+from threadline.jobs.queue import cancel
+from threadline.messaging import repository as outbox
+
+
+async def fail_execution(
+    session: AsyncSession, execution_id: uuid.UUID, error: dict[str, Any], now: datetime
+) -> None:
+    """Mark the execution failed with ``error`` unless it already ended; stop what it waits on.
+
+    Bumping ``step_seq`` turns any job still queued for it into a no-op.
+    """
+    execution = await repository.get_for_update(session, execution_id)
+    if execution is None or execution.status == "failed":
+        return
+    execution.status, execution.error = "failed", error
+    execution.ended_at = execution.last_event_at = now
+    execution.wait_reason = execution.wait_until = None
+    execution.step_seq += 1
+    await cancel(session, timer_key(execution.id))
+    await outbox.cancel_pending(session, execution.id, now)
+    event = {
+        "execution_id": execution.id,
+        "kind": "error",
+        "node_id": execution.current_node_id,
+        "at": now,
+        "duration_ms": None,
+        "data": error,
+    }
+    await repository.add_events(session, [event])
