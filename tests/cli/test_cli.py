@@ -1,0 +1,99 @@
+"""The ``threadline`` command, run as a user would run it."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from conftest import SECRET_KEY, free_port
+
+THREADLINE = str(Path(sys.executable).parent / "threadline")
+
+
+def env_for(database_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "THREADLINE_DATABASE_URL": database_url,
+        "THREADLINE_DATA_DIR": str(data_dir),
+        "THREADLINE_SECRET_KEY": SECRET_KEY,
+        **extra,
+    }
+
+
+def test_projects_create_prints_the_key_once_as_json(database_url: str, tmp_path: Path) -> None:
+    done = subprocess.run(
+        [THREADLINE, "projects", "create", "--name", "Acme", "--json"],
+        env=env_for(database_url, tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    created = json.loads(done.stdout)
+    assert set(created) == {"project_id", "api_key"}
+    assert created["api_key"].startswith("tl_")
+
+
+@pytest.mark.slow
+def test_serve_bootstraps_a_default_project_on_an_empty_database(tmp_path: Path) -> None:
+    # Its own SQLite file: the first start must find the database empty.
+    url = f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
+    port = free_port()
+    server = subprocess.Popen(
+        [THREADLINE, "serve"],
+        env=env_for(url, tmp_path, THREADLINE_PORT=str(port)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        lines = []
+        for line in server.stdout:
+            lines.append(line)
+            if "Uvicorn running" in line or len(lines) > 50:
+                break
+        output = "".join(lines)
+        match = re.search(r"default project (\S+)\.\n.*API key .*: (tl_\S+)", output)
+        assert match, output
+        project_id, api_key = match.groups()
+        assert (tmp_path / "default-api-key").read_text().strip() == api_key
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                answer = httpx.get(
+                    f"{base}/api/v1/projects/{project_id}", headers={"X-API-Key": api_key}
+                )
+                break
+            except httpx.ConnectError:
+                time.sleep(0.1)
+        assert answer.status_code == 200
+        assert answer.json()["data"]["id"] == project_id
+        assert httpx.get(f"{base}/sandbox/_sandbox/health").json()["status"] == "ok"
+        assert httpx.get(f"{base}/docs").status_code == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+        if server.stdout is not None:
+            server.stdout.close()
+
+
+@pytest.mark.slow
+def test_demo_prints_the_conversation(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [THREADLINE, "demo"], capture_output=True, text=True, timeout=120, check=True, cwd=tmp_path
+    )
+    assert done.stdout.splitlines() == [
+        "flow  > Hi Ada! What is your order number?",
+        "user  > A-1042",
+        "flow  > Thanks! Order A-1042 is on its way.",
+    ]
