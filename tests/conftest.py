@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,11 +17,11 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from cryptography.fernet import Fernet
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from support import SECRET_KEY, free_port
 from threadline.app import create_app
 from threadline.config import Settings
 from threadline.kit.db import Base
@@ -33,15 +32,7 @@ from threadline.sandbox.state import SandboxState
 
 POSTGRES_URL = os.environ.get("THREADLINE_TEST_POSTGRES_URL", "")
 IN_CI = os.environ.get("CI", "").lower() == "true"
-SECRET_KEY = Fernet.generate_key().decode()
 BACKENDS = ["sqlite", "postgresql"]
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def pytest_report_header() -> str:

@@ -3,25 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import uvicorn
 from http_stub import HttpStub
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from support import free_port
 
 
 @pytest.fixture(scope="session")
 async def http_stub_server() -> AsyncIterator[HttpStub]:
     """One stub server for the session, on a free local port."""
     stub = HttpStub()
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(stub, host="127.0.0.1", port=port, log_level="warning"))
     task = asyncio.create_task(server.serve())
     while not server.started:

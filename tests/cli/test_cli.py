@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import SECRET_KEY, free_port
+from support import SECRET_KEY, free_port
 
 THREADLINE = str(Path(sys.executable).parent / "threadline")
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from typing import Any, TypeVar
 import httpx
 from sqlalchemy import select
 
+from support import free_port  # noqa: F401  (re-exported for the durability tests)
 from threadline.config import Settings
 from threadline.kit.resources import Resources
 from threadline.models import ExecutionEvent, FlowExecution, Job, OutboundMessage
@@ -56,13 +56,6 @@ async def eventually(
 
 
 # -- processes -------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def subprocess_env(settings: Settings, **extra: str) -> dict[str, str]:

@@ -24,10 +24,13 @@ async def enqueue(
     run_at: datetime | None = None,
     dedupe_key: str | None = None,
     lock_key: str | None = None,
+    max_attempts: int | None = None,
 ) -> None:
-    """Add a job to the queue as part of ``session``'s transaction."""
+    """Add a job to the queue as part of ``session``'s transaction.
+
+    ``max_attempts`` defaults to the task's retry policy.
+    """
     now = utcnow()
-    policy = registry.policy(task)
     await repository.insert(
         session,
         {
@@ -36,7 +39,7 @@ async def enqueue(
             "status": "queued",
             "run_at": run_at or now,
             "attempts": 0,
-            "max_attempts": policy.max_attempts,
+            "max_attempts": max_attempts or registry.policy(task).max_attempts,
             "dedupe_key": dedupe_key,
             "lock_key": lock_key,
             "created_at": now,

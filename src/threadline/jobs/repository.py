@@ -113,7 +113,9 @@ async def reschedule(
     if error is not None:
         values["last_error"] = error[:4000]
     if not count:
-        values["attempts"] = Job.attempts - 1
+        # ``attempts`` is the lease token and only ever grows; an uncounted retry
+        # extends the allowance instead.
+        values["max_attempts"] = Job.max_attempts + 1
     await session.execute(
         update(Job)
         .where(Job.id == job.id, Job.attempts == job.attempts)

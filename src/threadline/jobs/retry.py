@@ -35,7 +35,3 @@ class RetryPolicy:
         """Seconds to wait before the run after attempt number ``attempt`` (1-based)."""
         raw = min(self.max_delay, self.base_delay * (2 ** max(attempt - 1, 0)))
         return float(raw * (1 + random.uniform(-self.jitter, self.jitter)))
-
-    def exhausted(self, attempt: int) -> bool:
-        """Whether attempt number ``attempt`` was the last one allowed."""
-        return attempt >= self.max_attempts

@@ -138,7 +138,7 @@ class Worker:
             if isinstance(error, RetryLater):
                 run_at = utcnow() + timedelta(seconds=error.delay)
                 await repository.reschedule(session, job, run_at=run_at, error=None, count=False)
-            elif isinstance(error, PermanentJobError) or policy.exhausted(job.attempts):
+            elif isinstance(error, PermanentJobError) or job.attempts >= job.max_attempts:
                 log.error("job %s (%s) failed for good: %s", job.id, job.task, message)
                 await repository.mark_failed(session, job, message)
                 await self._give_up(session, job, message)

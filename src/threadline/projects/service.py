@@ -49,6 +49,7 @@ async def bootstrap(
     session: AsyncSession, cipher: Cipher, *, sandbox_url: str
 ) -> NewProject | None:
     """On an empty database, create the default project; otherwise do nothing."""
+    await repository.lock_bootstrap(session)
     if await repository.count(session) > 0:
         return None
     return await create(session, cipher, name="Default project", sandbox_url=sandbox_url)
