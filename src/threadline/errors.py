@@ -15,13 +15,22 @@ class AppError(Exception):
     status_code: ClassVar[int] = 500
     error: ClassVar[str] = "An unexpected error occurred"
 
-    def __init__(self, message: str | None = None, *, details: Any = None) -> None:
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        details: str | None = None,
+        errors: list[dict[str, Any]] | None = None,
+    ) -> None:
         self.message = message or (self.__doc__ or self.error).strip()
         self.details = details
+        self.errors = errors
         super().__init__(self.message)
 
     def body(self) -> dict[str, Any]:
-        """The JSON body of this error, in the reference's ``Error`` shape."""
+        """The JSON body: the reference's ``Error`` shape, plus ``details`` (a string, as
+        the reference's 422s have it) and ``errors`` (each problem, when there are several).
+        """
         body: dict[str, Any] = {
             "error": self.error,
             "status": self.status_code,
@@ -29,6 +38,8 @@ class AppError(Exception):
         }
         if self.details is not None:
             body["details"] = self.details
+        if self.errors is not None:
+            body["errors"] = self.errors
         return body
 
 

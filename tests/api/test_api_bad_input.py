@@ -154,7 +154,7 @@ async def test_wrong_types_and_missing_root_keys_are_422(
     before = await _state(client, resources, world)
     response = await client.request(method, path, headers=world.project.headers, json=body)
     assert_client_error(response, 422)
-    details = response.json()["details"]
+    details = response.json()["errors"]
     if field is not None:
         assert field in [d["field"] for d in details], details
     assert await _state(client, resources, world) == before

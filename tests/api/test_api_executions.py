@@ -150,7 +150,7 @@ async def test_phone_numbers_must_be_e164(
     flow_id = await create_active_flow(client, project, ask_and_reply())
     response = await _post_execution(client, project, flow_id, {"phone_number": phone})
     assert response.status_code == 422, response.text
-    assert [d["field"] for d in response.json()["details"]] == ["phone_number"]
+    assert [d["field"] for d in response.json()["errors"]] == ["phone_number"]
     assert await count_rows(resources, FlowExecution) == 0
 
 

@@ -240,10 +240,10 @@ def _problems(response: httpx.Response) -> set[tuple[str | None, str]]:
     body = response.json()
     assert body["error"] == "Invalid flow definition"
     assert body["status"] == 422
-    assert body["message"].startswith(f"{len(body['details'])} problems")
-    for detail in body["details"]:
+    assert body["message"].startswith(f"{len(body['errors'])} problems")
+    for detail in body["errors"]:
         assert isinstance(detail["message"], str) and detail["message"]
-    return {(d["node_id"], d["field"]) for d in body["details"]}
+    return {(d["node_id"], d["field"]) for d in body["errors"]}
 
 
 async def test_invalid_definition_on_create_lists_every_problem_and_stores_nothing(
@@ -305,7 +305,7 @@ async def test_ai_nodes_are_refused_with_a_clear_message(
         json={"flow": {"name": "AI", "definition": definition}},
     )
     assert response.status_code == 422, response.text
-    details = response.json()["details"]
+    details = response.json()["errors"]
     assert [(d["node_id"], d["field"]) for d in details] == [("think", field)]
     assert "not available yet" in details[0]["message"]
     assert "not available yet" in response.json()["message"]

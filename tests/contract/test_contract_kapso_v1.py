@@ -564,12 +564,6 @@ async def test_contract_create_execution_on_an_inactive_flow(
     check(spec, "/flows/{flow_id}/executions", refused)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Known deviation: for this operation the reference declares a 422 body "
-    "{error, details: string}; request validation errors carry details as a list of "
-    "{field, message} (the shape every other 422 uses).",
-)
 async def test_contract_create_execution_with_an_invalid_phone_number(
     client: httpx.AsyncClient, resources: Resources, sandbox_url: str
 ) -> None:

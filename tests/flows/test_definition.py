@@ -851,7 +851,8 @@ def test_definition_invalid_error_body() -> None:
         "2 problems: node 'greet' config.message: String should have at least 1 character; "
         "node 'orphan' id: unreachable from start"
     )
-    assert body["details"] == [
+    assert body["details"] == body["message"]
+    assert body["errors"] == [
         {
             "node_id": "greet",
             "field": "config.message",

@@ -51,9 +51,9 @@ class DefinitionInvalid(Unprocessable):
 
     def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems = list(problems)
-        super().__init__(
-            _summary(self.problems), details=[problem.as_dict() for problem in self.problems]
-        )
+        summary = _summary(self.problems)
+        errors = [problem.as_dict() for problem in self.problems]
+        super().__init__(summary, details=summary, errors=errors)
 
 
 class _Frozen(BaseModel):

@@ -42,9 +42,9 @@ async def _validation_error(_request: Request, error: Exception) -> JSONResponse
     problems = list(error.errors())
     if any(p.get("type") == "json_invalid" for p in problems):
         return _render(BadRequest("The request body is not valid JSON"))
-    details = [_describe(p) for p in problems]
-    summary = "; ".join(f"{d['field']}: {d['message']}" for d in details[:5])
-    return _render(Unprocessable(summary or "Invalid request", details=details))
+    errors = [_describe(p) for p in problems]
+    summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5]) or "Invalid request"
+    return _render(Unprocessable(summary, details=summary, errors=errors))
 
 
 async def _http_error(_request: Request, error: Exception) -> JSONResponse:
