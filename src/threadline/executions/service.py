@@ -67,6 +67,7 @@ async def start(
     config = await resolve_whatsapp_config(session, project, data.whatsapp_config_id)
     execution = _new_execution(project, flow, data, config.id)
     repository.add(session, execution)
+    await flows.record_execution(session, flow, execution.started_at)
     await run_engine(session, execution, Start(), execution.started_at)
     await session.flush()
     return Started(flow=flow, execution=execution)

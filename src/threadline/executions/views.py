@@ -21,8 +21,7 @@ async def describe(
     if not executions:
         return []
     flow = flow or await flows.get(session, project, executions[0].flow_id)
-    stats = (await flows.stats(session, [flow]))[flow.id]
-    flow_out = flow_presenters.flow_out(flow, stats)
+    flow_out = flow_presenters.flow_out(flow)
     result = []
     for execution in executions:
         definition = await flows.load_definition(session, execution.flow_version_id)

@@ -29,7 +29,7 @@ async def list_flows(
 ) -> Envelope[list[FlowOut]]:
     """The project's flows."""
     flows = await service.list_flows(session, project, status=status)
-    return Envelope(data=await views.describe(session, flows))
+    return Envelope(data=views.describe(flows))
 
 
 @router.post("/flows", status_code=201, response_model=Envelope[FlowOut])
@@ -38,7 +38,7 @@ async def create_flow(
 ) -> Envelope[FlowOut]:
     """Create a flow, optionally with a definition."""
     flow = await service.create(session, project, body.flow)
-    return Envelope(data=await views.describe_one(session, flow))
+    return Envelope(data=views.describe_one(flow))
 
 
 @router.get("/flows/{flow_id}", response_model=Envelope[FlowOut])
@@ -47,7 +47,7 @@ async def get_flow(
 ) -> Envelope[FlowOut]:
     """One flow."""
     flow = await service.get(session, project, flow_id)
-    return Envelope(data=await views.describe_one(session, flow))
+    return Envelope(data=views.describe_one(flow))
 
 
 @router.patch("/flows/{flow_id}", response_model=Envelope[FlowOut])
@@ -56,7 +56,7 @@ async def update_flow(
 ) -> Envelope[FlowOut]:
     """Edit a flow: name, description, status, or a new definition version."""
     flow = await service.update(session, project, flow_id, body.flow)
-    return Envelope(data=await views.describe_one(session, flow))
+    return Envelope(data=views.describe_one(flow))
 
 
 @router.get("/flows/{flow_id}/definition", response_model=Envelope[FlowWithDefinitionOut])

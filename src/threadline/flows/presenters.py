@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from threadline.flows.schemas import FlowOut, FlowWithDefinitionOut, WhatsappConfigBrief
-from threadline.flows.service import FlowStats
 from threadline.models import Flow, FlowVersion, WhatsappConfig
 
 
-def flow_out(flow: Flow, stats: FlowStats) -> FlowOut:
+def flow_out(flow: Flow) -> FlowOut:
     """A flow as the reference's ``Flow`` schema."""
     return FlowOut(
         id=flow.id,
@@ -19,8 +18,8 @@ def flow_out(flow: Flow, stats: FlowStats) -> FlowOut:
         project_id=flow.project_id,
         created_at=flow.created_at,
         updated_at=flow.updated_at,
-        last_executed_at=stats.last_executed_at,
-        execution_count=stats.execution_count,
+        last_executed_at=flow.last_executed_at,
+        execution_count=flow.execution_count,
     )
 
 
@@ -45,11 +44,11 @@ def definition_out(version: FlowVersion | None) -> dict[str, Any]:
 
 
 def flow_with_definition_out(
-    flow: Flow, stats: FlowStats, version: FlowVersion | None, configs: list[WhatsappConfig]
+    flow: Flow, version: FlowVersion | None, configs: list[WhatsappConfig]
 ) -> FlowWithDefinitionOut:
     """A flow with its current definition and the configs it can send from."""
     return FlowWithDefinitionOut(
-        **flow_out(flow, stats).model_dump(),
+        **flow_out(flow).model_dump(),
         definition=definition_out(version),
         version=version.number if version else None,
         whatsapp_configs=[

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from threadline.models import Flow, FlowExecution, FlowVersion
+from threadline.models import Flow, FlowVersion
 
 
 async def get(session: AsyncSession, project_id: uuid.UUID, flow_id: uuid.UUID) -> Flow | None:
@@ -37,26 +37,14 @@ async def next_version_number(session: AsyncSession, flow_id: uuid.UUID) -> int:
     return int((await session.execute(statement)).scalar_one() or 0) + 1
 
 
-async def execution_stats(
-    session: AsyncSession, flow_ids: list[uuid.UUID]
-) -> dict[uuid.UUID, tuple[int, datetime | None]]:
-    """Per flow: how many executions it has had and when the last one started."""
-    statement = (
-        select(FlowExecution.flow_id, func.count(), func.max(FlowExecution.started_at))
-        .where(FlowExecution.flow_id.in_(flow_ids))
-        .group_by(FlowExecution.flow_id)
+async def record_execution(session: AsyncSession, flow_id: uuid.UUID, now: datetime) -> None:
+    """Count one more execution of the flow (an atomic increment, safe under concurrency)."""
+    await session.execute(
+        update(Flow)
+        .where(Flow.id == flow_id)
+        .values(execution_count=Flow.execution_count + 1, last_executed_at=now)
+        .execution_options(synchronize_session=False)
     )
-    rows = (await session.execute(statement)).all()
-    return {flow_id: (count, _aware(last)) for flow_id, count, last in rows}
-
-
-def _aware(value: datetime | str | None) -> datetime | None:
-    # MAX() over SQLite text loses the column type; parse it back to a UTC datetime.
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if value is not None and value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value
 
 
 def add(session: AsyncSession, row: Flow | FlowVersion) -> None:

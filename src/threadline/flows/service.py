@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,14 +24,6 @@ class FlowNotFound(NotFound):
     error = "Flow not found"
 
 
-@dataclass(frozen=True)
-class FlowStats:
-    """Derived facts about a flow's executions."""
-
-    execution_count: int = 0
-    last_executed_at: datetime | None = None
-
-
 async def create(session: AsyncSession, project: Project, fields: FlowCreateFields) -> Flow:
     """Create a flow, in draft unless told otherwise, with its first version if given one."""
     definition = _validated(fields.definition)
@@ -43,6 +34,7 @@ async def create(session: AsyncSession, project: Project, fields: FlowCreateFiel
         name=fields.name,
         description=fields.description,
         status="draft",
+        execution_count=0,
         created_at=now,
         updated_at=now,
     )
@@ -110,10 +102,9 @@ async def list_flows(session: AsyncSession, project: Project, *, status: str | N
     return await repository.list_for(session, project.id, status)
 
 
-async def stats(session: AsyncSession, flows: list[Flow]) -> dict[uuid.UUID, FlowStats]:
-    """Execution count and last start of each flow, derived from its executions."""
-    raw = await repository.execution_stats(session, [flow.id for flow in flows])
-    return {flow.id: FlowStats(*raw.get(flow.id, (0, None))) for flow in flows}
+async def record_execution(session: AsyncSession, flow: Flow, now: datetime) -> None:
+    """Count an execution started now."""
+    await repository.record_execution(session, flow.id, now)
 
 
 async def current_version(session: AsyncSession, flow: Flow) -> FlowVersion | None:

@@ -10,22 +10,20 @@ from threadline.models import Flow, Project
 from threadline.whatsapp_configs.service import list_for as list_whatsapp_configs
 
 
-async def describe(session: AsyncSession, flows: list[Flow]) -> list[FlowOut]:
-    """Flows as the API shows them, with execution counts."""
-    stats = await service.stats(session, flows)
-    return [presenters.flow_out(flow, stats[flow.id]) for flow in flows]
+def describe(flows: list[Flow]) -> list[FlowOut]:
+    """Flows as the API shows them."""
+    return [presenters.flow_out(flow) for flow in flows]
 
 
-async def describe_one(session: AsyncSession, flow: Flow) -> FlowOut:
+def describe_one(flow: Flow) -> FlowOut:
     """One flow as the API shows it."""
-    return (await describe(session, [flow]))[0]
+    return presenters.flow_out(flow)
 
 
 async def with_definition(
     session: AsyncSession, project: Project, flow: Flow
 ) -> FlowWithDefinitionOut:
     """A flow with its current definition and the WhatsApp configs it can send from."""
-    stats = (await service.stats(session, [flow]))[flow.id]
     version = await service.current_version(session, flow)
     configs = await list_whatsapp_configs(session, project)
-    return presenters.flow_with_definition_out(flow, stats, version, configs)
+    return presenters.flow_with_definition_out(flow, version, configs)

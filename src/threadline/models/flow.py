@@ -24,6 +24,9 @@ class Flow(Base):
     description: Mapped[str | None] = mapped_column(Text, nullable=True)
     status: Mapped[str] = mapped_column(String(16))
     current_version_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    # Kept by the start of each execution: counting rows would grow with the executions.
+    execution_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_executed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 

@@ -1,0 +1,34 @@
+"""flow execution counters
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-11-29 07:32:41.529503
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0002"
+down_revision: str | None = "0001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("flows", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("execution_count", sa.Integer(), server_default="0", nullable=False)
+        )
+        batch_op.add_column(
+            sa.Column("last_executed_at", sa.DateTime(timezone=True), nullable=True)
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("flows", schema=None) as batch_op:
+        batch_op.drop_column("last_executed_at")
+        batch_op.drop_column("execution_count")
