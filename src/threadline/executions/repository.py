@@ -55,8 +55,8 @@ async def claim_waiting(
     now: datetime,
     project_id: uuid.UUID | None = None,
     expected_seq: int | None = None,
-) -> int | None:
-    """Compare-and-set waiting → running; the new ``step_seq`` if this caller won."""
+) -> FlowExecution | None:
+    """Compare-and-set waiting → running; the updated execution if this caller won."""
     conditions = [
         FlowExecution.id == execution_id,
         FlowExecution.status == "waiting",
@@ -76,8 +76,8 @@ async def claim_waiting(
             wait_until=None,
             last_event_at=now,
         )
-        .returning(FlowExecution.step_seq)
-        .execution_options(synchronize_session=False)
+        .returning(FlowExecution)
+        .execution_options(synchronize_session=False, populate_existing=True)
     )
     return (await session.execute(statement)).scalar_one_or_none()
 

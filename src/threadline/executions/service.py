@@ -110,18 +110,17 @@ async def resume(
 ) -> FlowExecution:
     """Resume a waiting execution. Of concurrent resumes exactly one wins; the rest get 422."""
     now = utcnow()
-    seq = await repository.claim_waiting(
+    execution = await repository.claim_waiting(
         session, execution_id, reasons=API_RESUMABLE, now=now, project_id=project.id
     )
-    if seq is None:
+    if execution is None:
         await get(session, project, execution_id)
         raise NotResumable()
     event = {"type": "resume", "reason": "api", "input": data.input, "message": data.message}
-    await enqueue(
-        session, ADVANCE_TASK, {"execution_id": str(execution_id), "seq": seq, "event": event}
-    )
+    payload = {"execution_id": str(execution_id), "seq": execution.step_seq, "event": event}
+    await enqueue(session, ADVANCE_TASK, payload)
     await cancel(session, timer_key(execution_id))
-    return await get(session, project, execution_id)
+    return execution
 
 
 async def get(session: AsyncSession, project: Project, execution_id: uuid.UUID) -> FlowExecution:

@@ -70,10 +70,9 @@ async def timeout(ctx: JobContext) -> None:
     execution_id = uuid.UUID(payload["execution_id"])
     now = utcnow()
     async with ctx.resources.db.transaction() as session:
-        seq = await repository.claim_waiting(
+        execution = await repository.claim_waiting(
             session, execution_id, reasons=("user_input",), now=now, expected_seq=payload["seq"]
         )
-        execution = await repository.get_for_update(session, execution_id) if seq else None
         if execution is not None:
             await run_engine(session, execution, Resume(reason="timeout"), now)
         await ctx.finish(session)
