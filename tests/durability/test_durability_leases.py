@@ -219,7 +219,12 @@ async def test_overlapping_deliverers_never_send_a_message_twice(
     flow_id = await create_active_flow(client, project, five_texts())
     execution_id = uuid.UUID(str((await start_execution(client, project, flow_id))["id"]))
 
-    await asyncio.gather(*(deliver_all(resources, execution_id, last_try=False) for _ in range(3)))
+    async def no_job(_session: object) -> None:
+        """These deliverers run outside any job: there is nothing to finish."""
+
+    await asyncio.gather(
+        *(deliver_all(resources, execution_id, last_try=False, finish=no_job) for _ in range(3))
+    )
 
     bodies = sandbox_bodies(sandbox)
     assert bodies == {f"Text {i}": 1 for i in range(5)}, f"lost or sent twice: {bodies}"

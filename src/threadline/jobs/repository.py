@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, or_, select, text, update
+from sqlalchemy import and_, bindparam, delete, exists, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from threadline.models import Job
+from threadline.models._types import UtcDateTime
 
 
 @dataclass(frozen=True)
@@ -47,14 +48,14 @@ async def insert(session: AsyncSession, values: dict[str, Any]) -> None:
     await session.execute(statement)
 
 
-def _ready(job: Any, now: datetime) -> Any:
+def _ready(job: Any, now: Any) -> Any:
     return or_(
         and_(job.status == "queued", job.run_at <= now),
         and_(job.status == "running", job.lease_expires_at < now),
     )
 
 
-def _claimable(now: datetime) -> Any:
+def _claimable(now: Any) -> Any:
     other = aliased(Job)
     # Busy: another job of the lock runs under a live lease, or an older one is ready
     # too (a dead worker's job beside a newer one): only the oldest may be claimed.
@@ -69,25 +70,34 @@ def _claimable(now: datetime) -> Any:
     return and_(_ready(Job, now), or_(Job.lock_key.is_(None), ~lock_busy))
 
 
-async def claim(
-    session: AsyncSession, *, now: datetime, limit: int, lease_seconds: float
-) -> list[ClaimedJob]:
-    """Mark up to ``limit`` due jobs running with a lease, and return them."""
-    ids = select(Job.id).where(_claimable(now)).order_by(Job.run_at).limit(limit)
-    if _is_postgres(session):
+def _claim_statement(*, skip_locked: bool) -> Any:
+    """The claim, built once: it runs on every wake-up of every worker."""
+    now = bindparam("now", type_=UtcDateTime())
+    ids = select(Job.id).where(_claimable(now)).order_by(Job.run_at).limit(bindparam("limit"))
+    if skip_locked:
         ids = ids.with_for_update(skip_locked=True)
-    statement = (
+    return (
         update(Job)
         .where(Job.id.in_(ids.scalar_subquery()))
         .values(
             status="running",
             attempts=Job.attempts + 1,
-            lease_expires_at=now + timedelta(seconds=lease_seconds),
+            lease_expires_at=bindparam("lease_until", type_=UtcDateTime()),
         )
         .returning(Job.id, Job.task, Job.payload, Job.attempts, Job.max_attempts)
         .execution_options(synchronize_session=False)
     )
-    rows = (await session.execute(statement)).all()
+
+
+_CLAIM = {True: _claim_statement(skip_locked=True), False: _claim_statement(skip_locked=False)}
+
+
+async def claim(
+    session: AsyncSession, *, now: datetime, limit: int, lease_seconds: float
+) -> list[ClaimedJob]:
+    """Mark up to ``limit`` due jobs running with a lease, and return them."""
+    params = {"now": now, "limit": limit, "lease_until": now + timedelta(seconds=lease_seconds)}
+    rows = (await session.execute(_CLAIM[_is_postgres(session)], params)).all()
     return [ClaimedJob(r.id, r.task, r.payload, r.attempts, r.max_attempts) for r in rows]
 
 

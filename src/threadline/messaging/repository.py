@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.models import OutboundMessage
@@ -16,8 +16,8 @@ PENDING = ("queued", "sending")
 
 
 async def add_many(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """Insert outbox rows (one multi-row insert)."""
-    await session.execute(insert(OutboundMessage), rows)
+    """Insert outbox rows in one multi-row INSERT (Core, like the event log)."""
+    await session.execute(insert(cast(Table, OutboundMessage.__table__)), rows)
 
 
 async def next_pending(session: AsyncSession, execution_id: uuid.UUID) -> OutboundMessage | None:

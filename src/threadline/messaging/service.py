@@ -14,7 +14,8 @@ Delivery policy (see docs/architecture.md, "Sending exactly once"):
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.engine.state import SendMessage
 from threadline.jobs.queue import enqueue
+from threadline.jobs.retry import LeaseLost
 from threadline.kit.clock import utcnow
 from threadline.kit.faults import crash_point
 from threadline.kit.resources import Resources
@@ -83,73 +85,116 @@ async def queue_messages(
     )
 
 
-async def deliver_all(resources: Resources, execution_id: uuid.UUID, *, last_try: bool) -> None:
-    """Send an execution's pending messages in order, one Graph call at a time."""
-    while await _deliver_next(resources, execution_id, last_try=last_try):
-        pass
+Finish = Callable[[AsyncSession], Awaitable[None]]
+Ready = tuple[OutboundMessage, DeliveryTarget]
 
 
-async def _deliver_next(resources: Resources, execution_id: uuid.UUID, *, last_try: bool) -> bool:
+@dataclass(frozen=True)
+class _Settlement:
+    """How to record a call's outcome: an ``outcomes`` function and its argument."""
+
+    how: Callable[[AsyncSession, OutboundMessage, Any], Awaitable[None]]
+    detail: Any
+
+
+async def deliver_all(
+    resources: Resources, execution_id: uuid.UUID, *, last_try: bool, finish: Finish
+) -> None:
+    """Send an execution's pending messages in order, one Graph call at a time.
+
+    Recording a result, claiming the next message and (when none is left) ending the
+    job share one transaction: two transactions per message in all.
+    """
+    delivery = _Delivery(resources, execution_id, last_try)
     async with resources.db.transaction() as session:
-        message = await repository.next_pending(session, execution_id)
-        if message is None:
-            return False
-        if message.status == "sending":
-            await outcomes.unknown(session, message, "a previous attempt did not report back")
-            return True
-        target = await outcomes.target(session, resources.cipher, message)
-        if target is None:
-            await outcomes.failed(session, message, {"message": "WhatsApp config not found"})
-            return True
-        if not await outcomes.start_attempt(session, message):
-            return True  # another deliverer claimed it first: never call for it here
-    crash_point("deliver.after_attempt_recorded")
-    await _call(resources, message, target, last_try=last_try)
-    return True
+        ready = await delivery.next_ready(session)
+        if ready is None:
+            await finish(session)
+    while ready is not None:
+        message, target = ready
+        crash_point("deliver.after_attempt_recorded")
+        settlement = await delivery.call(message, target)
+        ready = await delivery.settle_and_continue(message, settlement, finish)
+
+
+@dataclass
+class _Delivery:
+    resources: Resources
+    execution_id: uuid.UUID
+    last_try: bool
+    targets: dict[uuid.UUID | None, DeliveryTarget | None] = field(default_factory=dict)
+
+    async def next_ready(self, session: AsyncSession) -> Ready | None:
+        """The next message, its attempt recorded; settles the ones that cannot be sent."""
+        while (message := await repository.next_pending(session, self.execution_id)) is not None:
+            if message.status == "sending":
+                await outcomes.unknown(session, message, "a previous attempt did not report back")
+                continue
+            target = await self._target(session, message)
+            if target is None:
+                await outcomes.failed(session, message, {"message": "WhatsApp config not found"})
+                continue
+            if await outcomes.start_attempt(session, message):
+                return message, target
+        return None
+
+    async def _target(
+        self, session: AsyncSession, message: OutboundMessage
+    ) -> DeliveryTarget | None:
+        key = message.whatsapp_config_id
+        if key not in self.targets:
+            self.targets[key] = await outcomes.target(session, self.resources.cipher, message)
+        return self.targets[key]
+
+    async def call(self, message: OutboundMessage, target: DeliveryTarget) -> _Settlement:
+        """Send one message; how to record what happened (transient errors raise)."""
+        client = WhatsAppClient(
+            self.resources.http,
+            base_url=target.base_url,
+            phone_number_id=target.phone_number_id,
+            access_token=target.access_token,
+            api_version=target.api_version,
+        )
+        try:
+            result = await client.send_message(_with_callback(message))
+        except DeliveryOutcomeUnknown as error:
+            return _Settlement(outcomes.unknown, str(error))
+        except (DeliveryNotAttempted, GraphError) as error:
+            return await self._not_sent(message, error)
+        crash_point("deliver.after_send")
+        return _Settlement(outcomes.sent, result.message_id)
+
+    async def _not_sent(self, message: OutboundMessage, error: Exception) -> _Settlement:
+        retryable = isinstance(error, DeliveryNotAttempted) or (
+            isinstance(error, GraphError) and error.retryable
+        )
+        if retryable and not self.last_try:
+            async with self.resources.db.transaction() as session:
+                await outcomes.requeue(session, message, outcomes.error_dict(error))
+            raise TransientDeliveryError(str(error)) from error
+        return _Settlement(outcomes.failed, outcomes.error_dict(error))
+
+    async def settle_and_continue(
+        self, message: OutboundMessage, settlement: _Settlement, finish: Finish
+    ) -> Ready | None:
+        """Record the outcome and claim the next message, or end the job, in one transaction."""
+        try:
+            async with self.resources.db.transaction() as session:
+                await settlement.how(session, message, settlement.detail)
+                ready = await self.next_ready(session)
+                if ready is None:
+                    await finish(session)
+                return ready
+        except LeaseLost:
+            # Another worker owns the job now; what this call did must still be recorded.
+            async with self.resources.db.transaction() as session:
+                await settlement.how(session, message, settlement.detail)
+            raise
 
 
 def _with_callback(message: OutboundMessage) -> dict[str, Any]:
     # Echoed by Meta in status webhooks: lets a later status settle an unknown outcome.
     return {**message.payload, "biz_opaque_callback_data": f"tl:{message.id}"}
-
-
-async def _call(
-    resources: Resources, message: OutboundMessage, target: DeliveryTarget, *, last_try: bool
-) -> None:
-    client = WhatsAppClient(
-        resources.http,
-        base_url=target.base_url,
-        phone_number_id=target.phone_number_id,
-        access_token=target.access_token,
-        api_version=target.api_version,
-    )
-    try:
-        result = await client.send_message(_with_callback(message))
-    except DeliveryOutcomeUnknown as error:
-        await _settle(resources, outcomes.unknown, message, str(error))
-        return
-    except (DeliveryNotAttempted, GraphError) as error:
-        await _not_sent(resources, message, error, last_try=last_try)
-        return
-    crash_point("deliver.after_send")
-    await _settle(resources, outcomes.sent, message, result.message_id)
-
-
-async def _not_sent(
-    resources: Resources, message: OutboundMessage, error: Exception, *, last_try: bool
-) -> None:
-    retryable = isinstance(error, DeliveryNotAttempted) or (
-        isinstance(error, GraphError) and error.retryable
-    )
-    if retryable and not last_try:
-        await _settle(resources, outcomes.requeue, message, outcomes.error_dict(error))
-        raise TransientDeliveryError(str(error)) from error
-    await _settle(resources, outcomes.failed, message, outcomes.error_dict(error))
-
-
-async def _settle(resources: Resources, how: Any, message: OutboundMessage, detail: Any) -> None:
-    async with resources.db.transaction() as session:
-        await how(session, message, detail)
 
 
 async def messages_of(session: AsyncSession, execution_id: uuid.UUID) -> list[OutboundMessage]:

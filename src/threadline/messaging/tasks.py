@@ -19,4 +19,5 @@ from threadline.messaging.service import DELIVER_TASK, deliver_all
 async def deliver(ctx: JobContext) -> None:
     """Deliver an execution's queued messages, in order."""
     last_try = ctx.job.attempts >= ctx.job.max_attempts
-    await deliver_all(ctx.resources, uuid.UUID(ctx.job.payload["execution_id"]), last_try=last_try)
+    execution_id = uuid.UUID(ctx.job.payload["execution_id"])
+    await deliver_all(ctx.resources, execution_id, last_try=last_try, finish=ctx.finish)
