@@ -36,7 +36,7 @@ unit: $(STAMP)
 
 ## Benchmarks (not tests): prints one JSON object.
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	@$(BIN)/python -m bench
 
 demo: $(STAMP)
 	$(BIN)/threadline demo

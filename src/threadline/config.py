@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_000_000
 
     worker_concurrency: int = 16
+    api_connections: int = 24
     worker_poll_seconds: float = 0.2
     job_lease_seconds: float = 30.0
     http_timeout_seconds: float = 15.0

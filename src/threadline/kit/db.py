@@ -57,7 +57,7 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
 class Database:
     """An engine, its session factory, and the one way to open a transaction."""
 
-    def __init__(self, url: str, *, busy_timeout_ms: int = 30_000, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, busy_timeout_ms: int = 30_000, pool_size: int = 40) -> None:
         self.url = url
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
         self.engine = self._create_engine(url, busy_timeout_ms, pool_size)
@@ -69,7 +69,9 @@ class Database:
             engine = create_async_engine(url, pool_size=4, max_overflow=0)
             _configure_sqlite(engine, busy_timeout_ms)
             return engine
-        return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
+        # A pool as large as the work in flight: opening connections under load forks
+        # PostgreSQL backends, which cost more CPU than the queries they serve.
+        return create_async_engine(url, pool_size=pool_size, max_overflow=0, pool_timeout=60)
 
     @contextlib.asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:

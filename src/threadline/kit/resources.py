@@ -24,7 +24,9 @@ class Resources:
     def create(cls, settings: Settings) -> Resources:
         """Open the database engine and the HTTP client for ``settings``."""
         db = Database(
-            settings.resolved_database_url(), busy_timeout_ms=settings.sqlite_busy_timeout_ms
+            settings.resolved_database_url(),
+            busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+            pool_size=settings.worker_concurrency + settings.api_connections,
         )
         http = httpx.AsyncClient(
             timeout=settings.http_timeout_seconds,

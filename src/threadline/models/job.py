@@ -31,7 +31,8 @@ class Job(Base):
             sqlite_where=text("status = 'queued'"),
             postgresql_where=text("status = 'queued'"),
         ),
-        Index("ix_jobs_lock_key", "lock_key"),
+        # The claim's lock check looks up running jobs of one lock key: both columns.
+        Index("ix_jobs_lock_key_status", "lock_key", "status"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
