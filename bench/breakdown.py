@@ -1,0 +1,168 @@
+"""``python -m bench.breakdown``: CPU cost of each step of one resume cycle, measured serially.
+
+Not part of ``make bench``: a diagnostic behind docs/benchmarks.md. One execution at a
+time, no concurrency, so each step's CPU (``time.process_time`` of this process, which
+includes aiosqlite's thread) and its SQL are its own. Prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+
+from bench import fixture, procs, workload
+from bench.sqlcount import StatementCounter
+from threadline.executions import service as executions
+from threadline.executions.schemas import ResumeIn
+from threadline.jobs import repository as jobs
+from threadline.jobs.registry import registry
+from threadline.jobs.worker import JobContext
+from threadline.kit.clock import utcnow
+from threadline.kit.resources import Resources
+from threadline.tasks import load_tasks
+
+
+class Steps:
+    """Accumulates CPU, wall time and SQL per named step."""
+
+    def __init__(self, counter: StatementCounter) -> None:
+        self.counter = counter
+        self.cpu: dict[str, float] = {}
+        self.wall: dict[str, float] = {}
+        self.sql: dict[str, dict[str, float]] = {}
+        self.n: dict[str, int] = {}
+
+    async def measure(self, name: str, step: Callable[[], Awaitable[Any]]) -> Any:
+        self.counter.take(1)
+        cpu, wall = time.process_time(), time.perf_counter()
+        result = await step()
+        self.cpu[name] = self.cpu.get(name, 0.0) + time.process_time() - cpu
+        self.wall[name] = self.wall.get(name, 0.0) + time.perf_counter() - wall
+        for verb, count in self.counter.take(1).items():
+            self.sql.setdefault(name, {})
+            self.sql[name][verb] = self.sql[name].get(verb, 0) + count
+        self.n[name] = self.n.get(name, 0) + 1
+        return result
+
+    def report(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, count in self.n.items():
+            out[name] = {
+                "cpu_ms": round(1000 * self.cpu[name] / count, 3),
+                "wall_ms": round(1000 * self.wall[name] / count, 3),
+                "sql": {k: round(v / count, 2) for k, v in self.sql[name].items()},
+            }
+        out["cycle_total_cpu_ms"] = round(
+            sum(v["cpu_ms"] for k, v in out.items() if k.startswith("cycle.")), 3
+        )
+        return out
+
+
+async def _claim_one(resources: Resources) -> Any:
+    async with resources.db.transaction() as session:
+        claimed = await jobs.claim(session, now=utcnow(), limit=1, lease_seconds=30)
+    return claimed[0] if claimed else None
+
+
+async def _run_job(resources: Resources, job: Any) -> None:
+    context = JobContext(job=job, resources=resources)
+    await registry.get(job.task).handler(context)
+    if not context.finished:  # what Worker._run_one does after a handler that did not finish
+        async with resources.db.transaction() as session:
+            await context.finish(session)
+
+
+async def breakdown(
+    backend: str, count: int, workdir: Path, sandbox: procs.Child
+) -> dict[str, Any]:
+    if backend == "postgresql":
+        reason = await fixture.postgres_reachable()
+        if reason:
+            return {"skipped": reason}
+        url = await fixture.fresh_postgres()
+    else:
+        url = fixture.sqlite_url(workdir)
+    resources = Resources.create(fixture.settings_for(url, workdir, fixture.new_secret_key()))
+    try:
+        world = await fixture.build_world(url, resources, sandbox.url)
+        counter = StatementCounter(resources.db.engine)
+        steps = Steps(counter)
+
+        async def trivial() -> None:
+            async with resources.db.transaction() as session:
+                await session.execute(text("SELECT 1"))
+
+        for _ in range(count):
+            await steps.measure("baseline.transaction_with_select_1", trivial)
+        ids, _, _ = await workload.start_many(resources, world, range(count), 1)
+        for _ in range(count):  # deliver the first messages
+            job = await _claim_one(resources)
+            await _run_job(resources, job)
+        for index, execution_id in enumerate(ids):
+
+            async def resume(execution_id: Any = execution_id, index: int = index) -> None:
+                async with resources.db.transaction() as session:
+                    await executions.resume(
+                        session, world.project, execution_id, ResumeIn(input=f"b{index}")
+                    )
+
+            async def claim() -> Any:
+                return await _claim_one(resources)
+
+            await steps.measure("cycle.1_resume_service_call", resume)
+            advance = await steps.measure("cycle.2_claim_advance_job", claim)
+            assert advance is not None and advance.task == "executions.advance", advance
+            await steps.measure("cycle.3_advance_job", partial(_run_job, resources, advance))
+            deliver = await steps.measure("cycle.4_claim_deliver_job", claim)
+            assert deliver is not None and deliver.task == "messaging.deliver", deliver
+            await steps.measure(
+                "cycle.5_deliver_job_incl_http_and_finish", partial(_run_job, resources, deliver)
+            )
+
+        async def idle_poll() -> None:
+            async with resources.db.session() as session:
+                await jobs.next_run_at(session)
+
+        for _ in range(count):
+            await steps.measure("worker_idle_poll_next_run_at", idle_poll)
+        return steps.report()
+    finally:
+        await resources.close()
+        if backend == "postgresql":
+            await fixture.drop_postgres()
+
+
+async def main(args: argparse.Namespace) -> dict[str, Any]:
+    load_tasks()
+    workdir = Path(tempfile.mkdtemp(prefix="threadline-breakdown-"))
+    sandbox = procs.start_sandbox(workdir)
+    try:
+        await sandbox.wait_ready("/_sandbox/health")
+        return {name: await breakdown(name, args.count, workdir, sandbox) for name in args.backend}
+    finally:
+        sandbox.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def run() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.breakdown", description=__doc__)
+    parser.add_argument("--backend", action="append", choices=["sqlite", "postgresql"])
+    parser.add_argument("--count", type=int, default=200)
+    args = parser.parse_args(sys.argv[1:])
+    args.backend = args.backend or ["sqlite", "postgresql"]
+    print(json.dumps(asyncio.run(main(args)), indent=2))
+
+
+if __name__ == "__main__":
+    run()
