@@ -97,3 +97,63 @@ def test_demo_prints_the_conversation(tmp_path: Path) -> None:
         "user  > A-1042",
         "flow  > Thanks! Order A-1042 is on its way.",
     ]
+
+
+def test_migrate_brings_an_empty_database_up_to_date(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'm.db'}"
+    done = subprocess.run(
+        [THREADLINE, "migrate"],
+        env=env_for(url, tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert "is up to date" in done.stdout
+    again = subprocess.run(
+        [THREADLINE, "migrate"],
+        env=env_for(url, tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert again.returncode == 0
+
+
+@pytest.mark.slow
+def test_sandbox_runs_alone_and_answers_501_for_what_it_does_not_emulate(tmp_path: Path) -> None:
+    port = free_port()
+    sandbox = subprocess.Popen(
+        [THREADLINE, "sandbox", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                health = httpx.get(f"{base}/_sandbox/health")
+                break
+            except httpx.ConnectError:
+                assert time.monotonic() < deadline, "the sandbox did not start"
+                time.sleep(0.1)
+        assert health.json()["status"] == "ok"
+        sent = httpx.post(
+            f"{base}/v23.0/100000000000001/messages",
+            headers={"Authorization": "Bearer sandbox-token"},
+            json={
+                "messaging_product": "whatsapp",
+                "to": "+15550001234",
+                "type": "text",
+                "text": {"body": "hello"},
+            },
+        )
+        assert sent.status_code == 200
+        assert sent.json()["messages"][0]["id"].startswith("wamid.")
+        assert httpx.get(f"{base}/_sandbox/outbox").json()["count"] == 1
+        assert httpx.post(f"{base}/v23.0/100000000000001/media").status_code == 501
+    finally:
+        sandbox.terminate()
+        sandbox.wait(timeout=15)
