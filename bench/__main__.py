@@ -55,6 +55,10 @@ class Params:
     start_concurrency: int
     inprocess_concurrency: int
     http_concurrency: int
+    split_workers: int  # PostgreSQL: API + 1..N `threadline worker` processes (0: no split)
+    worker_env: tuple[str, ...]  # extra KEY=VALUE for those worker processes (diagnostics)
+    worker_uvloop: bool  # run those worker processes on uvloop (diagnostics)
+    analyze: bool  # PostgreSQL: ANALYZE before each measured phase
     pg_plan_cache_mode: str
 
     @classmethod
@@ -71,6 +75,10 @@ class Params:
             start_concurrency=16,
             inprocess_concurrency=args.concurrency,
             http_concurrency=args.concurrency,
+            split_workers=args.split_workers,
+            worker_env=tuple(args.worker_env),
+            worker_uvloop=args.worker_uvloop,
+            analyze=not args.no_analyze,
             pg_plan_cache_mode=args.pg_plan_cache_mode,
         )
 
@@ -97,6 +105,7 @@ class BackendRun:
         self.result: dict[str, Any] = {}
         self.server: procs.Child | None = None
         self.round = 0
+        self._phone_of: dict[uuid.UUID, str] | None = None
 
     # Helpers ----------------------------------------------------------------------------
 
@@ -114,10 +123,8 @@ class BackendRun:
             )
             return int((await conn.execute(statement)).scalar_one())
 
-    async def _phase(self, *, server: bool = False) -> tuple[CpuMeter, int | None]:
-        pids = {"bench_process": os.getpid(), "sandbox": self.sandbox_child.pid}
-        if server and self.server is not None:
-            pids["server"] = self.server.pid
+    async def _phase(self, servers: dict[str, int] | None = None) -> tuple[CpuMeter, int | None]:
+        pids = {"bench_process": os.getpid(), "sandbox": self.sandbox_child.pid} | (servers or {})
         sessions = await self._sessions()
         return CpuMeter(pids, include_postgres=self.name == "postgresql").start(), sessions
 
@@ -128,8 +135,35 @@ class BackendRun:
         report = meter.stop(operations)
         if sessions is not None:
             opened = (await self._sessions() or 0) - sessions - 1  # minus this query's own
-            report["postgres_connections_opened"] = opened
+            # Approximate: pg_stat_database is flushed with a delay of up to a second.
+            report["postgres_connections_opened"] = max(0, opened)
         return report
+
+    async def _connections(self) -> dict[str, int] | None:
+        """PostgreSQL: connections open now, to the bench database and to the whole server.
+
+        Pools keep their connections (no overflow), so at the end of a phase this is what
+        the processes under test hold, plus this query's own.
+        """
+        if self.name != "postgresql":
+            return None
+        async with self.resources.db.engine.connect() as conn:
+            statement = text(
+                "SELECT count(*) FILTER (WHERE datname = current_database()), "
+                "count(*) FILTER (WHERE backend_type = 'client backend'), "
+                "current_setting('max_connections')::int FROM pg_stat_activity"
+            )
+            bench_db, server, most = (await conn.execute(statement)).one()
+        return {"bench_database": bench_db, "server_clients": server, "max_connections": most}
+
+    async def _release_pool(self) -> None:
+        """Close the bench process's idle pooled connections before other processes run.
+
+        The in-process phase leaves up to 40 (worker_concurrency + api_connections) open,
+        which would count against PostgreSQL's max_connections (100 by default) while the
+        API and worker processes open theirs.
+        """
+        await self.resources.db.engine.dispose()
 
     async def _analyze(self) -> None:
         """PostgreSQL: fresh planner statistics before a measured phase.
@@ -137,7 +171,7 @@ class BackendRun:
         Autovacuum's autoanalyze would refresh them within a minute or so; without this the
         job-claim plan depends on when it last ran (docs/benchmarks.md, "stale statistics").
         """
-        if self.name == "postgresql":
+        if self.name == "postgresql" and self.p.analyze:
             async with self.resources.db.engine.begin() as conn:
                 await conn.execute(text("ANALYZE"))
 
@@ -149,6 +183,18 @@ class BackendRun:
                 .where(FlowExecution.status == "waiting")
             )
             return int((await session.execute(statement)).scalar_one())
+
+    async def _phones(self) -> dict[uuid.UUID, str]:
+        """The phone number's digits of each real execution (how the sandbox names it)."""
+        if self._phone_of is None:
+            async with self.resources.db.session() as session:
+                rows = await session.execute(
+                    select(FlowExecution.id, FlowExecution.phone_number).where(
+                        FlowExecution.phone_number.like("+1555%")
+                    )
+                )
+                self._phone_of = {id_: phone.lstrip("+") for id_, phone in rows}
+        return self._phone_of
 
     async def _seeded_sample(self, count: int) -> list[uuid.UUID]:
         async with self.resources.db.session() as session:
@@ -264,7 +310,10 @@ class BackendRun:
             worker.stop()
             await worker_task
 
-        # 3. Over HTTP: `threadline serve` (API + embedded worker) as a subprocess -----------
+        # 3. Over HTTP, the API and `threadline worker` processes apart ------------------------
+        await self._split(ids)
+
+        # 4. Over HTTP: `threadline serve` (API + embedded worker) as a subprocess -----------
         await self._http(ids, template, template_phone)
 
     async def _inprocess(self, counter: StatementCounter) -> None:
@@ -297,6 +346,7 @@ class BackendRun:
 
     async def _http(self, ids: list[uuid.UUID], template: uuid.UUID, template_phone: str) -> None:
         p, r, resources = self.p, self.result, self.resources
+        await self._release_pool()
         log(f"{self.name}: starting the server")
         self.server = procs.start_server(
             self.workdir, database_url=self.url, secret_key=self.key, data_dir=self.workdir / "srv"
@@ -307,7 +357,10 @@ class BackendRun:
         try:
             warm = workload.HttpResumer(client=client, api_key=self.world.api_key)
             await self._cycles(warm, ids[: p.warmup], p.http_concurrency, "http warm-up")
-            small = await self._http_level(client, ids, rate=None, label="http")
+            servers = {"server": self.server.pid}
+            small = await self._http_level(
+                self.server, client, ids, rate=None, label="http", servers=servers
+            )
             r["resumes_per_second_http"] = {
                 "value": small["throughput"]["per_second"],
                 "via": "POST /api/v1/flow_executions/{id}/resume over HTTP/1.1 keep-alive "
@@ -319,7 +372,7 @@ class BackendRun:
             r["resume_latency_ms"] = small["latency"]
             waiting_small = await self._waiting_total()
 
-            # 4. Resume cost with many more executions waiting -----------------------------
+            # 5. Resume cost with many more executions waiting -----------------------------
             log(f"{self.name}: seeding up to {p.big_waiting} waiting executions")
             size_before = await storage.sizes(resources)
             seeding = await seed.seed(
@@ -338,8 +391,9 @@ class BackendRun:
             seeding["seeded_executions_resumed_and_replied"] = len(sample)
             r["seeding"] = seeding
             waiting_big = await self._waiting_total()
+            rate = small["latency"]["target_rate_per_s"]
             big = await self._http_level(
-                client, ids, rate=small["latency"]["target_rate_per_s"], label="http@big"
+                self.server, client, ids, rate=rate, label="http@big", servers=servers
             )
             r["resume_cost_vs_waiting"] = _cost(waiting_small, small, waiting_big, big)
         finally:
@@ -358,36 +412,184 @@ class BackendRun:
             self.server = None
 
     async def _http_level(
-        self, client: httpx.AsyncClient, ids: list[uuid.UUID], *, rate: float | None, label: str
+        self,
+        server: procs.Child,
+        client: httpx.AsyncClient,
+        ids: list[uuid.UUID],
+        *,
+        rate: float | None,
+        label: str,
+        servers: dict[str, int],
     ) -> dict[str, Any]:
-        """Peak closed-loop cycles, then open-loop resume latency at ``rate`` (or half the peak)."""
+        """Peak closed-loop cycles, then open-loop resume latency at ``rate`` (or half the peak).
+
+        ``servers`` names the processes serving the load, whose CPU is reported.
+        """
         p = self.p
-        assert self.server is not None
         await self._analyze()
-        phase = await self._phase(server=True)
+        phase = await self._phase(servers)
         resumer = workload.HttpResumer(client=client, api_key=self.world.api_key)
         throughput = await self._cycles(resumer, self._cycle_ids, p.http_concurrency, label)
         throughput["cpu"] = await self._phase_end(phase, throughput["cycles"])
+        if (connections := await self._connections()) is not None:
+            throughput["postgres_connections_held"] = connections
         rate = rate or throughput["per_second"] / 2
-        count = max(20, min(len(ids), int(rate * p.latency_seconds)))
+        latency = await self._open_loop(server, ids, rate=rate, label=label)
+        return {"throughput": throughput, "latency": latency}
+
+    async def _open_loop(
+        self,
+        server: procs.Child,
+        ids: list[uuid.UUID],
+        *,
+        rate: float,
+        label: str,
+        replies: bool = True,
+    ) -> dict[str, Any]:
+        """Open-loop resumes at ``rate`` for ``latency_seconds``; with ``replies``, also wait
+        for every reply and time it (``reply_latency_ms``)."""
+        count = max(20, min(len(ids), int(rate * self.p.latency_seconds)))
         log(f"{label}: open-loop latency, {count} resumes at {rate:.1f}/s")
-        open_client = workload.http_client(self.server.url, 1024)
+        open_client = workload.http_client(server.url, 1024)
+        round_no = self._next_round()
+        scheduled: dict[uuid.UUID, float] = {}
         try:
             base = await self.sandbox.outbox_count()
             sender = workload.HttpResumer(client=open_client, api_key=self.world.api_key)
             latency = await workload.open_loop(
-                sender, ids[:count], rate=rate, round_no=self._next_round()
+                sender, ids[:count], rate=rate, round_no=round_no, scheduled_wall=scheduled
             )
-            await self.sandbox.wait_for(
-                base + count, timeout=_timeout(count), what=f"{label} latency tail"
-            )
+            if replies:
+                await self.sandbox.wait_for(
+                    base + count, timeout=_timeout(count), what=f"{label} latency tail"
+                )
         finally:
             await open_client.aclose()
+        if replies:
+            phones = await self._phones()
+            by_phone = {phones[id_]: at for id_, at in scheduled.items() if id_ in phones}
+            latency["reply_latency_ms"] = await self.sandbox.reply_latencies(
+                by_phone, f"got r{round_no}", since=min(scheduled.values())
+            )
+            latency["reply_latency_note"] = (
+                "from the resume's scheduled send to its reply's arrival in the sandbox outbox "
+                "(resume + advance job + deliver job)"
+            )
+        reply = latency.get("reply_latency_ms", {}).get("p50")
         log(
             f"{label}: latency p50 {latency['latency_ms']['p50']} ms, "
-            f"p99 {latency['latency_ms']['p99']} ms"
+            f"p99 {latency['latency_ms']['p99']} ms; reply p50 {reply} ms"
         )
-        return {"throughput": throughput, "latency": latency}
+        return latency
+
+    def _split_levels(self) -> list[int]:
+        """How many worker processes to run beside the API: 1..N on PostgreSQL, 1 on SQLite."""
+        most = self.p.split_workers
+        return list(range(1, (most if self.name == "postgresql" else min(most, 1)) + 1))
+
+    def _start_worker(self, name: str) -> procs.Child:
+        return procs.start_worker(
+            self.workdir,
+            database_url=self.url,
+            secret_key=self.key,
+            data_dir=self.workdir / "srv-worker",
+            name=name,
+            extra_env=dict(item.split("=", 1) for item in self.p.worker_env),
+            uvloop=self.p.worker_uvloop,
+        )
+
+    async def _split(self, ids: list[uuid.UUID]) -> None:
+        """`threadline serve` with THREADLINE_EMBEDDED_WORKER=false plus `threadline worker`s.
+
+        One API process for every level; each level adds a worker process, warms up, then
+        measures as ``_http_level`` does. Keys: ``resumes_per_second_http_split`` and
+        ``resume_latency_ms_split`` (1 worker), ``..._split_<n>_workers`` beyond. After the
+        first level, ``resume_latency_ms_api_alone``: the same open loop with no worker
+        running (the request path on its own); the worker then catches up.
+        """
+        levels = self._split_levels()
+        if not levels:
+            return
+        p, r = self.p, self.result
+        await self._release_pool()
+        log(f"{self.name}: split: API process + {levels} worker process(es)")
+        api = procs.start_server(
+            self.workdir,
+            database_url=self.url,
+            secret_key=self.key,
+            data_dir=self.workdir / "srv-api",
+            name="api",
+            extra_env={"THREADLINE_EMBEDDED_WORKER": "false"},
+        )
+        workers: list[procs.Child] = []
+        client = workload.http_client(api.url, p.http_concurrency)
+        try:
+            await api.wait_ready("/health")
+            for count in levels:
+                while len(workers) < count:
+                    workers.append(self._start_worker(f"worker_{len(workers) + 1}"))
+                label = f"split {count}w"
+                warm = workload.HttpResumer(client=client, api_key=self.world.api_key)
+                await self._cycles(warm, ids[: p.warmup], p.http_concurrency, f"{label} warm-up")
+                for child in (api, *workers):
+                    child.check_alive()
+                servers = {"api": api.pid} | {w.name: w.pid for w in workers}
+                level = await self._http_level(
+                    api, client, ids, rate=None, label=label, servers=servers
+                )
+                await asyncio.sleep(0.3)
+                level["throughput"]["check"] = await workload.queue_state(
+                    self.resources, self._cycle_ids
+                )
+                level["throughput"]["memory_mb"] = {
+                    name: round(procs.memory_kb(pid).get("VmHWM", 0) / 1024, 1)
+                    for name, pid in servers.items()
+                }
+                suffix = "" if count == 1 else f"_{count}_workers"
+                r[f"resumes_per_second_http_split{suffix}"] = {
+                    "value": level["throughput"]["per_second"],
+                    "via": "as resumes_per_second_http, but to `threadline serve` with "
+                    f"THREADLINE_EMBEDDED_WORKER=false plus {count} separate `threadline "
+                    "worker` process(es), same database URL and secret key; memory_mb is "
+                    "each process's VmHWM",
+                    "worker_processes": count,
+                    **level["throughput"],
+                }
+                r[f"resume_latency_ms_split{suffix}"] = level["latency"]
+                if count == 1:
+                    rate = level["latency"]["target_rate_per_s"]
+                    workers = await self._api_alone(api, ids, rate, workers)
+        finally:
+            await client.aclose()
+            for child in (*workers, api):
+                child.stop()
+            r["split_log_tail"] = {c.name: c.tail(5) for c in (api, *workers) if c.tail(5)}
+
+    async def _api_alone(
+        self, api: procs.Child, ids: list[uuid.UUID], rate: float, workers: list[procs.Child]
+    ) -> list[procs.Child]:
+        """The split's open loop with every worker stopped, then a fresh worker catches up.
+
+        The resumes only enqueue their advance jobs, so this is the API's request path
+        with nothing else of Threadline's running; its CPU per request is ``cpu``.
+        """
+        for worker in workers:
+            worker.stop()
+        await self._analyze()
+        base = await self.sandbox.outbox_count()
+        phase = await self._phase({"api": api.pid})
+        latency = await self._open_loop(api, ids, rate=rate, label="api alone", replies=False)
+        latency["cpu"] = await self._phase_end(phase, latency["requests"])
+        latency["note"] = (
+            "the split's API process with no worker running, at the split's half-peak rate: "
+            "the resume request on its own"
+        )
+        self.result["resume_latency_ms_api_alone"] = latency
+        restarted = [self._start_worker(worker.name) for worker in workers]
+        await self.sandbox.wait_for(
+            base + latency["requests"], timeout=_timeout(latency["requests"]), what="catch-up"
+        )
+        return restarted
 
 
 def _cost(
@@ -482,6 +684,15 @@ def _targets(backends: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
         p50, p99 = latency["p50"], latency["p99"]
         out.append(_target("resume_latency_p50_ms_at_half_peak", name, p50, "< 5", p50 < 5))
         out.append(_target("resume_latency_p99_ms_at_half_peak", name, p99, "< 20", p99 < 20))
+        for key in sorted(k for k in r if k.startswith("resumes_per_second_http_split")):
+            # The same HTTP targets, with the API and the worker(s) in separate processes.
+            suffix = key.removeprefix("resumes_per_second_http")
+            split = r[key]["value"]
+            out.append(_target(key, name, split, ">= 350", split >= 350))
+            latency = r[f"resume_latency_ms{suffix}"]["latency_ms"]
+            p50, p99 = latency["p50"], latency["p99"]
+            out.append(_target(f"resume_latency_p50_ms{suffix}", name, p50, "< 5", p50 < 5))
+            out.append(_target(f"resume_latency_p99_ms{suffix}", name, p99, "< 20", p99 < 20))
         cost = r["resume_cost_vs_waiting"]
         p50_ratio = cost["p50_ratio_big_over_small"]
         rate_ratio = cost["throughput_ratio_big_over_small"]
@@ -582,11 +793,37 @@ def _args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--big-waiting", type=int, default=0, help="the big waiting level")
     parser.add_argument("--concurrency", type=int, default=32, help="resumes in flight")
     parser.add_argument(
+        "--split-workers",
+        type=int,
+        default=2,
+        help="API and worker processes apart: 1..N `threadline worker` processes on "
+        "PostgreSQL, 1 on SQLite (0: skip)",
+    )
+    parser.add_argument(
+        "--worker-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="diagnostics: extra environment of those worker processes, e.g. "
+        "THREADLINE_WORKER_POLL_SECONDS=0.02 (repeatable)",
+    )
+    parser.add_argument(
+        "--worker-uvloop",
+        action="store_true",
+        help="diagnostics: run those worker processes on uvloop (`threadline worker` does not)",
+    )
+    parser.add_argument(
         "--pg-plan-cache-mode",
         default="auto",
         choices=["auto", "force_custom_plan"],
         help="plan_cache_mode of the bench database (auto: PostgreSQL's default); "
         "force_custom_plan lets trees older than a3c3997 run (docs/benchmarks.md)",
+    )
+    parser.add_argument(
+        "--no-analyze",
+        action="store_true",
+        help="diagnostics: no ANALYZE before the measured phases (statistics as autovacuum "
+        "left them)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the databases and logs")
     args = parser.parse_args(argv)

@@ -2,7 +2,8 @@
 
 Not part of ``make bench``: a diagnostic behind docs/benchmarks.md. One execution at a
 time, no concurrency, so each step's CPU (``time.process_time`` of this process, which
-includes aiosqlite's thread) and its SQL are its own. Prints one JSON object.
+includes aiosqlite's thread) and its SQL are its own. Then the resume request through the
+ASGI app (``request.*``, client included, no worker). Prints one JSON object.
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import httpx
 from sqlalchemy import text
 
 from bench import fixture, procs, workload
 from bench.sqlcount import StatementCounter
+from threadline.app import create_app
 from threadline.executions import service as executions
 from threadline.executions.schemas import ResumeIn
 from threadline.jobs import repository as jobs
@@ -83,6 +86,33 @@ async def _run_job(resources: Resources, job: Any) -> None:
             await context.finish(session)
 
 
+async def _request_path(
+    resources: Resources, world: fixture.World, ids: list[Any], steps: Steps
+) -> None:
+    """The resume request through the ASGI app (no socket, no worker), httpx client included;
+    ``GET /health`` the same way is the floor of client + framework."""
+    app = create_app(resources.settings, resources)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+
+        async def health() -> None:
+            (await client.get("/health")).raise_for_status()
+
+        for _ in range(len(ids)):
+            await steps.measure("request.get_health_incl_client", health)
+        for execution_id in ids:
+
+            async def resume(execution_id: Any = execution_id) -> None:
+                response = await client.post(
+                    f"/api/v1/flow_executions/{execution_id}/resume",
+                    json={"input": "request"},
+                    headers={"X-API-Key": world.api_key},
+                )
+                response.raise_for_status()
+
+            await steps.measure("request.resume_incl_client", resume)
+
+
 async def breakdown(
     backend: str, count: int, workdir: Path, sandbox: procs.Child
 ) -> dict[str, Any]:
@@ -136,6 +166,7 @@ async def breakdown(
 
         for _ in range(count):
             await steps.measure("worker_idle_poll_next_run_at", idle_poll)
+        await _request_path(resources, world, ids, steps)
         return steps.report()
     finally:
         await resources.close()

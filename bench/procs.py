@@ -66,6 +66,11 @@ class Child:
                 await asyncio.sleep(0.1)
         raise RuntimeError(f"{self.name} not ready after {timeout}s:\n{self.tail()}")
 
+    def check_alive(self) -> None:
+        """Raise (with its log) if the process has exited."""
+        if self.process.poll() is not None:
+            raise RuntimeError(f"{self.name} exited early:\n{self.tail()}")
+
     def stop(self, timeout: float = 20.0) -> None:
         """SIGTERM (uvicorn shuts down gracefully), then SIGKILL if it hangs. Only this pid."""
         if self.process.poll() is None:
@@ -96,6 +101,23 @@ def start_sandbox(log_dir: Path) -> Child:
     )
 
 
+def _threadline_env(
+    *, database_url: str, secret_key: str, data_dir: Path, extra: dict[str, str] | None
+) -> dict[str, str]:
+    """The environment of a ``threadline`` child: ours minus any THREADLINE_*, plus these."""
+    return (
+        {k: v for k, v in os.environ.items() if not k.startswith("THREADLINE_")}
+        | {
+            "THREADLINE_DATABASE_URL": database_url,
+            "THREADLINE_SECRET_KEY": secret_key,
+            "THREADLINE_SANDBOX_ENABLED": "false",
+            "THREADLINE_DATA_DIR": str(data_dir),
+            "THREADLINE_LOG_LEVEL": "warning",
+        }
+        | (extra or {})
+    )
+
+
 def start_server(
     log_dir: Path,
     *,
@@ -105,23 +127,48 @@ def start_server(
     name: str = "server",
     extra_env: dict[str, str] | None = None,
 ) -> Child:
-    """``threadline serve``: API + embedded worker in one uvicorn process, no sandbox."""
+    """``threadline serve``: API + embedded worker in one uvicorn process, no sandbox.
+
+    ``extra_env={"THREADLINE_EMBEDDED_WORKER": "false"}`` makes it the API alone.
+    """
     port = free_port()
-    env = (
-        {k: v for k, v in os.environ.items() if not k.startswith("THREADLINE_")}
-        | {
-            "THREADLINE_DATABASE_URL": database_url,
-            "THREADLINE_PORT": str(port),
-            "THREADLINE_HOST": "127.0.0.1",
-            "THREADLINE_SECRET_KEY": secret_key,
-            "THREADLINE_SANDBOX_ENABLED": "false",
-            "THREADLINE_DATA_DIR": str(data_dir),
-            "THREADLINE_LOG_LEVEL": "warning",
-        }
-        | (extra_env or {})
+    listen = {"THREADLINE_PORT": str(port), "THREADLINE_HOST": "127.0.0.1"}
+    env = _threadline_env(
+        database_url=database_url,
+        secret_key=secret_key,
+        data_dir=data_dir,
+        extra=listen | (extra_env or {}),
     )
     argv = [str(VENV_BIN / "threadline"), "serve"]
     return spawn(name, argv, env=env, log_dir=log_dir, url=f"http://127.0.0.1:{port}")
+
+
+def start_worker(
+    log_dir: Path,
+    *,
+    database_url: str,
+    secret_key: str,
+    data_dir: Path,
+    name: str = "worker",
+    extra_env: dict[str, str] | None = None,
+    uvloop: bool = False,
+) -> Child:
+    """``threadline worker``: a worker process alone (no HTTP; ``url`` is empty).
+
+    ``uvloop`` (a diagnostic) runs the same command with uvloop's event loop policy
+    installed first; ``threadline worker`` itself uses asyncio's default loop.
+    """
+    env = _threadline_env(
+        database_url=database_url, secret_key=secret_key, data_dir=data_dir, extra=extra_env
+    )
+    argv = [str(VENV_BIN / "threadline"), "worker"]
+    if uvloop:
+        snippet = (
+            "import sys, uvloop; uvloop.install(); "
+            "from threadline.cli.main import app; sys.argv = ['threadline', 'worker']; app()"
+        )
+        argv = [sys.executable, "-c", snippet]
+    return spawn(name, argv, env=env, log_dir=log_dir, url="")
 
 
 # /proc readings ------------------------------------------------------------------------

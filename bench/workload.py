@@ -7,6 +7,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -70,6 +71,31 @@ class Sandbox:
         response = await self.client.get("/_sandbox/health")
         response.raise_for_status()
         return int(response.json()["outbox_count"])
+
+    async def outbox_since(self, since: datetime) -> list[dict[str, Any]]:
+        """The sends the sandbox accepted at or after ``since`` (wall clock, UTC)."""
+        response = await self.client.get("/_sandbox/outbox", params={"since": since.isoformat()})
+        response.raise_for_status()
+        return list(response.json()["data"])
+
+    async def reply_latencies(
+        self, scheduled: dict[str, float], body: str, since: float
+    ) -> dict[str, Any]:
+        """From each resume's scheduled time to its reply's arrival in the sandbox outbox.
+
+        ``scheduled`` maps the recipient's digits to a wall-clock time (``time.time()``);
+        the reply is the send to that number whose text is ``body``. The sandbox stamps
+        ``received_at`` with the same machine clock when it accepts the Graph call.
+        """
+        entries = await self.outbox_since(datetime.fromtimestamp(since - 1, UTC))
+        seconds = []
+        for entry in entries:
+            text = entry.get("payload", {}).get("text", {}).get("body")
+            began = scheduled.get(entry.get("wa_id", ""))
+            if text == body and began is not None:
+                received = datetime.fromisoformat(entry["received_at"].replace("Z", "+00:00"))
+                seconds.append(received.timestamp() - began)
+        return {**summary_ms(seconds), "of": len(scheduled)}
 
     async def clear(self) -> None:
         (await self.client.delete("/_sandbox/outbox")).raise_for_status()
@@ -273,13 +299,19 @@ async def full_cycles(
 
 
 async def open_loop(
-    resumer: HttpResumer, ids: Sequence[uuid.UUID], *, rate: float, round_no: int
+    resumer: HttpResumer,
+    ids: Sequence[uuid.UUID],
+    *,
+    rate: float,
+    round_no: int,
+    scheduled_wall: dict[uuid.UUID, float] | None = None,
 ) -> dict[str, Any]:
     """Resume ``ids`` at a fixed arrival rate, whatever the answers' speed (open loop).
 
     Latency is measured from each request's *scheduled* send time, so a stalled client
     or server cannot hide queueing (no coordinated omission); ``from_send`` is from the
-    moment the request was actually handed to httpx.
+    moment the request was actually handed to httpx. ``scheduled_wall``, if given, gets
+    each id's scheduled time on the wall clock (for :meth:`Sandbox.reply_latencies`).
     """
     loop = asyncio.get_running_loop()
     scheduled_lat: list[float] = []
@@ -301,9 +333,12 @@ async def open_loop(
 
     interval = 1.0 / rate
     origin = loop.time() + 0.05
+    wall_offset = time.time() - loop.time()
     tasks = []
     for index, execution_id in enumerate(ids):
         scheduled = origin + index * interval
+        if scheduled_wall is not None:
+            scheduled_wall[execution_id] = scheduled + wall_offset
         delay = scheduled - loop.time()
         if delay > 0:
             await asyncio.sleep(delay)
