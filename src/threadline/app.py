@@ -26,7 +26,9 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = resources is None
-        app.state.resources = resources or Resources.create(settings)
+        app.state.resources = resources or Resources.create(
+            settings, worker=settings.embedded_worker
+        )
         worker_task = None
         if settings.embedded_worker:
             worker = Worker(app.state.resources)

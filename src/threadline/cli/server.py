@@ -77,7 +77,7 @@ def serve() -> None:
 
 async def _run_worker(settings: Settings) -> None:
     load_tasks()
-    resources = Resources.create(settings)
+    resources = Resources.create(settings, api=False)
     worker = Worker(resources)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -45,7 +45,11 @@ async def enqueue(
             "created_at": now,
         },
     )
-    session.sync_session.info[_ENQUEUED] = True
+    info = session.sync_session.info
+    if not info.get(_ENQUEUED):
+        # Once per transaction: PostgreSQL delivers it at commit, to other processes too.
+        await repository.notify_workers(session)
+    info[_ENQUEUED] = True
 
 
 async def cancel(session: AsyncSession, dedupe_key: str) -> None:

@@ -173,6 +173,20 @@ async def extend_leases(session: AsyncSession, jobs: list[ClaimedJob], *, until:
         )
 
 
+NOTIFY_CHANNEL = "threadline_jobs"
+
+
+async def notify_workers(session: AsyncSession) -> bool:
+    """On PostgreSQL, wake listening workers of every process when this transaction commits.
+
+    Returns False on SQLite, where only in-process wake-ups exist.
+    """
+    if not _is_postgres(session):
+        return False
+    await session.execute(select(func.pg_notify(NOTIFY_CHANNEL, "")))
+    return True
+
+
 async def next_run_at(session: AsyncSession) -> datetime | None:
     """When the earliest queued job is due, to sleep exactly until then."""
     return (

@@ -11,6 +11,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.jobs import repository
+from threadline.jobs.listener import JobListener
 from threadline.jobs.registry import Registry, registry
 from threadline.jobs.repository import ClaimedJob
 from threadline.jobs.retry import LeaseLost, PermanentJobError, RetryLater
@@ -57,6 +58,8 @@ class Worker:
     async def run(self) -> None:
         """Claim and run jobs until :meth:`stop` is called."""
         self.registry.add_waker(self._wake)
+        listener = JobListener(self.resources.db.url, self._wake)
+        await listener.start()
         heartbeat = asyncio.create_task(self._heartbeat())
         try:
             while not self._stopping.is_set():
@@ -71,6 +74,7 @@ class Worker:
             heartbeat.cancel()
             self.registry.remove_waker(self._wake)
             await self._drain()
+            await listener.stop()
 
     def stop(self) -> None:
         """Ask the loop to finish the jobs it holds and return."""

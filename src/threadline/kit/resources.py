@@ -21,12 +21,19 @@ class Resources:
     cipher: Cipher
 
     @classmethod
-    def create(cls, settings: Settings) -> Resources:
-        """Open the database engine and the HTTP client for ``settings``."""
+    def create(cls, settings: Settings, *, api: bool = True, worker: bool = True) -> Resources:
+        """Open the database engine and the HTTP client for ``settings``.
+
+        The connection pool is sized for what this process runs (API requests, worker
+        jobs, or both), so a fleet of processes stays within PostgreSQL's limit.
+        """
+        pool_size = (settings.api_connections if api else 2) + (
+            settings.worker_concurrency if worker else 0
+        )
         db = Database(
             settings.resolved_database_url(),
             busy_timeout_ms=settings.sqlite_busy_timeout_ms,
-            pool_size=settings.worker_concurrency + settings.api_connections,
+            pool_size=pool_size,
         )
         http = httpx.AsyncClient(
             timeout=settings.http_timeout_seconds,
