@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from pathlib import Path
 
 import typer
 import uvicorn
@@ -109,6 +108,3 @@ def sandbox(
     """Run the WhatsApp sandbox alone (a Graph API emulator)."""
     typer.echo(f"WhatsApp sandbox on http://{host}:{port} (outbox: /_sandbox/outbox)")
     uvicorn.run(create_sandbox_app(), host=host, port=port, log_level="warning")
-
-
-__all__ = ["Path", "migrate", "sandbox", "serve", "worker"]

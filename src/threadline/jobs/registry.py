@@ -74,13 +74,5 @@ class Registry:
         for waker in self._wakers:
             waker.set()
 
-    def names(self) -> list[str]:
-        """Every registered task name."""
-        return sorted(self._tasks)
-
-    def describe(self) -> dict[str, Any]:
-        """Task names with their policies, for logs."""
-        return {name: task.policy for name, task in self._tasks.items()}
-
 
 registry = Registry()

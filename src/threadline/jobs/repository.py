@@ -201,9 +201,3 @@ async def delete_queued(session: AsyncSession, dedupe_key: str) -> None:
         .where(Job.dedupe_key == dedupe_key, Job.status == "queued")
         .execution_options(synchronize_session=False)
     )
-
-
-async def count_by_status(session: AsyncSession) -> dict[str, int]:
-    """How many jobs are in each status."""
-    rows = await session.execute(select(Job.status, func.count()).group_by(Job.status))
-    return {status: count for status, count in rows.all()}

@@ -58,15 +58,3 @@ async def cancel_pending(session: AsyncSession, execution_id: uuid.UUID, now: da
         .values(status="cancelled", sent_at=None, attempted_at=now)
         .execution_options(synchronize_session=False)
     )
-
-
-async def list_for_execution(
-    session: AsyncSession, execution_id: uuid.UUID
-) -> list[OutboundMessage]:
-    """Every message of an execution, in order."""
-    statement = (
-        select(OutboundMessage)
-        .where(OutboundMessage.execution_id == execution_id)
-        .order_by(OutboundMessage.id)
-    )
-    return list((await session.execute(statement)).scalars())

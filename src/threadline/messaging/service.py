@@ -24,7 +24,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from threadline.engine.state import SendMessage
 from threadline.jobs.queue import enqueue
 from threadline.jobs.retry import LeaseLost
-from threadline.kit.clock import utcnow
 from threadline.kit.faults import crash_point
 from threadline.kit.resources import Resources
 from threadline.messaging import outcomes, repository
@@ -195,11 +194,3 @@ class _Delivery:
 def _with_callback(message: OutboundMessage) -> dict[str, Any]:
     # Echoed by Meta in status webhooks: lets a later status settle an unknown outcome.
     return {**message.payload, "biz_opaque_callback_data": f"tl:{message.id}"}
-
-
-async def messages_of(session: AsyncSession, execution_id: uuid.UUID) -> list[OutboundMessage]:
-    """Every outbox row of an execution (for tests, the demo and the API)."""
-    return await repository.list_for_execution(session, execution_id)
-
-
-__all__ = ["DELIVER_TASK", "deliver_all", "messages_of", "outbox_key", "queue_messages", "utcnow"]
