@@ -1,0 +1,124 @@
+"""Phase 3: `threadline serve` without its embedded worker, beside `threadline worker`s."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from bench import procs, workload
+from bench.params import cycle_timeout
+from bench.procs import log
+from bench.run_base import RunBase
+
+
+class SplitPhases(RunBase):
+    """The API and `threadline worker` processes apart (phase 3)."""
+
+    def _split_levels(self) -> list[int]:
+        """How many worker processes to run beside the API: 1..N on PostgreSQL, 1 on SQLite."""
+        most = self.p.split_workers
+        return list(range(1, (most if self.name == "postgresql" else min(most, 1)) + 1))
+
+    def _start_worker(self, name: str) -> procs.Child:
+        return procs.start_worker(
+            self.workdir,
+            database_url=self.url,
+            secret_key=self.key,
+            data_dir=self.workdir / "srv-worker",
+            name=name,
+            extra_env=dict(item.split("=", 1) for item in self.p.worker_env),
+            uvloop=self.p.worker_uvloop,
+        )
+
+    async def _split(self, ids: list[uuid.UUID]) -> None:
+        """`threadline serve` with THREADLINE_EMBEDDED_WORKER=false plus `threadline worker`s.
+
+        One API process for every level; each level adds a worker process, warms up, then
+        measures as ``_http_level`` does. Keys: ``resumes_per_second_http_split`` and
+        ``resume_latency_ms_split`` (1 worker), ``..._split_<n>_workers`` beyond. After the
+        first level, ``resume_latency_ms_api_alone``: the same open loop with no worker
+        running (the request path on its own); the worker then catches up.
+        """
+        levels = self._split_levels()
+        if not levels:
+            return
+        p, r = self.p, self.result
+        await self._release_pool()
+        log(f"{self.name}: split: API process + {levels} worker process(es)")
+        api = procs.start_server(
+            self.workdir,
+            database_url=self.url,
+            secret_key=self.key,
+            data_dir=self.workdir / "srv-api",
+            name="api",
+            extra_env={"THREADLINE_EMBEDDED_WORKER": "false"},
+        )
+        workers: list[procs.Child] = []
+        client = workload.http_client(api.url, p.http_concurrency)
+        try:
+            await api.wait_ready("/health")
+            for count in levels:
+                while len(workers) < count:
+                    workers.append(self._start_worker(f"worker_{len(workers) + 1}"))
+                label = f"split {count}w"
+                warm = workload.HttpResumer(client=client, api_key=self.world.api_key)
+                await self._cycles(warm, ids[: p.warmup], p.http_concurrency, f"{label} warm-up")
+                for child in (api, *workers):
+                    child.check_alive()
+                servers = {"api": api.pid} | {w.name: w.pid for w in workers}
+                level = await self._http_level(
+                    api, client, ids, rate=None, label=label, servers=servers
+                )
+                await asyncio.sleep(0.3)
+                level["throughput"]["check"] = await workload.queue_state(
+                    self.resources, self._cycle_ids
+                )
+                level["throughput"]["memory_mb"] = {
+                    name: round(procs.memory_kb(pid).get("VmHWM", 0) / 1024, 1)
+                    for name, pid in servers.items()
+                }
+                suffix = "" if count == 1 else f"_{count}_workers"
+                r[f"resumes_per_second_http_split{suffix}"] = {
+                    "value": level["throughput"]["per_second"],
+                    "via": "as resumes_per_second_http, but to `threadline serve` with "
+                    f"THREADLINE_EMBEDDED_WORKER=false plus {count} separate `threadline "
+                    "worker` process(es), same database URL and secret key; memory_mb is "
+                    "each process's VmHWM",
+                    "worker_processes": count,
+                    **level["throughput"],
+                }
+                r[f"resume_latency_ms_split{suffix}"] = level["latency"]
+                if count == 1:
+                    rate = level["latency"]["target_rate_per_s"]
+                    workers = await self._api_alone(api, ids, rate, workers)
+        finally:
+            await client.aclose()
+            for child in (*workers, api):
+                child.stop()
+            r["split_log_tail"] = {c.name: c.tail(5) for c in (api, *workers) if c.tail(5)}
+
+    async def _api_alone(
+        self, api: procs.Child, ids: list[uuid.UUID], rate: float, workers: list[procs.Child]
+    ) -> list[procs.Child]:
+        """The split's open loop with every worker stopped, then a fresh worker catches up.
+
+        The resumes only enqueue their advance jobs, so this is the API's request path
+        with nothing else of Threadline's running; its CPU per request is ``cpu``.
+        """
+        for worker in workers:
+            worker.stop()
+        await self._analyze()
+        base = await self.sandbox.outbox_count()
+        phase = await self._phase({"api": api.pid})
+        latency = await self._open_loop(api, ids, rate=rate, label="api alone", replies=False)
+        latency["cpu"] = await self._phase_end(phase, latency["requests"])
+        latency["note"] = (
+            "the split's API process with no worker running, at the split's half-peak rate: "
+            "the resume request on its own"
+        )
+        self.result["resume_latency_ms_api_alone"] = latency
+        restarted = [self._start_worker(worker.name) for worker in workers]
+        await self.sandbox.wait_for(
+            base + latency["requests"], timeout=cycle_timeout(latency["requests"]), what="catch-up"
+        )
+        return restarted
