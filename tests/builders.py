@@ -263,3 +263,17 @@ async def fire_wait_timers(resources: Resources) -> None:
             .execution_options(synchronize_session=False)
         )
     await run_jobs(resources)
+
+
+async def run_flow(
+    client: httpx.AsyncClient,
+    resources: Resources,
+    project: TestProject,
+    definition: dict[str, Any],
+    **start: Any,
+) -> dict[str, Any]:
+    """Start ``definition`` and run the worker; the execution as the API shows it then."""
+    flow_id = await create_active_flow(client, project, definition)
+    execution = await start_execution(client, project, flow_id, **start)
+    await run_jobs(resources)
+    return await get_execution(client, project, execution["id"])

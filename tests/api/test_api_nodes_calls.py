@@ -11,7 +11,6 @@ import pytest
 from http_stub import HttpStub, ReceivedRequest, Reply
 
 from builders import (
-    TestProject,
     chain,
     create_active_flow,
     create_project,
@@ -20,8 +19,8 @@ from builders import (
     get_execution,
     node,
     register_function,
+    run_flow,
     run_jobs,
-    start_execution,
 )
 from threadline.functions.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from threadline.kit.resources import Resources
@@ -32,19 +31,6 @@ SECRET = "a-function-secret-of-some-length"
 
 def _texts(sandbox: SandboxState) -> list[str]:
     return [m.payload["text"]["body"] for m in sandbox.outbox if m.type == "text"]
-
-
-async def _run(
-    client: httpx.AsyncClient,
-    resources: Resources,
-    project: TestProject,
-    definition: dict[str, Any],
-    **start: Any,
-) -> dict[str, Any]:
-    flow_id = await create_active_flow(client, project, definition)
-    execution = await start_execution(client, project, flow_id, **start)
-    await run_jobs(resources)
-    return await get_execution(client, project, execution["id"])
 
 
 def _with_error_edge(nodes: list[dict[str, Any]], source: str, target: str) -> dict[str, Any]:
@@ -139,7 +125,7 @@ async def test_webhook_retries_server_errors_then_goes_on(
         "call",
         "sorry",
     )
-    execution = await _run(client, resources, project, definition)
+    execution = await run_flow(client, resources, project, definition)
 
     calls = http_stub.received("/flaky")
     assert len(calls) == 3
@@ -181,7 +167,7 @@ async def test_webhook_failure_takes_the_error_edge(
         "call",
         "sorry",
     )
-    execution = await _run(client, resources, project, definition)
+    execution = await run_flow(client, resources, project, definition)
     assert len(http_stub.received("/down")) == calls
     assert execution["status"] == "ended"
     assert _texts(sandbox) == [f"Sorry: {error}"]
@@ -197,7 +183,7 @@ async def test_webhook_failure_without_an_error_edge_fails_the_execution(
         node("call", "webhook", url=http_stub.url("/gone"), method="GET"),
         node("ok", "send_text", message="Done"),
     )
-    execution = await _run(client, resources, project, definition)
+    execution = await run_flow(client, resources, project, definition)
     assert execution["status"] == "failed"
     assert execution["error"]["node_id"] == "call"
     assert "HTTP 410" in execution["error"]["message"]
@@ -216,7 +202,7 @@ async def test_webhook_to_a_closed_port_is_retried_then_fails(
             node("call", "webhook", url=url, retries=1, timeout_seconds=2),
             node("ok", "send_text", message="Done"),
         )
-        execution = await _run(client, resources, project, definition)
+        execution = await run_flow(client, resources, project, definition)
     assert execution["status"] == "failed"
     assert "ConnectError" in execution["error"]["message"]
 
@@ -273,7 +259,7 @@ async def test_function_node_merges_vars_and_follows_its_answer(
         "enrich",
         "sorry",
     )
-    execution = await _run(client, resources, project, definition, variables={"name": "Ada"})
+    execution = await run_flow(client, resources, project, definition, variables={"name": "Ada"})
 
     [request] = http_stub.received("/fn/enrich")
     assert request.method == "POST"
@@ -330,7 +316,7 @@ async def test_function_node_edge_choice_and_failures(
         "check",
         "sorry",
     )
-    execution = await _run(client, resources, project, definition)
+    execution = await run_flow(client, resources, project, definition)
     assert execution["status"] == "ended"
     assert _texts(sandbox) == [text]
     assert len(http_stub.received("/fn/check")) == 1
@@ -345,7 +331,7 @@ async def test_an_unknown_function_fails_the_execution(
         node("call", "function", function_id="does-not-exist"),
         node("ok", "send_text", message="Fine"),
     )
-    execution = await _run(client, resources, project, definition)
+    execution = await run_flow(client, resources, project, definition)
     assert execution["status"] == "failed"
     assert "does-not-exist" in execution["error"]["message"]
     assert http_stub.requests == []
@@ -399,7 +385,7 @@ async def test_decide_by_function_follows_the_chosen_edge(
     http_stub.on(
         "/fn/route", signed(SECRET, (200, {"next_edge": choice, "vars": {"discount": 20}}))
     )
-    execution = await _run(
+    execution = await run_flow(
         client, resources, project, _decide_flow(function["id"]), variables={"spent": 900}
     )
 
@@ -440,7 +426,7 @@ async def test_decide_without_a_usable_answer_fails(
         client, project, name="router", url=http_stub.url("/fn/route"), secret=SECRET
     )
     http_stub.on("/fn/route", signed(SECRET, answer))
-    execution = await _run(client, resources, project, _decide_flow("router"))
+    execution = await run_flow(client, resources, project, _decide_flow("router"))
     assert execution["status"] == "failed"
     assert execution["error"]["node_id"] == "route"
     assert sandbox.outbox == []
@@ -460,6 +446,6 @@ async def test_a_webhook_answer_the_database_cannot_store_ends_the_call(
         node("call", "webhook", url=http_stub.url("/nul"), save_response_to="answer"),
         node("bye", "send_text", message="Bye"),
     )
-    execution = await _run(client, resources, project, definition)
+    execution = await run_flow(client, resources, project, definition)
     assert len(http_stub.received("/nul")) == 1
     assert execution["status"] in ("ended", "failed")

@@ -8,7 +8,6 @@ from typing import Any
 import httpx
 
 from builders import (
-    TestProject,
     chain,
     count_rows,
     create_active_flow,
@@ -19,6 +18,7 @@ from builders import (
     get_execution,
     node,
     resume,
+    run_flow,
     run_jobs,
     start_execution,
 )
@@ -41,20 +41,6 @@ def _sent(sandbox: SandboxState) -> list[dict[str, Any]]:
 
 def _texts(sandbox: SandboxState) -> list[str]:
     return [p["text"]["body"] for p in _sent(sandbox) if p["type"] == "text"]
-
-
-async def _run(
-    client: httpx.AsyncClient,
-    resources: Resources,
-    project: TestProject,
-    definition: dict[str, Any],
-    **start: Any,
-) -> dict[str, Any]:
-    """Start ``definition`` and run the worker; the execution as the API shows it then."""
-    flow_id = await create_active_flow(client, project, definition)
-    execution = await start_execution(client, project, flow_id, **start)
-    await run_jobs(resources)
-    return await get_execution(client, project, execution["id"])
 
 
 async def test_send_text_interpolates_vars_context_system_and_last_input(
@@ -122,7 +108,7 @@ async def test_send_interactive_buttons_reach_the_sandbox(
         footer_text="Reply below",
         buttons=[{"id": "yes", "title": "Yes"}, {"id": "no", "title": "No {{vars.word}}"}],
     )
-    execution = await _run(
+    execution = await run_flow(
         client,
         resources,
         project,
@@ -170,7 +156,7 @@ async def test_send_interactive_list_reaches_the_sandbox(
             {"title": "Big", "rows": [{"id": "l", "title": "Large"}]},
         ],
     )
-    execution = await _run(
+    execution = await run_flow(
         client, resources, project, chain(node("start", "start"), menu), variables={"unit": "cup"}
     )
     assert execution["status"] == "ended"
@@ -209,7 +195,7 @@ async def test_send_template_reaches_the_sandbox(
         language="en_US",
         parameters=["{{vars.name}}", "{{vars.order}}"],
     )
-    execution = await _run(
+    execution = await run_flow(
         client,
         resources,
         project,
@@ -253,7 +239,7 @@ async def test_a_template_whatsapp_refuses_fails_the_execution(
         language="en_US",
         parameters=["only one"],
     )
-    execution = await _run(client, resources, project, chain(node("start", "start"), template))
+    execution = await run_flow(client, resources, project, chain(node("start", "start"), template))
     assert sandbox.outbox == []
     assert execution["status"] == "failed"
     assert execution["error"]["code"] == 132000
@@ -283,7 +269,7 @@ async def test_set_variable_assigns_rendered_and_typed_values(
         node("single", "set_variable", variable="tier", value="gold"),
         node("say", "send_text", message="{{vars.greeting}} x{{vars.count}} {{vars.tier}}"),
     )
-    execution = await _run(
+    execution = await run_flow(
         client, resources, project, definition, variables={"name": "Ada", "items": [1, 2]}
     )
     assert execution["status"] == "ended"
@@ -313,7 +299,7 @@ async def test_handoff_waits_until_the_api_resumes_it(
         node("human", "handoff"),
         node("back", "send_text", message="Back with you, {{last_user_input}}"),
     )
-    execution = await _run(client, resources, project, definition)
+    execution = await run_flow(client, resources, project, definition)
     assert (execution["status"], execution["wait_reason"]) == ("waiting", "handoff")
     assert execution["current_step"]["step_type"] == "handoff"
     assert execution["wait_until"] is None

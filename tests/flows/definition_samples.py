@@ -140,3 +140,10 @@ def assert_problems(problems: list[Problem], expected: list[Expected]) -> None:
     assert got == [(node_id, field) for node_id, field, _ in expected], problems
     for problem, (_, _, fragment) in zip(problems, expected, strict=True):
         assert fragment in problem.message, problem
+
+
+def check_rule(mutation: Mutation, expected: list[Expected]) -> None:
+    """Apply ``mutation`` to the sample and assert exactly the ``expected`` problems."""
+    raw = base()
+    mutation(raw)
+    assert_problems(problems_of(raw), expected)

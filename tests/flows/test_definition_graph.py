@@ -17,6 +17,7 @@ from definition_samples import (
     add_nodes,
     assert_problems,
     base,
+    check_rule,
     drop_config,
     drop_edge,
     edge,
@@ -293,9 +294,7 @@ CASES: list[Any] = [
 
 @pytest.mark.parametrize(("mutation", "expected"), CASES)
 def test_each_rule(mutation: Mutation, expected: list[Expected]) -> None:
-    raw = base()
-    mutation(raw)
-    assert_problems(problems_of(raw), expected)
+    check_rule(mutation, expected)
 
 
 @pytest.mark.parametrize(

@@ -16,13 +16,12 @@ from definition_samples import (
     add_after_reply,
     add_edges,
     add_nodes,
-    assert_problems,
     base,
+    check_rule,
     drop_config,
     edge,
     get_node,
     node,
-    problems_of,
     set_config,
 )
 from pydantic import ValidationError
@@ -416,6 +415,4 @@ CASES: list[Any] = [
 
 @pytest.mark.parametrize(("mutation", "expected"), CASES)
 def test_each_rule(mutation: Mutation, expected: list[Expected]) -> None:
-    raw = base()
-    mutation(raw)
-    assert_problems(problems_of(raw), expected)
+    check_rule(mutation, expected)
