@@ -11,9 +11,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from threadline.models import Flow, FlowVersion
 
 
-async def get(session: AsyncSession, project_id: uuid.UUID, flow_id: uuid.UUID) -> Flow | None:
-    """A flow of the project, or None."""
+async def get(
+    session: AsyncSession, project_id: uuid.UUID, flow_id: uuid.UUID, *, for_update: bool = False
+) -> Flow | None:
+    """A flow of the project, or None; ``for_update`` row-locks it until the transaction ends.
+
+    The lock is what makes concurrent edits number their versions one after another.
+    """
     statement = select(Flow).where(Flow.id == flow_id, Flow.project_id == project_id)
+    if for_update:
+        statement = statement.with_for_update().execution_options(populate_existing=True)
     return (await session.execute(statement)).scalar_one_or_none()
 
 
@@ -32,7 +39,7 @@ async def get_version(session: AsyncSession, version_id: uuid.UUID) -> FlowVersi
 
 
 async def next_version_number(session: AsyncSession, flow_id: uuid.UUID) -> int:
-    """The number the flow's next version gets."""
+    """The number the flow's next version gets (the caller holds the flow's row lock)."""
     statement = select(func.max(FlowVersion.number)).where(FlowVersion.flow_id == flow_id)
     return int((await session.execute(statement)).scalar_one() or 0) + 1
 

@@ -49,8 +49,11 @@ async def create(session: AsyncSession, project: Project, fields: FlowCreateFiel
 async def update(
     session: AsyncSession, project: Project, flow_id: uuid.UUID, fields: FlowFields
 ) -> Flow:
-    """Edit a flow. A new definition becomes a new version; running executions keep theirs."""
-    flow = await get(session, project, flow_id)
+    """Edit a flow. A new definition becomes a new version; running executions keep theirs.
+
+    The flow row is locked first, so concurrent edits each get the next version number.
+    """
+    flow = await get(session, project, flow_id, for_update=True)
     definition = _validated(fields.definition)
     if fields.name is not None:
         flow.name = fields.name
@@ -89,9 +92,11 @@ async def _add_version(session: AsyncSession, flow: Flow, definition: FlowDefini
     _remember(version.id, definition)
 
 
-async def get(session: AsyncSession, project: Project, flow_id: uuid.UUID) -> Flow:
-    """A flow of ``project``; :class:`FlowNotFound` for any other."""
-    flow = await repository.get(session, project.id, flow_id)
+async def get(
+    session: AsyncSession, project: Project, flow_id: uuid.UUID, *, for_update: bool = False
+) -> Flow:
+    """A flow of ``project`` (row-locked if ``for_update``); :class:`FlowNotFound` for any other."""
+    flow = await repository.get(session, project.id, flow_id, for_update=for_update)
     if flow is None:
         raise FlowNotFound()
     return flow

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.models import Function
@@ -27,9 +28,19 @@ async def list_for(session: AsyncSession, project_id: uuid.UUID) -> list[Functio
     return list((await session.execute(statement)).scalars())
 
 
-def add(session: AsyncSession, function: Function) -> None:
-    """Stage a new function row."""
-    session.add(function)
+async def insert_unless_taken(session: AsyncSession, function: Function) -> bool:
+    """Insert a function row; False (and nothing written) if its slug is already taken.
+
+    A savepoint around the INSERT: of concurrent creates with one slug, the unique
+    constraint lets one win and the others learn it without aborting their transaction.
+    """
+    try:
+        async with session.begin_nested():
+            session.add(function)
+            await session.flush()
+    except IntegrityError:
+        return False
+    return True
 
 
 async def delete(session: AsyncSession, function: Function) -> None:

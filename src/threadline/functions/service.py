@@ -41,7 +41,7 @@ async def create(
     """Register a function; its secret is stored encrypted."""
     slug = slugify(fields.name)
     if await repository.find(session, project.id, slug) is not None:
-        raise Conflict(f"A function called {slug!r} already exists")
+        raise _taken(slug)
     now = utcnow()
     function = Function(
         id=uuid.uuid4(),
@@ -54,9 +54,13 @@ async def create(
         created_at=now,
         updated_at=now,
     )
-    repository.add(session, function)
-    await session.flush()
+    if not await repository.insert_unless_taken(session, function):
+        raise _taken(slug)
     return function
+
+
+def _taken(slug: str) -> Conflict:
+    return Conflict(f"A function called {slug!r} already exists")
 
 
 async def get(session: AsyncSession, project_id: uuid.UUID, ref: str) -> Function:

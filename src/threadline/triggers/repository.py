@@ -10,12 +10,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from threadline.models import FlowTrigger
 
 
-async def get(
+async def get_for_update(
     session: AsyncSession, project_id: uuid.UUID, trigger_id: uuid.UUID
 ) -> FlowTrigger | None:
-    """A trigger of the project, or None."""
-    statement = select(FlowTrigger).where(
-        FlowTrigger.id == trigger_id, FlowTrigger.project_id == project_id
+    """A trigger of the project, row-locked until the transaction ends, or None.
+
+    A concurrent edit or delete waits for this transaction, then sees its outcome (a
+    deleted trigger is then None, not a stale row whose UPDATE or DELETE matches nothing).
+    """
+    statement = (
+        select(FlowTrigger)
+        .where(FlowTrigger.id == trigger_id, FlowTrigger.project_id == project_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
     return (await session.execute(statement)).scalar_one_or_none()
 

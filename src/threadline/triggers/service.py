@@ -54,7 +54,7 @@ async def list_for_flow(
 
 
 async def _get(session: AsyncSession, project: Project, trigger_id: uuid.UUID) -> FlowTrigger:
-    trigger = await repository.get(session, project.id, trigger_id)
+    trigger = await repository.get_for_update(session, project.id, trigger_id)
     if trigger is None:
         raise TriggerNotFound()
     return trigger
