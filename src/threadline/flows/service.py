@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.errors import NotFound, Unprocessable
 from threadline.flows import repository
-from threadline.flows.definition import FlowDefinition, validate_definition
+from threadline.flows.definition import FlowDefinition, parse_stored, validate_definition
 from threadline.flows.schemas import FlowCreateFields, FlowFields
 from threadline.kit.clock import utcnow
 from threadline.models import Flow, FlowVersion, Project
@@ -120,14 +120,17 @@ async def current_version(session: AsyncSession, flow: Flow) -> FlowVersion | No
 
 
 async def load_definition(session: AsyncSession, version_id: uuid.UUID) -> FlowDefinition:
-    """The parsed definition of a version; versions never change, so they are cached."""
+    """The parsed definition of a version; versions never change, so they are cached.
+
+    Parsed, not re-validated: a version keeps running under the rules it was saved with.
+    """
     cached = _DEFINITIONS.get(version_id)
     if cached is not None:
         return cached
     version = await repository.get_version(session, version_id)
     if version is None:
         raise FlowNotFound(f"Flow version {version_id} does not exist")
-    definition = validate_definition(version.definition)
+    definition = parse_stored(version.definition)
     _remember(version_id, definition)
     return definition
 
