@@ -173,8 +173,8 @@ async def test_whatsapp_config_must_belong_to_the_project(
         response = await _post_execution(
             client, project, flow_id, {**base, "whatsapp_config_id": unknown}
         )
-        assert response.status_code == 404, response.text
-        assert response.json()["error"] == "WhatsApp config not found"
+        assert response.status_code == 422, response.text
+        assert response.json()["error"] == "Invalid WhatsApp config"
     malformed = await _post_execution(
         client, project, flow_id, {**base, "whatsapp_config_id": "config-123abc"}
     )

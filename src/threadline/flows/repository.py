@@ -24,13 +24,23 @@ async def get(
     return (await session.execute(statement)).scalar_one_or_none()
 
 
-async def list_for(session: AsyncSession, project_id: uuid.UUID, status: str | None) -> list[Flow]:
-    """The project's flows, newest first, optionally with one status."""
-    statement = select(Flow).where(Flow.project_id == project_id)
+async def list_for(
+    session: AsyncSession, project_id: uuid.UUID, status: str | None, *, offset: int, limit: int
+) -> tuple[list[Flow], int]:
+    """A page of the project's flows, newest first, optionally with one status; and how
+    many match in all."""
+    conditions = [Flow.project_id == project_id]
     if status is not None:
-        statement = statement.where(Flow.status == status)
-    statement = statement.order_by(Flow.created_at.desc())
-    return list((await session.execute(statement)).scalars())
+        conditions.append(Flow.status == status)
+    total = await session.execute(select(func.count()).select_from(Flow).where(*conditions))
+    rows = await session.execute(
+        select(Flow)
+        .where(*conditions)
+        .order_by(Flow.created_at.desc(), Flow.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(rows.scalars()), int(total.scalar_one())
 
 
 async def get_version(session: AsyncSession, version_id: uuid.UUID) -> FlowVersion | None:

@@ -12,6 +12,7 @@ from threadline.flows import repository
 from threadline.flows.definition import FlowDefinition, parse_stored, validate_definition
 from threadline.flows.schemas import FlowCreateFields, FlowFields
 from threadline.kit.clock import utcnow
+from threadline.kit.schemas import PageParams
 from threadline.models import Flow, FlowVersion, Project
 
 _DEFINITIONS: dict[uuid.UUID, FlowDefinition] = {}
@@ -102,9 +103,13 @@ async def get(
     return flow
 
 
-async def list_flows(session: AsyncSession, project: Project, *, status: str | None) -> list[Flow]:
-    """The project's flows, optionally filtered by status."""
-    return await repository.list_for(session, project.id, status)
+async def list_flows(
+    session: AsyncSession, project: Project, *, status: str | None, page: PageParams
+) -> tuple[list[Flow], int]:
+    """A page of the project's flows, optionally filtered by status, and the total count."""
+    return await repository.list_for(
+        session, project.id, status, offset=page.offset, limit=page.per_page
+    )
 
 
 async def record_execution(session: AsyncSession, flow: Flow, now: datetime) -> None:
