@@ -219,3 +219,24 @@ async def test_concurrent_execution_creates_with_one_idempotency_key_start_once(
             select(FlowExecution.id).where(FlowExecution.flow_id == uuid.UUID(flow_id))
         )
         assert len(list(rows.scalars())) == 1
+
+
+@pytest.mark.slow
+async def test_concurrent_function_deletes_one_wins_the_rest_are_404(
+    resources: Resources, sandbox_url: str, live_url: str
+) -> None:
+    project = await _project(resources, sandbox_url)
+    body = {"function": {"name": "Gone soon", "url": "https://x.test/f", "secret": "s" * 32}}
+    async with httpx.AsyncClient(base_url=live_url) as http:
+        created = await http.post("/api/v1/functions", headers=project.headers, json=body)
+    assert created.status_code == 201, created.text
+
+    async def delete(http: httpx.AsyncClient, i: int) -> httpx.Response:
+        ref = created.json()["data"]["id"] if i % 2 else "gone-soon"
+        return await http.delete(f"/api/v1/functions/{ref}", headers=project.headers)
+
+    responses = await _race(live_url, delete)
+
+    assert _codes(responses) == {204: 1, 404: CONCURRENT - 1}, [
+        (r.status_code, r.text) for r in responses
+    ]

@@ -11,14 +11,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from threadline.models import Function
 
 
-async def find(session: AsyncSession, project_id: uuid.UUID, ref: str) -> Function | None:
-    """A function of the project by id or slug."""
+async def find(
+    session: AsyncSession, project_id: uuid.UUID, ref: str, *, for_update: bool = False
+) -> Function | None:
+    """A function of the project by id or slug; ``for_update`` row-locks it (so of
+    concurrent deletes one finds it and the others, after it commits, find nothing)."""
     try:
         by_id = Function.id == uuid.UUID(ref)
     except ValueError:
         by_id = None
     match = or_(Function.slug == ref, by_id) if by_id is not None else Function.slug == ref
     statement = select(Function).where(Function.project_id == project_id, match)
+    if for_update:
+        statement = statement.with_for_update().execution_options(populate_existing=True)
     return (await session.execute(statement.limit(1))).scalar_one_or_none()
 
 
