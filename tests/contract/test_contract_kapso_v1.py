@@ -627,3 +627,20 @@ async def test_contract_paged_lists_answer_with_reference_meta(
     assert [e["id"] for e in by_tracking.json()["data"]] == [execution["id"]]
     events = await client.get(f"/api/v1/flow_executions/{execution['id']}/events", headers=h)
     check_page_meta(events)
+
+
+async def test_contract_create_execution_without_an_api_trigger(
+    client: httpx.AsyncClient, resources: Resources, sandbox_url: str
+) -> None:
+    spec = load_spec(AGENTS)
+    project = await create_project(resources, sandbox_url)
+    flow = await create_flow(client, project, definition=ask_and_reply(), status="active")
+    refused = await client.post(
+        f"/api/v1/flows/{flow['id']}/executions",
+        headers=project.headers,
+        json={"phone_number": "+15550001111"},
+    )
+    assert refused.status_code == 422
+    assert refused.json()["error"] == "Flow has no active API trigger"
+    assert "/triggers" in refused.json()["details"]
+    check(spec, "/flows/{flow_id}/executions", refused)
