@@ -34,6 +34,7 @@ from threadline.kit.resources import Resources
 from threadline.models import FlowExecution
 
 NOT_ACTIVE = "Flow is not active"
+NO_TRIGGER = "Flow has no active API trigger"
 NOT_RESUMABLE = {
     "error": "Execution cannot be resumed",
     "status": 422,
@@ -100,7 +101,7 @@ async def test_a_flow_needs_an_active_api_trigger(
     assert (await client.patch(trigger_path, headers=project.headers, json=off)).status_code == 200
     refused = await _post_execution(client, project, flow_id, body)
     assert refused.status_code == 422
-    assert refused.json()["error"] == NOT_ACTIVE
+    assert refused.json()["error"] == NO_TRIGGER
     assert refused.json()["status"] == 422
     assert "active API trigger" in refused.json()["message"]
     assert refused.json()["details"] == refused.json()["message"]
@@ -111,7 +112,7 @@ async def test_a_flow_needs_an_active_api_trigger(
 
     assert (await client.delete(trigger_path, headers=project.headers)).status_code == 204
     gone = await _post_execution(client, project, flow_id, body)
-    assert (gone.status_code, gone.json()["error"]) == (422, NOT_ACTIVE)
+    assert (gone.status_code, gone.json()["error"]) == (422, NO_TRIGGER)
     assert await count_rows(resources, FlowExecution) == 1
 
 
@@ -172,8 +173,8 @@ async def test_whatsapp_config_must_belong_to_the_project(
         response = await _post_execution(
             client, project, flow_id, {**base, "whatsapp_config_id": unknown}
         )
-        assert response.status_code == 404, response.text
-        assert response.json()["error"] == "WhatsApp config not found"
+        assert response.status_code == 422, response.text
+        assert response.json()["error"] == "Invalid WhatsApp config"
     malformed = await _post_execution(
         client, project, flow_id, {**base, "whatsapp_config_id": "config-123abc"}
     )

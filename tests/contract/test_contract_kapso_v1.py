@@ -542,7 +542,7 @@ async def test_contract_executions(
     unknown_config = await client.post(
         collection, headers=h, json={**body, "whatsapp_config_id": str(uuid.uuid4())}
     )
-    assert unknown_config.status_code == 404
+    assert unknown_config.status_code == 422
     check(spec, "/flows/{flow_id}/executions", unknown_config)
 
 
@@ -578,4 +578,69 @@ async def test_contract_create_execution_with_an_invalid_phone_number(
         json={"phone_number": "555-0100"},
     )
     assert refused.status_code == 422
+    check(spec, "/flows/{flow_id}/executions", refused)
+
+
+# Paged lists: the reference's list answers carry ``meta`` as its ``PaginationMeta``
+
+
+def check_page_meta(response: httpx.Response) -> None:
+    """The ``meta`` of a list answer is the reference's ``PaginationMeta``, every field set."""
+    spec = load_spec(PLATFORM)
+    schema = {"$ref": f"{spec.uri}#/components/schemas/PaginationMeta"}
+    meta = response.json().get("meta")
+    assert isinstance(meta, dict), f"{response.request.url} answered no meta"
+    validator = OAS30Validator(schema, registry=spec.registry, format_checker=oas30_format_checker)
+    errors = [error.message for error in validator.iter_errors(meta)]
+    assert not errors, errors
+    absent = list(_absent(spec, spec.schemas["PaginationMeta"], meta, "meta", 0))
+    assert not absent, absent
+
+
+async def test_contract_paged_lists_answer_with_reference_meta(
+    client: httpx.AsyncClient, resources: Resources, sandbox_url: str
+) -> None:
+    spec = load_spec(AGENTS)
+    project = await create_project(resources, sandbox_url)
+    h = project.headers
+    flow_id = await create_active_flow(client, project, ask_and_reply())
+    execution = await start_execution(client, project, flow_id)
+    page = {"page": 1, "per_page": 1}
+    lists = {
+        "/api/v1/flows": "/flows",
+        f"/api/v1/flows/{flow_id}/triggers": "/flows/{flow_id}/triggers",
+        f"/api/v1/flows/{flow_id}/executions": "/flows/{flow_id}/executions",
+    }
+    for path, template in lists.items():
+        for params in ({}, page):
+            listed = await client.get(path, headers=h, params=params)
+            assert listed.status_code == 200, listed.text
+            check(spec, template, listed)
+            check_page_meta(listed)
+    by_tracking = await client.get(
+        f"/api/v1/flows/{flow_id}/executions",
+        headers=h,
+        params={"q[tracking_id_eq]": execution["tracking_id"]},
+    )
+    check(spec, "/flows/{flow_id}/executions", by_tracking)
+    check_page_meta(by_tracking)
+    assert [e["id"] for e in by_tracking.json()["data"]] == [execution["id"]]
+    events = await client.get(f"/api/v1/flow_executions/{execution['id']}/events", headers=h)
+    check_page_meta(events)
+
+
+async def test_contract_create_execution_without_an_api_trigger(
+    client: httpx.AsyncClient, resources: Resources, sandbox_url: str
+) -> None:
+    spec = load_spec(AGENTS)
+    project = await create_project(resources, sandbox_url)
+    flow = await create_flow(client, project, definition=ask_and_reply(), status="active")
+    refused = await client.post(
+        f"/api/v1/flows/{flow['id']}/executions",
+        headers=project.headers,
+        json={"phone_number": "+15550001111"},
+    )
+    assert refused.status_code == 422
+    assert refused.json()["error"] == "Flow has no active API trigger"
+    assert "/triggers" in refused.json()["details"]
     check(spec, "/flows/{flow_id}/executions", refused)

@@ -39,13 +39,16 @@ def _utc(name: str, moment: datetime | None) -> datetime | None:
         raise BadRequest(f"q[{name}] is out of range") from None
 
 
-def _filters(status: int | None, gteq: datetime | None, lteq: datetime | None) -> ExecutionFilters:
+def _filters(
+    status: int | None, gteq: datetime | None, lteq: datetime | None, tracking_id: uuid.UUID | None
+) -> ExecutionFilters:
     if status is not None and status not in STATUS_CODES:
         raise BadRequest("q[status_eq] must be 0 (running), 1 (waiting), 2 (ended) or 3 (failed)")
     return ExecutionFilters(
         status=STATUS_CODES[status] if status is not None else None,
         started_at_gteq=_utc("started_at_gteq", gteq),
         started_at_lteq=_utc("started_at_lteq", lteq),
+        tracking_id=tracking_id,
     )
 
 
@@ -57,12 +60,13 @@ async def list_executions(
     status: Annotated[int | None, Query(alias="q[status_eq]")] = None,
     started_at_gteq: Annotated[datetime | None, Query(alias="q[started_at_gteq]")] = None,
     started_at_lteq: Annotated[datetime | None, Query(alias="q[started_at_lteq]")] = None,
+    tracking_id: Annotated[uuid.UUID | None, Query(alias="q[tracking_id_eq]")] = None,
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     per_page: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> Page[ExecutionOut]:
-    """A flow's executions, newest first."""
+    """A flow's executions, newest first; ``q[tracking_id_eq]`` finds the one a create queued."""
     params = PageParams(page=page, per_page=per_page)
-    filters = _filters(status, started_at_gteq, started_at_lteq)
+    filters = _filters(status, started_at_gteq, started_at_lteq, tracking_id)
     flow, rows, total = await service.list_for_flow(session, project, flow_id, filters, params)
     data = await views.describe(session, project, rows, flow)
     meta = PageMeta.of(page=page, per_page=per_page, total_count=total)

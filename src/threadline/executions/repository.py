@@ -93,6 +93,8 @@ async def list_for_flow(
         conditions.append(FlowExecution.started_at >= filters.started_at_gteq)
     if filters.started_at_lteq is not None:
         conditions.append(FlowExecution.started_at <= filters.started_at_lteq)
+    if filters.tracking_id is not None:
+        conditions.append(FlowExecution.tracking_id == filters.tracking_id)
     total = await session.execute(
         select(func.count()).select_from(FlowExecution).where(*conditions)
     )

@@ -15,7 +15,8 @@ ExecutionStatus = Literal["running", "waiting", "ended", "failed"]
 #: The integer codes of ``q[status_eq]``.
 STATUS_CODES: dict[int, ExecutionStatus] = {0: "running", 1: "waiting", 2: "ended", 3: "failed"}
 
-E164 = r"^\+[1-9]\d{1,14}$"
+#: ``[0-9]``, not ``\d``: the pattern engine's ``\d`` also matches other scripts' digits.
+E164 = r"^\+[1-9][0-9]{1,14}$"
 
 
 class ExecutionCreate(BaseModel):
@@ -93,3 +94,4 @@ class ExecutionFilters(BaseModel):
     status: ExecutionStatus | None = None
     started_at_gteq: datetime | None = None
     started_at_lteq: datetime | None = None
+    tracking_id: uuid.UUID | None = None

@@ -41,6 +41,39 @@ class FlowNotExecutable(Unprocessable):
         self.details = self.message  # the reference's 422 body: {"error", "details": "<why>"}
 
 
+class FlowNotActive(FlowNotExecutable):
+    """The flow is not in active status."""
+
+    @classmethod
+    def of(cls, flow: Flow) -> FlowNotActive:
+        """The error for ``flow``, saying what to do about its status."""
+        if flow.current_version_id is None:
+            return cls(
+                f"Flow must be in active status and have an active API trigger; it has no "
+                f"definition yet: add one with PATCH /flows/{flow.id}, then activate it"
+            )
+        return cls(
+            f"Flow must be in active status and have an active API trigger; it is "
+            f'{flow.status}: activate it with PATCH /flows/{flow.id} {{"flow": '
+            f'{{"status": "active"}}}}'
+        )
+
+
+class NoActiveApiTrigger(FlowNotExecutable):
+    """The flow is active but nothing allows API calls to start it."""
+
+    error = "Flow has no active API trigger"
+
+    @classmethod
+    def of(cls, flow: Flow) -> NoActiveApiTrigger:
+        """The error for ``flow``, saying how to add or switch on its trigger."""
+        return cls(
+            f"Flow has no active API trigger: create one with POST /flows/{flow.id}/triggers "
+            f'{{"trigger": {{"trigger_type": "api_call"}}}}, or switch an existing one on '
+            f'with PATCH /triggers/{{trigger_id}} {{"trigger": {{"active": true}}}}'
+        )
+
+
 class NotResumable(Unprocessable):
     """The execution is not in a waiting state."""
 
@@ -61,9 +94,9 @@ async def start(
     """Start a flow for one phone number, as its active API trigger allows."""
     flow = await flows.get(session, project, flow_id)
     if flow.status != "active" or flow.current_version_id is None:
-        raise FlowNotExecutable()
+        raise FlowNotActive.of(flow)
     if not await has_active_api_trigger(session, flow.id):
-        raise FlowNotExecutable()
+        raise NoActiveApiTrigger.of(flow)
     config = await resolve_whatsapp_config(session, project, data.whatsapp_config_id)
     execution = _new_execution(project, flow, data, config.id)
     repository.add(session, execution)

@@ -1,7 +1,9 @@
 """Flow definitions: the node/edge graph the builder SDK emits, validated and indexed.
 
 :func:`validate_definition` is the gate for untrusted JSON: it reports every problem at
-once as :class:`DefinitionInvalid`. :class:`FlowDefinition` is the validated graph the engine
+once as :class:`DefinitionInvalid`. :func:`parse_stored` reads a version saved earlier: it
+parses the structure without today's rules, so a rule added later never breaks a stored
+version or the executions pinned to it. :class:`FlowDefinition` is the validated graph the engine
 walks, with precomputed lookups for its hot path.
 """
 
@@ -31,6 +33,7 @@ __all__ = [
     "FlowNode",
     "Position",
     "Problem",
+    "parse_stored",
     "validate_definition",
 ]
 
@@ -201,3 +204,12 @@ def validate_definition(raw: object) -> FlowDefinition:
     if problems:
         raise DefinitionInvalid(problems)
     return FlowDefinition.model_validate(raw)
+
+
+def parse_stored(stored: object) -> FlowDefinition:
+    """Parse a stored version's JSON: its structure only, none of the rules of
+    :mod:`~threadline.flows.definition_checks` (the version passed the rules of its day).
+
+    New rules therefore belong in ``definition_checks``, not in the config models' fields.
+    """
+    return FlowDefinition.model_validate(stored)

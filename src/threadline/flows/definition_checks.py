@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from threadline.flows.config_keys import unknown_keys
 from threadline.flows.node_configs import (
     NODE_CONFIGS,
     RULE_ERROR,
@@ -34,6 +35,9 @@ EXTRA_EXITS: Mapping[str, frozenset[str]] = {
     "webhook": frozenset({"error"}),
     "function": frozenset({"error"}),
 }
+# Node types whose config names further exits (an interactive message's button and row
+# ids): while the config is invalid their edge labels cannot be judged.
+CONFIG_DEFINED_EXITS = frozenset({"send_interactive"})
 UNSUPPORTED_TYPES: Mapping[str, str] = {
     "agent": AI_NOT_AVAILABLE,
     "pipedream": "pipedream nodes are not supported",
@@ -236,6 +240,9 @@ class DefinitionChecker:
             self.add(node_id, _join("config", path), AI_FIELDS_NOT_AVAILABLE)
         if node_type == "decide" and config.get("decision_type", "ai") == "ai":
             self.add(node_id, "config.decision_type", AI_NOT_AVAILABLE)
+        for key, message in unknown_keys(node_type, config):
+            if not _under((key,), ai_paths):
+                self.add(node_id, _join("config", (key,)), message)
         try:
             return parse_node_config(node_type, config)
         except ValidationError as exc:
@@ -342,6 +349,8 @@ class DefinitionChecker:
 
     def check_plain_exits(self, node: _Node, edges: list[_Edge]) -> None:
         """A non-branching node leaves by ``next`` plus its optional extra exits."""
+        if node.parsed is None and node.node_type in CONFIG_DEFINED_EXITS:
+            return  # its exits come from the invalid config, already reported
         allowed = {NEXT} | EXTRA_EXITS.get(node.node_type, frozenset())
         if isinstance(node.parsed, SendInteractiveConfig):
             # Interactive routing: an edge per button or row id, taken when it is chosen.

@@ -16,20 +16,24 @@ from threadline.flows.schemas import (
     FlowUpdate,
     FlowWithDefinitionOut,
 )
-from threadline.kit.schemas import Envelope
+from threadline.kit.schemas import MAX_PAGE, Envelope, Page, PageMeta, PageParams
 
 router = APIRouter(tags=["Flows"])
 
 
-@router.get("/flows", response_model=Envelope[list[FlowOut]])
+@router.get("/flows", response_model=Page[FlowOut])
 async def list_flows(
     session: DbSession,
     project: CurrentProject,
     status: Annotated[FlowStatus | None, Query(alias="q[status_eq]")] = None,
-) -> Envelope[list[FlowOut]]:
-    """The project's flows."""
-    flows = await service.list_flows(session, project, status=status)
-    return Envelope(data=views.describe(flows))
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> Page[FlowOut]:
+    """The project's flows, newest first."""
+    params = PageParams(page=page, per_page=per_page)
+    flows, total = await service.list_flows(session, project, status=status, page=params)
+    meta = PageMeta.of(page=page, per_page=per_page, total_count=total)
+    return Page(data=views.describe(flows), meta=meta)
 
 
 @router.post("/flows", status_code=201, response_model=Envelope[FlowOut])

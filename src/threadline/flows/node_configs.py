@@ -1,8 +1,9 @@
 """Typed ``config`` models for every flow node type.
 
 The same models validate a definition when it is saved and drive the engine when a node
-runs, so they are strict about shape and frozen. Unknown keys are ignored because the
-builder SDK emits keys Threadline does not use (``provider_model_name``, ``ai_field_config``).
+runs, so they are strict about shape and frozen. The models ignore unknown keys, so that a
+stored version always parses; saving a definition refuses them (:mod:`.config_keys` lists the
+keys the builder SDK emits that Threadline does not use, such as ``provider_model_name``).
 
 Rules that span several fields raise :func:`rule_error`, whose ``path`` context names the
 offending field so that validation can report it precisely.

@@ -11,19 +11,36 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from threadline.models import Flow, FlowVersion
 
 
-async def get(session: AsyncSession, project_id: uuid.UUID, flow_id: uuid.UUID) -> Flow | None:
-    """A flow of the project, or None."""
+async def get(
+    session: AsyncSession, project_id: uuid.UUID, flow_id: uuid.UUID, *, for_update: bool = False
+) -> Flow | None:
+    """A flow of the project, or None; ``for_update`` row-locks it until the transaction ends.
+
+    The lock is what makes concurrent edits number their versions one after another.
+    """
     statement = select(Flow).where(Flow.id == flow_id, Flow.project_id == project_id)
+    if for_update:
+        statement = statement.with_for_update().execution_options(populate_existing=True)
     return (await session.execute(statement)).scalar_one_or_none()
 
 
-async def list_for(session: AsyncSession, project_id: uuid.UUID, status: str | None) -> list[Flow]:
-    """The project's flows, newest first, optionally with one status."""
-    statement = select(Flow).where(Flow.project_id == project_id)
+async def list_for(
+    session: AsyncSession, project_id: uuid.UUID, status: str | None, *, offset: int, limit: int
+) -> tuple[list[Flow], int]:
+    """A page of the project's flows, newest first, optionally with one status; and how
+    many match in all."""
+    conditions = [Flow.project_id == project_id]
     if status is not None:
-        statement = statement.where(Flow.status == status)
-    statement = statement.order_by(Flow.created_at.desc())
-    return list((await session.execute(statement)).scalars())
+        conditions.append(Flow.status == status)
+    total = await session.execute(select(func.count()).select_from(Flow).where(*conditions))
+    rows = await session.execute(
+        select(Flow)
+        .where(*conditions)
+        .order_by(Flow.created_at.desc(), Flow.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(rows.scalars()), int(total.scalar_one())
 
 
 async def get_version(session: AsyncSession, version_id: uuid.UUID) -> FlowVersion | None:
@@ -32,7 +49,7 @@ async def get_version(session: AsyncSession, version_id: uuid.UUID) -> FlowVersi
 
 
 async def next_version_number(session: AsyncSession, flow_id: uuid.UUID) -> int:
-    """The number the flow's next version gets."""
+    """The number the flow's next version gets (the caller holds the flow's row lock)."""
     statement = select(func.max(FlowVersion.number)).where(FlowVersion.flow_id == flow_id)
     return int((await session.execute(statement)).scalar_one() or 0) + 1
 

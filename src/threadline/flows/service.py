@@ -9,9 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.errors import NotFound, Unprocessable
 from threadline.flows import repository
-from threadline.flows.definition import FlowDefinition, validate_definition
+from threadline.flows.definition import FlowDefinition, parse_stored, validate_definition
 from threadline.flows.schemas import FlowCreateFields, FlowFields
 from threadline.kit.clock import utcnow
+from threadline.kit.schemas import PageParams
 from threadline.models import Flow, FlowVersion, Project
 
 _DEFINITIONS: dict[uuid.UUID, FlowDefinition] = {}
@@ -49,8 +50,11 @@ async def create(session: AsyncSession, project: Project, fields: FlowCreateFiel
 async def update(
     session: AsyncSession, project: Project, flow_id: uuid.UUID, fields: FlowFields
 ) -> Flow:
-    """Edit a flow. A new definition becomes a new version; running executions keep theirs."""
-    flow = await get(session, project, flow_id)
+    """Edit a flow. A new definition becomes a new version; running executions keep theirs.
+
+    The flow row is locked first, so concurrent edits each get the next version number.
+    """
+    flow = await get(session, project, flow_id, for_update=True)
     definition = _validated(fields.definition)
     if fields.name is not None:
         flow.name = fields.name
@@ -89,17 +93,23 @@ async def _add_version(session: AsyncSession, flow: Flow, definition: FlowDefini
     _remember(version.id, definition)
 
 
-async def get(session: AsyncSession, project: Project, flow_id: uuid.UUID) -> Flow:
-    """A flow of ``project``; :class:`FlowNotFound` for any other."""
-    flow = await repository.get(session, project.id, flow_id)
+async def get(
+    session: AsyncSession, project: Project, flow_id: uuid.UUID, *, for_update: bool = False
+) -> Flow:
+    """A flow of ``project`` (row-locked if ``for_update``); :class:`FlowNotFound` for any other."""
+    flow = await repository.get(session, project.id, flow_id, for_update=for_update)
     if flow is None:
         raise FlowNotFound()
     return flow
 
 
-async def list_flows(session: AsyncSession, project: Project, *, status: str | None) -> list[Flow]:
-    """The project's flows, optionally filtered by status."""
-    return await repository.list_for(session, project.id, status)
+async def list_flows(
+    session: AsyncSession, project: Project, *, status: str | None, page: PageParams
+) -> tuple[list[Flow], int]:
+    """A page of the project's flows, optionally filtered by status, and the total count."""
+    return await repository.list_for(
+        session, project.id, status, offset=page.offset, limit=page.per_page
+    )
 
 
 async def record_execution(session: AsyncSession, flow: Flow, now: datetime) -> None:
@@ -115,14 +125,17 @@ async def current_version(session: AsyncSession, flow: Flow) -> FlowVersion | No
 
 
 async def load_definition(session: AsyncSession, version_id: uuid.UUID) -> FlowDefinition:
-    """The parsed definition of a version; versions never change, so they are cached."""
+    """The parsed definition of a version; versions never change, so they are cached.
+
+    Parsed, not re-validated: a version keeps running under the rules it was saved with.
+    """
     cached = _DEFINITIONS.get(version_id)
     if cached is not None:
         return cached
     version = await repository.get_version(session, version_id)
     if version is None:
         raise FlowNotFound(f"Flow version {version_id} does not exist")
-    definition = validate_definition(version.definition)
+    definition = parse_stored(version.definition)
     _remember(version_id, definition)
     return definition
 

@@ -41,7 +41,7 @@ async def create(
     """Register a function; its secret is stored encrypted."""
     slug = slugify(fields.name)
     if await repository.find(session, project.id, slug) is not None:
-        raise Conflict(f"A function called {slug!r} already exists")
+        raise _taken(slug)
     now = utcnow()
     function = Function(
         id=uuid.uuid4(),
@@ -54,14 +54,20 @@ async def create(
         created_at=now,
         updated_at=now,
     )
-    repository.add(session, function)
-    await session.flush()
+    if not await repository.insert_unless_taken(session, function):
+        raise _taken(slug)
     return function
 
 
-async def get(session: AsyncSession, project_id: uuid.UUID, ref: str) -> Function:
-    """A function of the project by id or slug."""
-    function = await repository.find(session, project_id, ref)
+def _taken(slug: str) -> Conflict:
+    return Conflict(f"A function called {slug!r} already exists")
+
+
+async def get(
+    session: AsyncSession, project_id: uuid.UUID, ref: str, *, for_update: bool = False
+) -> Function:
+    """A function of the project by id or slug (row-locked if ``for_update``)."""
+    function = await repository.find(session, project_id, ref, for_update=for_update)
     if function is None:
         raise FunctionNotFound(f"Function {ref!r} not found")
     return function
@@ -74,7 +80,7 @@ async def list_functions(session: AsyncSession, project: Project) -> list[Functi
 
 async def delete(session: AsyncSession, project: Project, ref: str) -> None:
     """Remove a function."""
-    await repository.delete(session, await get(session, project.id, ref))
+    await repository.delete(session, await get(session, project.id, ref, for_update=True))
 
 
 async def endpoint(

@@ -8,9 +8,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from threadline.errors import AppError, BadRequest, Unprocessable
+from threadline.errors import AppError, BadRequest, Conflict, Unprocessable
 
 log = logging.getLogger("threadline.api")
 
@@ -54,6 +55,13 @@ async def _http_error(_request: Request, error: Exception) -> JSONResponse:
     return JSONResponse(status_code=error.status_code, content=body, headers=error.headers)
 
 
+async def _integrity_error(_request: Request, error: Exception) -> JSONResponse:
+    # The last line of defence: a service that races a unique constraint should turn it
+    # into its own Conflict; one that escapes is still the client's 409, not a 500.
+    log.warning("unique or foreign key violation escaped a service: %s", error)
+    return _render(Conflict("The request conflicts with a concurrent change; retry it"))
+
+
 async def _unexpected(_request: Request, error: Exception) -> JSONResponse:
     log.exception("unhandled error", exc_info=error)
     body = {"error": "An unexpected error occurred", "status": 500, "message": type(error).__name__}
@@ -65,4 +73,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(Exception, _unexpected)

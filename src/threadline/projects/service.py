@@ -55,8 +55,8 @@ async def bootstrap(
     return await create(session, cipher, name="Default project", sandbox_url=sandbox_url)
 
 
-def get_own(caller: Project, project_id: str) -> Project:
+def get_own(caller: Project, project_id: uuid.UUID) -> Project:
     """The caller's own project; any other id is not found."""
-    if project_id != str(caller.id):
+    if project_id != caller.id:
         raise ProjectNotFound()
     return caller

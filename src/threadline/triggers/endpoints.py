@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 
 from threadline.auth.dependencies import CurrentProject, DbSession
-from threadline.kit.schemas import Envelope
+from threadline.kit.schemas import MAX_PAGE, Envelope, Page, PageMeta, PageParams
 from threadline.models import FlowTrigger
 from threadline.triggers import service
 from threadline.triggers.schemas import Triggerable, TriggerCreate, TriggerOut, TriggerUpdate
@@ -30,13 +31,19 @@ def _out(trigger: FlowTrigger) -> TriggerOut:
     )
 
 
-@router.get("/flows/{flow_id}/triggers", response_model=Envelope[list[TriggerOut]])
+@router.get("/flows/{flow_id}/triggers", response_model=Page[TriggerOut])
 async def list_triggers(
-    flow_id: uuid.UUID, session: DbSession, project: CurrentProject
-) -> Envelope[list[TriggerOut]]:
-    """A flow's triggers."""
-    triggers = await service.list_for_flow(session, project, flow_id)
-    return Envelope(data=[_out(t) for t in triggers])
+    flow_id: uuid.UUID,
+    session: DbSession,
+    project: CurrentProject,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> Page[TriggerOut]:
+    """A flow's triggers, oldest first."""
+    params = PageParams(page=page, per_page=per_page)
+    triggers, total = await service.list_for_flow(session, project, flow_id, params)
+    meta = PageMeta.of(page=page, per_page=per_page, total_count=total)
+    return Page(data=[_out(t) for t in triggers], meta=meta)
 
 
 @router.post("/flows/{flow_id}/triggers", status_code=201, response_model=Envelope[TriggerOut])

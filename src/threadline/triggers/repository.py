@@ -4,28 +4,43 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.models import FlowTrigger
 
 
-async def get(
+async def get_for_update(
     session: AsyncSession, project_id: uuid.UUID, trigger_id: uuid.UUID
 ) -> FlowTrigger | None:
-    """A trigger of the project, or None."""
-    statement = select(FlowTrigger).where(
-        FlowTrigger.id == trigger_id, FlowTrigger.project_id == project_id
+    """A trigger of the project, row-locked until the transaction ends, or None.
+
+    A concurrent edit or delete waits for this transaction, then sees its outcome (a
+    deleted trigger is then None, not a stale row whose UPDATE or DELETE matches nothing).
+    """
+    statement = (
+        select(FlowTrigger)
+        .where(FlowTrigger.id == trigger_id, FlowTrigger.project_id == project_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
     return (await session.execute(statement)).scalar_one_or_none()
 
 
-async def list_for_flow(session: AsyncSession, flow_id: uuid.UUID) -> list[FlowTrigger]:
-    """A flow's triggers, oldest first."""
-    statement = (
-        select(FlowTrigger).where(FlowTrigger.flow_id == flow_id).order_by(FlowTrigger.created_at)
+async def list_for_flow(
+    session: AsyncSession, flow_id: uuid.UUID, *, offset: int, limit: int
+) -> tuple[list[FlowTrigger], int]:
+    """A page of a flow's triggers, oldest first, and how many it has in all."""
+    where = FlowTrigger.flow_id == flow_id
+    total = await session.execute(select(func.count()).select_from(FlowTrigger).where(where))
+    rows = await session.execute(
+        select(FlowTrigger)
+        .where(where)
+        .order_by(FlowTrigger.created_at, FlowTrigger.id)
+        .offset(offset)
+        .limit(limit)
     )
-    return list((await session.execute(statement)).scalars())
+    return list(rows.scalars()), int(total.scalar_one())
 
 
 async def has_active(session: AsyncSession, flow_id: uuid.UUID, trigger_type: str) -> bool:

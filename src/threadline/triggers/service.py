@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from threadline.errors import NotFound, Unprocessable
 from threadline.flows import service as flows
 from threadline.kit.clock import utcnow
+from threadline.kit.schemas import PageParams
 from threadline.models import FlowTrigger, Project
 from threadline.triggers import repository
 from threadline.triggers.schemas import TriggerCreateFields, TriggerUpdateFields
@@ -46,15 +47,15 @@ async def create(
 
 
 async def list_for_flow(
-    session: AsyncSession, project: Project, flow_id: uuid.UUID
-) -> list[FlowTrigger]:
-    """The triggers of a flow of ``project``."""
+    session: AsyncSession, project: Project, flow_id: uuid.UUID, page: PageParams
+) -> tuple[list[FlowTrigger], int]:
+    """A page of the triggers of a flow of ``project``, and how many it has in all."""
     flow = await flows.get(session, project, flow_id)
-    return await repository.list_for_flow(session, flow.id)
+    return await repository.list_for_flow(session, flow.id, offset=page.offset, limit=page.per_page)
 
 
 async def _get(session: AsyncSession, project: Project, trigger_id: uuid.UUID) -> FlowTrigger:
-    trigger = await repository.get(session, project.id, trigger_id)
+    trigger = await repository.get_for_update(session, project.id, trigger_id)
     if trigger is None:
         raise TriggerNotFound()
     return trigger

@@ -20,6 +20,16 @@ class WhatsappConfigNotFound(NotFound):
     error = "WhatsApp config not found"
 
 
+class UnknownWhatsappConfig(Unprocessable):
+    """whatsapp_config_id names no WhatsApp config of this project (omit it for the default)."""
+
+    error = "Invalid WhatsApp config"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.details = self.message  # the reference's 422 body: {"error", "details": "<why>"}
+
+
 def add_sandbox_config(
     session: AsyncSession, project: Project, cipher: Cipher, *, sandbox_url: str
 ) -> WhatsappConfig:
@@ -52,7 +62,7 @@ async def resolve(
     if config_id is not None:
         config = await repository.get(session, project.id, config_id)
         if config is None:
-            raise WhatsappConfigNotFound()
+            raise UnknownWhatsappConfig()
         return config
     config = await repository.default_for(session, project.id)
     if config is None:
