@@ -6,6 +6,8 @@ can call the local stub server; tests of the default policy make their own resou
 
 from __future__ import annotations
 
+import asyncio
+import socket
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -376,3 +378,45 @@ async def test_a_call_job_of_an_execution_that_moved_on_makes_no_request(
             )
     await run_jobs(resources)
     assert http_stub.requests == []
+
+
+async def test_the_connection_goes_to_the_address_that_was_checked(
+    client: httpx.AsyncClient,
+    resources: Resources,
+    sandbox_url: str,
+    http_stub: HttpStub,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One resolution per connection, checked in full, then a connect to that address.
+
+    ``rebind.test`` answers 127.0.0.1 (allowed in the suite) once and 10.0.0.1 after: a
+    second lookup at connect time would reach a private address.
+    """
+    loop = asyncio.get_running_loop()
+    real = loop.getaddrinfo
+    answers = ["127.0.0.1", "10.0.0.1"]
+    asked: list[str] = []
+
+    async def resolve(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host not in ("rebind.test", "mixed.test"):
+            return await real(host, port, *args, **kwargs)
+        asked.append(host)
+        found = answers if host == "mixed.test" else [answers[min(len(asked), 2) - 1]]
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port)) for a in found]
+
+    monkeypatch.setattr(loop, "getaddrinfo", resolve)
+    port = http_stub.base_url.rsplit(":", 1)[1]
+    project = await create_project(resources, sandbox_url)
+    execution = await _run(
+        client, resources, project, _guarded(_webhook(f"http://rebind.test:{port}/r"))
+    )
+    assert execution["status"] == "ended"
+    [request] = http_stub.received("/r")
+    assert request.headers["host"] == f"rebind.test:{port}"
+    assert asked == ["rebind.test"]
+
+    mixed = _guarded(_webhook(f"http://mixed.test:{port}/m"))
+    refused = await _run(client, resources, project, mixed)
+    error = await _call_error(client, project, refused)
+    assert "mixed.test resolves to 10.0.0.1, which is private" in error
+    assert http_stub.received("/m") == []
