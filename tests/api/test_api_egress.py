@@ -31,6 +31,7 @@ from builders import (
     run_jobs,
     start_execution,
 )
+from support import free_port
 from threadline.config import Settings
 from threadline.executions.failure import fail_execution
 from threadline.kit.clock import utcnow
@@ -283,17 +284,34 @@ async def test_this_servers_own_address_is_refused_even_when_loopback_is_allowed
 
 
 async def test_a_redirect_to_a_refused_address_is_refused(
-    client: httpx.AsyncClient, resources: Resources, sandbox_url: str, http_stub: HttpStub
+    client: httpx.AsyncClient,
+    resources: Resources,
+    settings: Settings,
+    sandbox_url: str,
+    http_stub: HttpStub,
 ) -> None:
-    http_stub.replies("/hop", (302, {}, {"Location": "http://169.254.169.254/latest/"}))
+    own_port = free_port()  # where "this server" listens in this test
+    own = f"http://127.0.0.1:{own_port}/sandbox/_sandbox/outbox"
+    http_stub.replies("/to-self", (302, {}, {"Location": own}))
+    http_stub.replies("/to-metadata", (302, {}, {"Location": "http://169.254.169.254/latest/"}))
     http_stub.replies("/go", (307, {}, {"Location": "/final"}))
     http_stub.replies("/final", (200, {"landed": True}))
     project = await create_project(resources, sandbox_url)
-    execution = await _run(client, resources, project, _guarded(_webhook(http_stub.url("/hop"))))
-    assert "169.254.169.254 is link-local" in await _call_error(client, project, execution)
-
-    call = _webhook(http_stub.url("/go"), save_response_to="r")
-    followed = await _run(client, resources, project, _guarded(call))
+    runner = Resources.create(settings.model_copy(update={"port": own_port}))
+    try:
+        to_self = await _run(client, runner, project, _guarded(_webhook(http_stub.url("/to-self"))))
+        hop = _guarded(_webhook(http_stub.url("/to-metadata")))
+        to_metadata = await _run(client, runner, project, hop)
+        call = _webhook(http_stub.url("/go"), save_response_to="r")
+        followed = await _run(client, runner, project, _guarded(call))
+    finally:
+        await runner.close()
+    assert f"127.0.0.1:{own_port} is this server's own address" in await _call_error(
+        client, project, to_self
+    )
+    assert "redirect to another host (169.254.169.254)" in await _call_error(
+        client, project, to_metadata
+    )
     assert followed["variables"]["r"] == {"landed": True}
 
 

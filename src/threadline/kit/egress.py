@@ -268,12 +268,24 @@ def no_cookies() -> http.cookiejar.CookieJar:
     return http.cookiejar.CookieJar(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
 
 
+async def _same_host_only(request: httpx.Request) -> None:
+    """Refuse a redirect hop to another host: the flow's headers (API keys) stay home."""
+    # A redirect's request shares the first request's extensions dict.
+    first = request.extensions.setdefault("threadline.first_host", request.url.host)
+    if request.url.host != first:
+        raise EgressRefused(
+            f"egress refused: a redirect to another host ({request.url.host}) is not followed"
+        )
+
+
 def calls_client(
     policy: EgressPolicy, *, timeout: float, limits: httpx.Limits
 ) -> httpx.AsyncClient:
     """The client of flow calls: egress-checked, cookie-less, no proxy from the environment.
 
-    Redirects are followed (at most 5); each hop connects through the same check.
+    Redirects on the same host are followed (at most 5; each hop connects through the
+    same check); a redirect to another host is refused, since it would carry the
+    flow's headers there.
     """
     return httpx.AsyncClient(
         transport=EgressTransport(policy, limits=limits),
@@ -282,4 +294,5 @@ def calls_client(
         max_redirects=5,
         trust_env=False,
         timeout=timeout,
+        event_hooks={"request": [_same_host_only]},
     )
