@@ -95,44 +95,30 @@ class EgressPolicy:
         cls, allow: str, *, host: str = "", port: int | None = None, public_url: str = ""
     ) -> EgressPolicy:
         """A policy from ``THREADLINE_EGRESS_ALLOW`` and where this server listens."""
-        networks: list[IPNetwork] = []
-        hosts: set[str] = set()
-        destinations: set[tuple[str, int]] = set()
-        for entry in (e.strip() for e in allow.split(",")):
-            if not entry:
-                continue
-            if (pair := _destination(entry)) is not None:
-                destinations.add(pair)
-            elif (network := _network(entry)) is not None:
-                networks.append(network)
-            else:
-                hosts.add(_host_key(entry))
+        networks, hosts, destinations = _parse_allow(allow)
         own, every = _own_addresses(host, port, public_url)
-        return cls(
-            tuple(networks),
-            frozenset(hosts),
-            frozenset(destinations),
-            own,
-            every,
-            _local_addresses() if every is not None else frozenset(),
-        )
+        local = _local_addresses() if every is not None else frozenset()
+        return cls(networks, hosts, destinations, own, every, local)
 
-    def check_name(self, host: str, port: int) -> bool:
-        """Before DNS: True if the destination is allowed as named (no address check).
+    def check_name(self, host: str, port: int) -> str | None:
+        """Before DNS: ``"exact"`` for an allowed ``host:port`` (no address check follows),
+        ``"host"`` for an allowed host name (only the own-address check follows), else None.
 
         Raises :class:`EgressRefused` for this server's own public name.
         """
         key = _host_key(host)
         if (key, port) in self.destinations:
-            return True
+            return "exact"
         if (key, port) in self.own:
             raise EgressRefused(f"egress refused: {host}:{port} is this server's own address")
-        return key in self.hosts
+        return "host" if key in self.hosts else None
 
-    def check_address(self, host: str, address: IPAddress, port: int, *, named: bool) -> None:
+    def check_address(
+        self, host: str, address: IPAddress, port: int, *, named: str | None = None
+    ) -> None:
         """Raise :class:`EgressRefused` unless ``host`` may be reached at ``address``."""
         text = str(address)
-        if (text, port) in self.destinations:
+        if named == "exact" or (text, port) in self.destinations:
             return
         if self._is_own(address, port):
             raise EgressRefused(f"egress refused: {text}:{port} is this server's own address")
@@ -140,9 +126,8 @@ class EgressPolicy:
             return
         reason = refusal_reason(address)
         if reason is not None:
-            via = "" if _host_key(host) == text else f"{host} resolves to {text}, which "
-            what = f"{via}is" if via else f"{text} is"
-            raise EgressRefused(f"egress refused: {what} {reason}")
+            subject = text if _host_key(host) == text else f"{host} resolves to {text}, which"
+            raise EgressRefused(f"egress refused: {subject} is {reason}")
 
     def _is_own(self, address: IPAddress, port: int) -> bool:
         if (str(address), port) in self.own:
@@ -150,6 +135,23 @@ class EgressPolicy:
         if port != self.own_port_on_every_address:
             return False
         return address.is_loopback or str(address) in self.local_addresses
+
+
+def _parse_allow(
+    allow: str,
+) -> tuple[tuple[IPNetwork, ...], frozenset[str], frozenset[tuple[str, int]]]:
+    """Split the allow-list into networks, host names and exact ``host:port`` pairs."""
+    networks: list[IPNetwork] = []
+    hosts: set[str] = set()
+    destinations: set[tuple[str, int]] = set()
+    for entry in filter(None, (e.strip() for e in allow.split(","))):
+        if (pair := _destination(entry)) is not None:
+            destinations.add(pair)
+        elif (network := _network(entry)) is not None:
+            networks.append(network)
+        else:
+            hosts.add(_host_key(entry))
+    return tuple(networks), frozenset(hosts), frozenset(destinations)
 
 
 def _network(entry: str) -> IPNetwork | None:
