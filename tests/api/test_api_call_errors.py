@@ -53,11 +53,12 @@ async def test_a_non_ascii_header_value_takes_the_error_edge_at_once(
     assert await _attempts(resources) == []  # no job left retrying
 
 
+@pytest.mark.parametrize("url", ["http://bad host.example/x", "http://a.example:99999/"])
 async def test_an_invalid_url_takes_the_error_edge_at_once(
-    client: httpx.AsyncClient, resources: Resources, sandbox_url: str
+    client: httpx.AsyncClient, resources: Resources, sandbox_url: str, url: str
 ) -> None:
     project = await create_project(resources, sandbox_url)
-    call = node("call", "webhook", url="http://bad host.example/x", retries=2)
+    call = node("call", "webhook", url=url, retries=2)
     execution = await run_flow(client, resources, project, _guarded(call))
     assert execution["status"] == "ended"
     assert "URL" in await _error_of(client, project, execution)

@@ -124,7 +124,8 @@ async def _send(resources: Resources, request: httpx.Request, timeout: float) ->
 
 def _check_target(url: httpx.URL) -> None:
     """Refuse a host or port no connection could use (httpx would encode or pass them)."""
-    host_ok = _HOST.fullmatch(url.host) is not None or _is_ip(url.host)
+    host = url.raw_host.decode("ascii", errors="replace")  # IDNA names as punycode
+    host_ok = _HOST.fullmatch(host) is not None or _is_ip(host)
     if not host_ok or not 0 < (url.port or 80) < 65536:
         raise httpx.InvalidURL(f"bad host or port {url.netloc.decode(errors='replace')!r}")
 
