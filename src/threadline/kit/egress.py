@@ -214,7 +214,7 @@ class CheckedNetworkBackend(httpcore.AsyncNetworkBackend):
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.AsyncNetworkStream:
         """Open a TCP connection to an allowed address of ``host``."""
-        addresses = await self._checked_addresses(host, port)
+        addresses = await self._checked_addresses(host, port, timeout)
         error: Exception | None = None
         for address in addresses:
             try:
@@ -226,11 +226,14 @@ class CheckedNetworkBackend(httpcore.AsyncNetworkBackend):
         assert error is not None
         raise error
 
-    async def _checked_addresses(self, host: str, port: int) -> list[str]:
+    async def _checked_addresses(self, host: str, port: int, timeout: float | None) -> list[str]:
         named = self._policy.check_name(host, port)
         loop = asyncio.get_running_loop()
         try:
-            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            async with asyncio.timeout(timeout):
+                infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except TimeoutError as error:
+            raise httpcore.ConnectTimeout(f"resolving {host} timed out") from error
         except socket.gaierror as error:
             raise httpcore.ConnectError(f"cannot resolve {host}: {error}") from error
         addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
