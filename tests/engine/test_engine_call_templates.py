@@ -79,6 +79,13 @@ def test_a_json_body_is_rendered_structurally() -> None:
         render_body('{"n": {{vars.n}}}', scope(n=1))
 
 
+def test_a_form_body_encodes_its_values() -> None:
+    form = "application/x-www-form-urlencoded; charset=utf-8"
+    rendered = render_body("a={{vars.a}}&b=2", scope(a="1&admin=true"), content_type=form)
+    assert parse_qs(rendered) == {"a": ["1&admin=true"], "b": ["2"]}
+    assert render_body("a={{vars.a}}", scope(a="1&x"), content_type="text/plain") == "a=1&x"
+
+
 def test_a_stored_webhook_with_a_host_placeholder_takes_the_error_edge_at_run_time() -> None:
     """A definition saved before the rule (stored versions are not re-validated)."""
     raw = chain(

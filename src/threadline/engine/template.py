@@ -281,14 +281,26 @@ def _json_template(text: str) -> Any:
         ) from None
 
 
-def render_body(body: Any, scope: Mapping[str, Any]) -> Any:
+_FORM: Final = "application/x-www-form-urlencoded"
+
+
+def render_body(body: Any, scope: Mapping[str, Any], *, content_type: str = "") -> Any:
     """Render a call's body; a JSON body is rendered structurally, never as text.
 
     An object or list body, or a string body that is a JSON object or list, has its
     string values rendered by :func:`render_value`: a value can never close a string or
     add a key, and a string that is exactly one ``{{ path }}`` keeps the variable's JSON
-    type. Any other string body is plain text and is rendered as text.
+    type. A form body (``content_type`` is ``application/x-www-form-urlencoded``) has its
+    values percent-encoded, so a value never adds a field. Any other string body is plain
+    text and is rendered as text.
     """
-    if isinstance(body, str) and body.lstrip().startswith(("{", "[")):
+    if not isinstance(body, str):
+        return render_value(body, scope)
+    if body.lstrip().startswith(("{", "[")):
         return render_value(_json_template(body), scope)
-    return render_value(body, scope) if not isinstance(body, str) else render(body, scope)
+    if content_type.split(";")[0].strip().lower() == _FORM and _OPEN in body:
+        return "".join(
+            part if isinstance(part, str) else quote(_to_text(_resolve(part, scope)), safe="")
+            for part in _compile(body).parts
+        )
+    return render(body, scope)

@@ -29,12 +29,16 @@ def _save(ctx: StepContext, name: str | None, value: Any) -> None:
         ctx.state.variables[name] = value
 
 
+def _content_type(headers: dict[str, str]) -> str:
+    return next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+
+
 def _webhook_request(config: WebhookConfig, scope: dict[str, Any]) -> dict[str, Any]:
     return {
         "method": config.method,
         "url": render_url(config.url, scope),
         "headers": {k: render_header(k, v, scope) for k, v in config.headers.items()},
-        "body": render_body(config.body, scope),
+        "body": render_body(config.body, scope, content_type=_content_type(config.headers)),
         "timeout_seconds": config.timeout_seconds,
         "retries": config.retries,
     }
