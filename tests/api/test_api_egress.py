@@ -15,16 +15,14 @@ from urllib.parse import parse_qs
 
 import httpx
 import pytest
+from call_flows import call_error, guarded
 from http_stub import HttpStub, ReceivedRequest, Reply
 from sqlalchemy import update
 
 from builders import (
     TestProject,
-    chain,
     create_active_flow,
     create_project,
-    edge,
-    execution_events,
     get_execution,
     node,
     register_function,
@@ -39,18 +37,6 @@ from threadline.kit.resources import Resources
 from threadline.models import FlowExecution
 
 SECRET = "a-function-secret-of-some-length"
-
-
-def _guarded(call: dict[str, Any]) -> dict[str, Any]:
-    """start → call → ok, with an ``error`` edge from call to sorry."""
-    definition = chain(
-        node("start", "start"),
-        call,
-        node("ok", "send_text", message="ok"),
-    )
-    definition["nodes"].append(node("sorry", "send_text", message="sorry"))
-    definition["edges"].append(edge(call["id"], "sorry", "error"))
-    return definition
 
 
 def _webhook(url: str, **config: Any) -> dict[str, Any]:
@@ -70,20 +56,6 @@ async def _run(
     return await get_execution(client, project, execution["id"])
 
 
-async def _call_error(
-    client: httpx.AsyncClient, project: TestProject, execution: dict[str, Any]
-) -> str:
-    """The error the call reported in the event log (asserting it took the error edge)."""
-    events = await execution_events(client, project, execution["id"])
-    left = [
-        e["data"]["edge"] for e in events if e["kind"] == "step_left" and e["node_id"] == "call"
-    ]
-    assert left == ["error"], events
-    finished = [e for e in events if e["kind"] in ("call_finished", "call_refused")]
-    assert len(finished) == 1, finished
-    return str(finished[0]["data"]["error"])
-
-
 @pytest.fixture
 async def strict(settings: Settings) -> AsyncIterator[Resources]:
     """Resources with the default egress policy (no allow-list)."""
@@ -99,7 +71,7 @@ async def test_a_query_value_cannot_add_a_parameter(
     client: httpx.AsyncClient, resources: Resources, sandbox_url: str, http_stub: HttpStub
 ) -> None:
     project = await create_project(resources, sandbox_url)
-    definition = _guarded(_webhook(http_stub.url("/search") + "?q={{vars.q}}&page=1"))
+    definition = guarded(_webhook(http_stub.url("/search") + "?q={{vars.q}}&page=1"))
     execution = await _run(client, resources, project, definition, q="x&admin=true#frag")
     [request] = http_stub.received("/search")
     assert parse_qs(request.query) == {"q": ["x&admin=true#frag"], "page": ["1"]}
@@ -110,7 +82,7 @@ async def test_a_path_value_stays_one_segment(
     client: httpx.AsyncClient, resources: Resources, sandbox_url: str, http_stub: HttpStub
 ) -> None:
     project = await create_project(resources, sandbox_url)
-    definition = _guarded(_webhook(http_stub.url("/orders/{{vars.id}}/items")))
+    definition = guarded(_webhook(http_stub.url("/orders/{{vars.id}}/items")))
     await _run(client, resources, project, definition, id="../../admin?x=1")
     [request] = http_stub.requests
     assert request.raw_path == "/orders/..%2F..%2Fadmin%3Fx%3D1/items"
@@ -120,10 +92,10 @@ async def test_a_dot_segment_from_a_variable_is_refused(
     client: httpx.AsyncClient, resources: Resources, sandbox_url: str, http_stub: HttpStub
 ) -> None:
     project = await create_project(resources, sandbox_url)
-    definition = _guarded(_webhook(http_stub.url("/orders/{{vars.id}}/items")))
+    definition = guarded(_webhook(http_stub.url("/orders/{{vars.id}}/items")))
     execution = await _run(client, resources, project, definition, id="..")
     assert http_stub.requests == []
-    assert "'..'" in await _call_error(client, project, execution)
+    assert "'..'" in await call_error(client, project, execution)
 
 
 async def test_a_host_from_a_variable_is_refused_when_the_flow_is_saved(
@@ -136,7 +108,7 @@ async def test_a_host_from_a_variable_is_refused_when_the_flow_is_saved(
         "http://api.example.com:{{vars.port}}/",
         "{{vars.url}}",
     ):
-        definition = _guarded(_webhook(url))
+        definition = guarded(_webhook(url))
         response = await client.post(
             "/api/v1/flows",
             headers=project.headers,
@@ -153,7 +125,7 @@ async def test_a_json_body_is_built_structurally(
     body = '{"name": "{{vars.name}}", "role": "user", "n": "{{vars.n}}"}'
     call = node("call", "webhook", url=http_stub.url("/users"), body=body, retries=0)
     sneaky = 'x", "role": "admin'
-    await _run(client, resources, project, _guarded(call), name=sneaky, n=3)
+    await _run(client, resources, project, guarded(call), name=sneaky, n=3)
     [request] = http_stub.requests
     assert request.json() == {"name": sneaky, "role": "user", "n": 3}
     assert request.headers["content-type"] == "application/json"
@@ -167,7 +139,7 @@ async def test_a_json_body_with_a_bare_placeholder_is_refused_when_saved(
     response = await client.post(
         "/api/v1/flows",
         headers=project.headers,
-        json={"flow": {"name": "f", "definition": _guarded(call)}},
+        json={"flow": {"name": "f", "definition": guarded(call)}},
     )
     assert response.status_code == 422, response.text
     assert "body" in response.text
@@ -178,9 +150,9 @@ async def test_a_line_break_in_a_header_value_is_refused(
 ) -> None:
     project = await create_project(resources, sandbox_url)
     call = _webhook(http_stub.url("/h"), headers={"X-Name": "{{vars.name}}"})
-    execution = await _run(client, resources, project, _guarded(call), name="a\r\nX-Admin: 1")
+    execution = await _run(client, resources, project, guarded(call), name="a\r\nX-Admin: 1")
     assert http_stub.requests == []
-    assert "line break" in await _call_error(client, project, execution)
+    assert "line break" in await call_error(client, project, execution)
 
 
 # (b) refused addresses
@@ -204,9 +176,9 @@ async def test_a_call_to_a_refused_address_takes_the_error_edge_at_once(
 ) -> None:
     project = await create_project(resources, sandbox_url)
     call = node("call", "webhook", url=url, method="GET", retries=3, timeout_seconds=30)
-    execution = await _run(client, resources, project, _guarded(call))
+    execution = await _run(client, resources, project, guarded(call))
     assert execution["status"] == "ended"
-    error = await _call_error(client, project, execution)
+    error = await call_error(client, project, execution)
     assert error.startswith("egress refused: ") and reason in error, error
 
 
@@ -221,9 +193,9 @@ async def test_loopback_is_refused_by_default(
     port = http_stub.base_url.rsplit(":", 1)[1]
     for host, reason in (("127.0.0.1", "127.0.0.1 is loopback"), ("localhost", "is loopback")):
         execution = await _run(
-            client, strict, project, _guarded(_webhook(f"http://{host}:{port}/secret"))
+            client, strict, project, guarded(_webhook(f"http://{host}:{port}/secret"))
         )
-        error = await _call_error(client, project, execution)
+        error = await call_error(client, project, execution)
         assert error.startswith("egress refused: ") and reason in error, error
     assert http_stub.requests == []
 
@@ -238,8 +210,8 @@ async def test_a_function_on_a_refused_address_is_refused(
     project = await create_project(resources, sandbox_url)
     await register_function(client, project, name="f", url=http_stub.url("/fn"), secret=SECRET)
     call = node("call", "function", function_id="f")
-    execution = await _run(client, strict, project, _guarded(call))
-    assert "egress refused" in await _call_error(client, project, execution)
+    execution = await _run(client, strict, project, guarded(call))
+    assert "egress refused" in await call_error(client, project, execution)
     assert http_stub.requests == []
 
 
@@ -255,7 +227,7 @@ async def test_the_allow_list_takes_addresses_and_host_names(
     for allow, host in (("10.0.0.0/8, 127.0.0.1", "127.0.0.1"), ("LocalHost", "localhost")):
         runner = Resources.create(settings.model_copy(update={"egress_allow": allow}))
         try:
-            definition = _guarded(_webhook(f"http://{host}:{port}/allowed"))
+            definition = guarded(_webhook(f"http://{host}:{port}/allowed"))
             execution = await _run(client, runner, project, definition)
         finally:
             await runner.close()
@@ -275,11 +247,11 @@ async def test_this_servers_own_address_is_refused_even_when_loopback_is_allowed
     own = settings.model_copy(update={"port": port, "host": "0.0.0.0"})
     runner = Resources.create(own)
     try:
-        definition = _guarded(_webhook(http_stub.url("/sandbox/_sandbox/outbox")))
+        definition = guarded(_webhook(http_stub.url("/sandbox/_sandbox/outbox")))
         execution = await _run(client, runner, project, definition)
     finally:
         await runner.close()
-    assert "this server's own address" in await _call_error(client, project, execution)
+    assert "this server's own address" in await call_error(client, project, execution)
     assert http_stub.requests == []
 
 
@@ -299,17 +271,17 @@ async def test_a_redirect_to_a_refused_address_is_refused(
     project = await create_project(resources, sandbox_url)
     runner = Resources.create(settings.model_copy(update={"port": own_port}))
     try:
-        to_self = await _run(client, runner, project, _guarded(_webhook(http_stub.url("/to-self"))))
-        hop = _guarded(_webhook(http_stub.url("/to-metadata")))
+        to_self = await _run(client, runner, project, guarded(_webhook(http_stub.url("/to-self"))))
+        hop = guarded(_webhook(http_stub.url("/to-metadata")))
         to_metadata = await _run(client, runner, project, hop)
         call = _webhook(http_stub.url("/go"), save_response_to="r")
-        followed = await _run(client, runner, project, _guarded(call))
+        followed = await _run(client, runner, project, guarded(call))
     finally:
         await runner.close()
-    assert f"127.0.0.1:{own_port} is this server's own address" in await _call_error(
+    assert f"127.0.0.1:{own_port} is this server's own address" in await call_error(
         client, project, to_self
     )
-    assert "redirect to another host (169.254.169.254)" in await _call_error(
+    assert "redirect to another host (169.254.169.254)" in await call_error(
         client, project, to_metadata
     )
     assert followed["variables"]["r"] == {"landed": True}
@@ -330,12 +302,12 @@ async def test_an_answer_larger_than_the_cap_takes_the_error_edge(
     project = await create_project(resources, sandbox_url)
     runner = Resources.create(settings.model_copy(update={"call_max_response_bytes": 2048}))
     try:
-        big = await _run(client, runner, project, _guarded(_webhook(http_stub.url("/big"))))
+        big = await _run(client, runner, project, guarded(_webhook(http_stub.url("/big"))))
         call = _webhook(http_stub.url("/small"), save_response_to="r")
-        small = await _run(client, runner, project, _guarded(call))
+        small = await _run(client, runner, project, guarded(call))
     finally:
         await runner.close()
-    assert "larger than 2048 bytes" in await _call_error(client, project, big)
+    assert "larger than 2048 bytes" in await call_error(client, project, big)
     assert small["variables"]["r"] == {"blob": "x" * 500}
 
 
@@ -352,9 +324,9 @@ async def test_a_cookie_set_for_one_project_is_never_sent_for_another(
     http_stub.on("/login", _sets_a_cookie)
     project_a = await create_project(resources, sandbox_url, name="A")
     project_b = await create_project(resources, sandbox_url, name="B")
-    await _run(client, resources, project_a, _guarded(_webhook(http_stub.url("/login"))))
-    await _run(client, resources, project_b, _guarded(_webhook(http_stub.url("/check"))))
-    await _run(client, resources, project_a, _guarded(_webhook(http_stub.url("/check"))))
+    await _run(client, resources, project_a, guarded(_webhook(http_stub.url("/login"))))
+    await _run(client, resources, project_b, guarded(_webhook(http_stub.url("/check"))))
+    await _run(client, resources, project_a, guarded(_webhook(http_stub.url("/check"))))
     assert [r.path for r in http_stub.requests] == ["/login", "/check", "/check"]
     assert all("cookie" not in r.headers for r in http_stub.requests)
 
@@ -382,7 +354,7 @@ async def test_a_call_job_of_an_execution_that_moved_on_makes_no_request(
     how: str,
 ) -> None:
     project = await create_project(resources, sandbox_url)
-    flow_id = await create_active_flow(client, project, _guarded(_webhook(http_stub.url("/x"))))
+    flow_id = await create_active_flow(client, project, guarded(_webhook(http_stub.url("/x"))))
     execution = await start_execution(client, project, flow_id)
     execution_id = uuid.UUID(execution["id"])
     async with resources.db.transaction() as session:
@@ -426,15 +398,15 @@ async def test_the_connection_goes_to_the_address_that_was_checked(
     port = http_stub.base_url.rsplit(":", 1)[1]
     project = await create_project(resources, sandbox_url)
     execution = await _run(
-        client, resources, project, _guarded(_webhook(f"http://rebind.test:{port}/r"))
+        client, resources, project, guarded(_webhook(f"http://rebind.test:{port}/r"))
     )
     assert execution["status"] == "ended"
     [request] = http_stub.received("/r")
     assert request.headers["host"] == f"rebind.test:{port}"
     assert asked == ["rebind.test"]
 
-    mixed = _guarded(_webhook(f"http://mixed.test:{port}/m"))
+    mixed = guarded(_webhook(f"http://mixed.test:{port}/m"))
     refused = await _run(client, resources, project, mixed)
-    error = await _call_error(client, project, refused)
+    error = await call_error(client, project, refused)
     assert "mixed.test resolves to 10.0.0.1, which is private" in error
     assert http_stub.received("/m") == []
