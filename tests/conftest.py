@@ -100,6 +100,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         embedded_worker=False,
         worker_poll_seconds=0.05,
         job_lease_seconds=5,
+        egress_allow="127.0.0.0/8",  # flows in tests call local stub servers
     )
 
 

@@ -34,6 +34,10 @@ class Settings(BaseSettings):
 
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
 
+    # Flow calls (webhook, function, decide): see "Egress policy" in docs/architecture.md.
+    egress_allow: str = ""
+    call_max_response_bytes: int = Field(default=262_144, ge=1)
+
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to a SQLite file in the data directory."""
         if self.database_url:

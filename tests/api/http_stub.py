@@ -13,8 +13,8 @@ from typing import Any
 
 from starlette.types import Receive, Scope, Send
 
-Reply = tuple[int, Any]
-"""An HTTP status and the JSON body to answer with."""
+Reply = tuple[int, Any] | tuple[int, Any, dict[str, str]]
+"""An HTTP status and the JSON body to answer with (and, optionally, extra headers)."""
 
 Handler = Callable[["ReceivedRequest"], Reply]
 
@@ -28,6 +28,7 @@ class ReceivedRequest:
     query: str
     headers: dict[str, str]
     body: bytes
+    raw_path: str = ""
 
     def json(self) -> Any:
         """The body parsed as JSON."""
@@ -83,14 +84,17 @@ class HttpStub:
             query=scope["query_string"].decode(),
             headers={k.decode().lower(): v.decode() for k, v in scope["headers"]},
             body=body,
+            raw_path=scope.get("raw_path", b"").decode(),
         )
         self.requests.append(request)
         handler = self._handlers.get(request.path, lambda _r: (200, {"ok": True}))
-        status, payload = handler(request)
+        status, payload, *extra = handler(request)
         content = json.dumps(payload).encode()
         headers = [
             (b"content-type", b"application/json"),
             (b"content-length", b"%d" % len(content)),
         ]
+        for more in extra:
+            headers += [(k.lower().encode(), v.encode()) for k, v in more.items()]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": content})

@@ -41,8 +41,13 @@ def advance(
         state.system["last_resume"] = event.reason
         return walk.follow(node, handler.resume(ctx, event))
     assert isinstance(event, CallResult)
-    walk.log(LogEvent("call_finished", node.id, {"ok": event.ok, "status": event.status_code}))
+    finished = {"ok": event.ok, "status": event.status_code}
+    walk.log(LogEvent("call_finished", node.id, finished | _error_of(event)))
     return walk.follow(node, handler.on_result(ctx, event))
+
+
+def _error_of(result: CallResult) -> dict[str, str]:
+    return {"error": result.error} if result.error else {}
 
 
 class _Walk:

@@ -92,6 +92,8 @@ async def _call_result(ctx: JobContext) -> CallResult:
         return await _call(ctx)
     except FunctionNotFound as error:
         return CallResult(ok=False, error=error.message)
+    except calls.PermanentCallError as error:
+        return CallResult(ok=False, error=str(error))
     except calls.TransientCallError as error:
         if ctx.job.attempts <= retries:
             raise
@@ -102,6 +104,26 @@ async def _call_result(ctx: JobContext) -> CallResult:
     CALL_TASK, policy=RetryPolicy(max_attempts=12, base_delay=0.5, max_delay=60), on_give_up=give_up
 )
 async def call(ctx: JobContext) -> None:
-    """Make a node's HTTP call, then feed the answer to the engine."""
+    """Make a node's HTTP call, then feed the answer to the engine.
+
+    An execution that moved on while the job was queued (failed, or resumed past the
+    call) gets no request: the job just ends.
+    """
+    if not await _still_waiting_for_call(ctx):
+        async with ctx.resources.db.transaction() as session:
+            await ctx.finish(session)
+        return
     result = await _call_result(ctx)
     await _advance_if_current(ctx, result, wait="call")
+
+
+async def _still_waiting_for_call(ctx: JobContext) -> bool:
+    payload = ctx.job.payload
+    async with ctx.resources.db.session() as session:
+        execution = await repository.load(session, uuid.UUID(payload["execution_id"]))
+        return (
+            execution is not None
+            and execution.status == "running"
+            and execution.step_seq == payload["seq"]
+            and execution.wait_reason == "call"
+        )

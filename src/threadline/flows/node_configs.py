@@ -11,6 +11,7 @@ offending field so that validation can report it precisely.
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -29,6 +30,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import PydanticCustomError
+
+from threadline.kit.url_template import ORIGIN_RULE, url_origin
 
 _VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -249,14 +252,22 @@ class WebhookConfig(_Config):
     @field_validator("body", mode="wrap")
     @classmethod
     def _one_body_error(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-        return _single_error(value, handler, "must be an object, a list or a string")
+        body = _single_error(value, handler, "must be an object, a list or a string")
+        if isinstance(body, str) and body.lstrip().startswith(("{", "[")):
+            try:
+                json.loads(body)
+            except ValueError:
+                raise rule_error(
+                    "looks like JSON but is not valid JSON: put each {{...}} inside a string "
+                    '("{{vars.n}}" on its own keeps the variable\'s type)'
+                ) from None
+        return body
 
     @field_validator("url")
     @classmethod
     def _check_url(cls, url: str) -> str:
-        scheme, sep, rest = url.strip().partition("://")
-        if not sep or scheme.lower() not in ("http", "https") or not rest:
-            raise rule_error("must be an http:// or https:// URL")
+        if url_origin(url) is None:
+            raise rule_error(ORIGIN_RULE)
         return url
 
     @field_validator("method", mode="before")

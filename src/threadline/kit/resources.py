@@ -9,16 +9,23 @@ import httpx
 from threadline.config import Settings
 from threadline.kit.crypto import Cipher
 from threadline.kit.db import Database
+from threadline.kit.egress import EgressPolicy, calls_client, no_cookies
 
 
 @dataclass
 class Resources:
-    """Created once per process (API server or worker) and passed to services and jobs."""
+    """Created once per process (API server or worker) and passed to services and jobs.
+
+    ``http`` serves Threadline's own integrations (the WhatsApp Graph API); ``calls``
+    serves flow-authored calls (webhook, function, decide) under the egress policy.
+    Neither keeps cookies.
+    """
 
     settings: Settings
     db: Database
     http: httpx.AsyncClient
     cipher: Cipher
+    calls: httpx.AsyncClient
 
     @classmethod
     def create(cls, settings: Settings, *, api: bool = True, worker: bool = True) -> Resources:
@@ -35,13 +42,22 @@ class Resources:
             busy_timeout_ms=settings.sqlite_busy_timeout_ms,
             pool_size=pool_size,
         )
+        limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
         http = httpx.AsyncClient(
-            timeout=settings.http_timeout_seconds,
-            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+            timeout=settings.http_timeout_seconds, limits=limits, cookies=no_cookies()
         )
-        return cls(settings=settings, db=db, http=http, cipher=Cipher.from_settings(settings))
+        policy = EgressPolicy.build(
+            settings.egress_allow,
+            host=settings.host,
+            port=settings.port,
+            public_url=settings.public_url,
+        )
+        calls = calls_client(policy, timeout=settings.http_timeout_seconds, limits=limits)
+        cipher = Cipher.from_settings(settings)
+        return cls(settings=settings, db=db, http=http, cipher=cipher, calls=calls)
 
     async def close(self) -> None:
-        """Close the HTTP client and the database pool."""
+        """Close the HTTP clients and the database pool."""
         await self.http.aclose()
+        await self.calls.aclose()
         await self.db.dispose()

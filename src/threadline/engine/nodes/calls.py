@@ -11,6 +11,7 @@ from typing import Any
 from threadline.engine.nodes.base import NodeHandler
 from threadline.engine.state import CallResult, HttpCall
 from threadline.engine.steps import Fail, Next, Park, Step, StepContext
+from threadline.engine.template import UnsafeValue, render_body, render_header, render_url
 from threadline.flows.node_configs import DecideConfig, FunctionConfig, WebhookConfig
 
 
@@ -28,17 +29,29 @@ def _save(ctx: StepContext, name: str | None, value: Any) -> None:
         ctx.state.variables[name] = value
 
 
-def _webhook_enter(ctx: StepContext) -> Step:
-    config = ctx.node.config
-    assert isinstance(config, WebhookConfig)
-    request = {
+def _content_type(headers: dict[str, str]) -> str:
+    return next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+
+
+def _webhook_request(config: WebhookConfig, scope: dict[str, Any]) -> dict[str, Any]:
+    return {
         "method": config.method,
-        "url": ctx.render(config.url),
-        "headers": {k: ctx.render(v) for k, v in config.headers.items()},
-        "body": ctx.render_value(config.body),
+        "url": render_url(config.url, scope),
+        "headers": {k: render_header(k, v, scope) for k, v in config.headers.items()},
+        "body": render_body(config.body, scope, content_type=_content_type(config.headers)),
         "timeout_seconds": config.timeout_seconds,
         "retries": config.retries,
     }
+
+
+def _webhook_enter(ctx: StepContext) -> Step:
+    config = ctx.node.config
+    assert isinstance(config, WebhookConfig)
+    try:
+        request = _webhook_request(config, ctx.state.scope())
+    except UnsafeValue as refused:
+        ctx.log("call_refused", {"error": str(refused)})
+        return _failed(ctx, CallResult(ok=False, error=str(refused)))
     return Park("call", call=HttpCall(ctx.node.id, "webhook", request))
 
 
