@@ -11,8 +11,9 @@ from fastapi import FastAPI
 from threadline import api
 from threadline.config import Settings, get_settings
 from threadline.jobs.worker import Worker
-from threadline.kit import docs, http_errors
+from threadline.kit import docs, http_errors, metrics
 from threadline.kit.body_limit import BodyLimitMiddleware
+from threadline.kit.observe import ObserveMiddleware
 from threadline.kit.resources import Resources
 from threadline.sandbox.app import create_sandbox_app
 from threadline.tasks import load_tasks
@@ -62,9 +63,12 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
     if resources is not None:
         app.state.resources = resources
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(ObserveMiddleware)  # outermost: it also sees the 413s
     http_errors.install(app)
     docs.install(app, docs_url="/docs", redoc_url="/redoc", assets_url="/docs-assets")
     app.include_router(api.router)
+    if settings.metrics_enabled:
+        metrics.install(app)
     if settings.sandbox_enabled:
         app.mount("/sandbox", create_sandbox_app())
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -31,6 +32,8 @@ class Settings(BaseSettings):
     sandbox_enabled: bool = True
     embedded_worker: bool = True
     log_level: str = "info"
+    log_format: Literal["text", "json"] = "text"
+    metrics_enabled: bool = True
 
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
 

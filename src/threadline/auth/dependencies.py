@@ -38,10 +38,14 @@ api_key_header = APIKeyHeader(
 
 
 async def current_project(
-    session: DbSession, x_api_key: Annotated[str | None, Depends(api_key_header)] = None
+    request: Request,
+    session: DbSession,
+    x_api_key: Annotated[str | None, Depends(api_key_header)] = None,
 ) -> Project:
-    """The project whose API key came in ``X-API-Key``."""
-    return await service.authenticate(session, x_api_key)
+    """The project whose API key came in ``X-API-Key`` (named in the access log)."""
+    project = await service.authenticate(session, x_api_key)
+    request.state.project_id = project.id
+    return project
 
 
 CurrentProject = Annotated[Project, Depends(current_project)]
