@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     log_level: str = "info"
     log_format: Literal["text", "json"] = "text"
     metrics_enabled: bool = True
+    worker_metrics_port: int = Field(default=0, ge=0, le=65535)
 
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
 

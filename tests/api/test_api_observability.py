@@ -10,11 +10,15 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from builders import chain, create_project, node, run_flow
+from support import free_port
 from threadline.app import create_app
 from threadline.config import Settings
 from threadline.kit.logs import configure_logging
+from threadline.kit.metrics import SCRAPE_HOOKS, serve_worker_metrics
 from threadline.kit.resources import Resources
 from threadline.sandbox.state import SandboxState
 
@@ -185,3 +189,34 @@ async def test_metrics_can_be_switched_off(settings: Settings, resources: Resour
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         assert (await http.get("/metrics")).status_code == 404
+
+
+async def test_metrics_await_the_scrape_hooks_with_a_session(client: httpx.AsyncClient) -> None:
+    seen: list[int] = []
+
+    async def hook(session: AsyncSession) -> None:
+        seen.append((await session.execute(text("SELECT 41 + 1"))).scalar_one())
+
+    SCRAPE_HOOKS.append(hook)
+    try:
+        await _scrape(client)
+    finally:
+        SCRAPE_HOOKS.remove(hook)
+    assert seen == [42]
+
+
+async def test_a_standalone_worker_serves_its_counters_on_its_own_port(
+    settings: Settings,
+) -> None:
+    port = free_port()
+    server = serve_worker_metrics(settings.model_copy(update={"worker_metrics_port": port}))
+    assert server is not None
+    try:
+        async with httpx.AsyncClient() as http:
+            response = await http.get(f"http://127.0.0.1:{port}/metrics")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert response.status_code == 200
+    assert "threadline_deliveries_total" in response.text
+    assert serve_worker_metrics(settings) is None  # port 0: off

@@ -13,6 +13,7 @@ from threadline.config import Settings, get_settings
 from threadline.jobs.worker import Worker
 from threadline.kit import migrate as migrations
 from threadline.kit.logs import configure_logging
+from threadline.kit.metrics import serve_worker_metrics
 from threadline.kit.resources import Resources
 from threadline.projects import service as projects
 from threadline.sandbox.app import create_sandbox_app
@@ -76,6 +77,7 @@ def serve() -> None:
 async def _run_worker(settings: Settings) -> None:
     load_tasks()
     resources = Resources.create(settings, api=False)
+    serve_worker_metrics(settings)
     worker = Worker(resources)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

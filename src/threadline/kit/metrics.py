@@ -14,12 +14,20 @@ Where the port is public, keep ``/metrics`` off it at the proxy or set
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from wsgiref.simple_server import WSGIServer
 
 from fastapi import FastAPI, Request
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    Counter,
+    Histogram,
+    generate_latest,
+    start_http_server,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
+from threadline.config import Settings
 from threadline.kit.resources import Resources
 
 HTTP_REQUESTS = Counter(
@@ -56,3 +64,15 @@ def install(app: FastAPI) -> None:
     async def metrics(request: Request) -> Response:
         await _refresh(request.app.state.resources)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+def serve_worker_metrics(settings: Settings) -> WSGIServer | None:
+    """A standalone worker's own counters on ``THREADLINE_WORKER_METRICS_PORT`` (0: off).
+
+    Such a worker has no HTTP API; a small server thread exposes its registry.
+    Figures from the database (queue depth) come from the API's ``/metrics``.
+    """
+    if not settings.worker_metrics_port:
+        return None
+    server, _thread = start_http_server(settings.worker_metrics_port, addr=settings.host)
+    return server
