@@ -20,8 +20,14 @@ from typing import Any
 
 from threadline.config import Settings
 
-#: Attributes every ``LogRecord`` has; anything else on a record came from ``extra``.
-_STANDARD = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+#: Attributes every ``LogRecord`` has; anything else on a record came from ``extra``
+#: (except uvicorn's ``color_message``, the same message with terminal colours).
+_STANDARD = frozenset(vars(logging.makeLogRecord({}))) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",
+}
 
 #: Libraries whose INFO lines are noise at our volume.
 _QUIET = ("httpx", "httpcore", "uvicorn.access")
