@@ -220,3 +220,24 @@ async def test_a_standalone_worker_serves_its_counters_on_its_own_port(
     assert response.status_code == 200
     assert "threadline_deliveries_total" in response.text
     assert serve_worker_metrics(settings) is None  # port 0: off
+
+
+async def test_a_server_error_is_logged_as_an_error_with_status_500(
+    settings: Settings,
+    resources: Resources,
+    capsys: pytest.CaptureFixture[str],
+    restore_logging: None,
+) -> None:
+    app = create_app(settings, resources)
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("a bug")
+
+    _configure(settings, "json")
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        assert (await http.get("/boom")).status_code == 500
+    entries = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    [access] = [e for e in entries if e["logger"] == "threadline.access"]
+    assert (access["level"], access["path"], access["status"]) == ("ERROR", "/boom", 500)

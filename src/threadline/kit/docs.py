@@ -36,7 +36,7 @@ def install(app: FastAPI, *, docs_url: str, redoc_url: str | None = None, assets
             swagger_js_url=f"{root}{assets_url}/swagger-ui-bundle.js",
             swagger_css_url=f"{root}{assets_url}/swagger-ui.css",
             swagger_favicon_url=f"{root}{assets_url}/favicon.png",
-            swagger_ui_parameters={"persistAuthorization": True},
+            swagger_ui_parameters=app.swagger_ui_parameters,
         )
 
     if redoc_url is None:

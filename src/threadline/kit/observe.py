@@ -45,7 +45,11 @@ def route_template(scope: Scope) -> str | None:
 
 
 class ObserveMiddleware:
-    """Logs ``request method=... path=... status=... duration_ms=...`` and counts it."""
+    """Logs ``request method=... path=... status=... duration_ms=...`` and counts it.
+
+    The line is INFO, or ERROR for a 5xx (a 500 is a bug; the traceback is logged by the
+    error handler).
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -85,4 +89,4 @@ class ObserveMiddleware:
         project_id = state.get("project_id")
         if project_id is not None:
             extra["project_id"] = str(project_id)
-        log.info("request", extra=extra)
+        log.log(logging.ERROR if status >= 500 else logging.INFO, "request", extra=extra)
