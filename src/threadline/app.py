@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
     if resources is not None:
         app.state.resources = resources
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(ObserveMiddleware)  # outermost: it also sees the 413s
+    app.add_middleware(ObserveMiddleware)  # added last: it wraps the body limit, sees its 413s
     http_errors.install(app)
     docs.install(app, docs_url="/docs", redoc_url="/redoc", assets_url="/docs-assets")
     app.include_router(api.router)
