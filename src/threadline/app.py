@@ -11,11 +11,21 @@ from fastapi import FastAPI
 from threadline import api
 from threadline.config import Settings, get_settings
 from threadline.jobs.worker import Worker
-from threadline.kit import http_errors
+from threadline.kit import docs, http_errors, metrics
 from threadline.kit.body_limit import BodyLimitMiddleware
+from threadline.kit.observe import ObserveMiddleware
 from threadline.kit.resources import Resources
 from threadline.sandbox.app import create_sandbox_app
 from threadline.tasks import load_tasks
+
+DESCRIPTION = """WhatsApp automation: durable flows behind a Kapso v1 compatible API.
+
+Authenticate with a project API key in the `X-API-Key` header (**Authorize** above).
+Every error answers `{error, status, message}`; a 422 adds `details` and `errors`.
+
+The embedded WhatsApp sandbox (when enabled) documents its Graph API emulation and its
+control plane (outbox, injected failures, settings) at
+[/sandbox/_sandbox/docs](/sandbox/_sandbox/docs)."""
 
 
 def create_app(settings: Settings | None = None, resources: Resources | None = None) -> FastAPI:
@@ -45,14 +55,20 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
     app = FastAPI(
         title="Threadline",
         version="0.1.0",
-        description="WhatsApp automation: durable flows behind a Kapso v1 compatible API.",
+        description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     if resources is not None:
         app.state.resources = resources
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(ObserveMiddleware)  # added last: it wraps the body limit, sees its 413s
     http_errors.install(app)
+    docs.install(app, docs_url="/docs", redoc_url="/redoc", assets_url="/docs-assets")
     app.include_router(api.router)
+    if settings.metrics_enabled:
+        metrics.install(app)
     if settings.sandbox_enabled:
         app.mount("/sandbox", create_sandbox_app())
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -31,6 +32,9 @@ class Settings(BaseSettings):
     sandbox_enabled: bool = True
     embedded_worker: bool = True
     log_level: str = "info"
+    log_format: Literal["text", "json"] = "text"
+    metrics_enabled: bool = True
+    worker_metrics_port: int = Field(default=0, ge=0, le=65535)
 
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.auth import service
@@ -29,11 +30,22 @@ DbSession = Annotated[AsyncSession, Depends(transaction, scope="function")]
 AppResources = Annotated[Resources, Depends(get_resources)]
 
 
+#: Declares the ``X-API-Key`` scheme in the OpenAPI document (the docs' Authorize button).
+#: ``auto_error=False``: a missing key reaches ``authenticate``, which answers our 401.
+api_key_header = APIKeyHeader(
+    name="X-API-Key", auto_error=False, description="A project API key (`tl_...`)."
+)
+
+
 async def current_project(
-    session: DbSession, x_api_key: Annotated[str | None, Header()] = None
+    request: Request,
+    session: DbSession,
+    x_api_key: Annotated[str | None, Depends(api_key_header)] = None,
 ) -> Project:
-    """The project whose API key came in ``X-API-Key``."""
-    return await service.authenticate(session, x_api_key)
+    """The project whose API key came in ``X-API-Key`` (named in the access log)."""
+    project = await service.authenticate(session, x_api_key)
+    request.state.project_id = project.id
+    return project
 
 
 CurrentProject = Annotated[Project, Depends(current_project)]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
 
 import typer
@@ -13,6 +12,8 @@ from threadline.app import create_app
 from threadline.config import Settings, get_settings
 from threadline.jobs.worker import Worker
 from threadline.kit import migrate as migrations
+from threadline.kit.logs import configure_logging
+from threadline.kit.metrics import serve_worker_metrics
 from threadline.kit.resources import Resources
 from threadline.projects import service as projects
 from threadline.sandbox.app import create_sandbox_app
@@ -22,9 +23,7 @@ KEY_FILE = "default-api-key"
 
 
 def _logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings)
 
 
 def _prepare(settings: Settings) -> None:
@@ -70,13 +69,15 @@ def serve() -> None:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
-        access_log=False,
+        access_log=False,  # threadline.access logs each request (kit/observe.py)
+        log_config=None,  # keep configure_logging's handler and format
     )
 
 
 async def _run_worker(settings: Settings) -> None:
     load_tasks()
     resources = Resources.create(settings, api=False)
+    serve_worker_metrics(settings)
     worker = Worker(resources)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 
 from threadline.auth.dependencies import CurrentProject, DbSession
 from threadline.errors import BadRequest
-from threadline.executions import presenters, service, views
+from threadline.executions import examples, presenters, service, views
 from threadline.executions.schemas import (
     STATUS_CODES,
     EventOut,
@@ -81,10 +81,15 @@ async def _keyed(
     return JSONResponse(status_code=status_code, content=body)
 
 
-@router.post("/flows/{flow_id}/executions", status_code=202, response_model=ExecutionAccepted)
+@router.post(
+    "/flows/{flow_id}/executions",
+    status_code=202,
+    response_model=ExecutionAccepted,
+    responses=examples.CREATE_RESPONSES,
+)
 async def create_execution(
     flow_id: uuid.UUID,
-    body: Annotated[ExecutionCreate, Body()],
+    body: Annotated[ExecutionCreate, Body(openapi_examples=examples.CREATE_BODY)],
     request: Request,
     session: DbSession,
     project: CurrentProject,
@@ -111,13 +116,17 @@ async def get_execution(
     return Envelope(data=await views.describe_one(session, project, execution))
 
 
-@router.post("/flow_executions/{execution_id}/resume", response_model=Envelope[ExecutionOut])
+@router.post(
+    "/flow_executions/{execution_id}/resume",
+    response_model=Envelope[ExecutionOut],
+    responses=examples.RESUME_RESPONSES,
+)
 async def resume_execution(
     execution_id: uuid.UUID,
     request: Request,
     session: DbSession,
     project: CurrentProject,
-    body: Annotated[ResumeIn | None, Body()] = None,
+    body: Annotated[ResumeIn | None, Body(openapi_examples=examples.RESUME_BODY)] = None,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Resume a waiting execution with the user's input."""

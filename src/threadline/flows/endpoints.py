@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Body, Query
 
 from threadline.auth.dependencies import CurrentProject, DbSession
-from threadline.flows import service, views
+from threadline.flows import examples, service, views
 from threadline.flows.schemas import (
     FlowCreate,
     FlowOut,
@@ -36,9 +36,16 @@ async def list_flows(
     return Page(data=views.describe(flows), meta=meta)
 
 
-@router.post("/flows", status_code=201, response_model=Envelope[FlowOut])
+@router.post(
+    "/flows",
+    status_code=201,
+    response_model=Envelope[FlowOut],
+    responses=examples.CREATE_RESPONSES,
+)
 async def create_flow(
-    body: FlowCreate, session: DbSession, project: CurrentProject
+    body: Annotated[FlowCreate, Body(openapi_examples=examples.CREATE_BODY)],
+    session: DbSession,
+    project: CurrentProject,
 ) -> Envelope[FlowOut]:
     """Create a flow, optionally with a definition."""
     flow = await service.create(session, project, body.flow)

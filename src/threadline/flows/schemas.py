@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from threadline.flows.definition_schema import FlowDefinitionDoc
+from threadline.kit.openapi import DocumentedAs
+
 FlowStatus = Literal["draft", "active", "archived"]
+
+#: A definition as JSON; ``validate_definition`` checks it, the docs show its full shape.
+DefinitionJson = Annotated[dict[str, Any], DocumentedAs(FlowDefinitionDoc)]
 
 
 class FlowFields(BaseModel):
@@ -18,7 +24,7 @@ class FlowFields(BaseModel):
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=10_000)
-    definition: dict[str, Any] | None = None
+    definition: DefinitionJson | None = None
     status: FlowStatus | None = None
 
 
@@ -75,6 +81,6 @@ class WhatsappConfigBrief(BaseModel):
 class FlowWithDefinitionOut(FlowOut):
     """A flow with its current definition."""
 
-    definition: dict[str, Any]
+    definition: DefinitionJson
     version: int | None
     whatsapp_configs: list[WhatsappConfigBrief]

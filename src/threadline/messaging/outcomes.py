@@ -12,6 +12,7 @@ from threadline.executions.failure import fail_execution
 from threadline.kit.clock import utcnow
 from threadline.kit.crypto import Cipher
 from threadline.messaging import repository
+from threadline.messaging.metrics import DELIVERIES
 from threadline.models import OutboundMessage
 from threadline.whatsapp.errors import GraphError
 from threadline.whatsapp_configs.service import get_by_id as get_whatsapp_config
@@ -75,6 +76,7 @@ async def sent(session: AsyncSession, message: OutboundMessage, wamid: str) -> N
         session, message.id, from_statuses=("sending", "unknown"), values=values
     ):
         await _event(session, message, "message_sent", {"wamid": wamid})
+        DELIVERIES.labels("sent").inc()
 
 
 async def requeue(session: AsyncSession, message: OutboundMessage, error: dict[str, Any]) -> None:
@@ -86,6 +88,7 @@ async def requeue(session: AsyncSession, message: OutboundMessage, error: dict[s
         values={"status": "queued", "last_error": error},
     )
     await _event(session, message, "message_retry", {"error": error})
+    DELIVERIES.labels("retry").inc()
 
 
 async def unknown(session: AsyncSession, message: OutboundMessage, reason: str) -> None:
@@ -97,6 +100,7 @@ async def unknown(session: AsyncSession, message: OutboundMessage, reason: str) 
         values={"status": "unknown", "last_error": {"message": reason}},
     ):
         await _event(session, message, "message_outcome_unknown", {"reason": reason})
+        DELIVERIES.labels("unknown").inc()
 
 
 async def failed(session: AsyncSession, message: OutboundMessage, error: dict[str, Any]) -> None:
@@ -110,6 +114,7 @@ async def failed(session: AsyncSession, message: OutboundMessage, error: dict[st
     ):
         return
     await _event(session, message, "message_failed", {"error": error})
+    DELIVERIES.labels("failed").inc()
     failure = {**error, "message": f"message delivery failed: {error.get('message')}"}
     await fail_execution(session, message.execution_id, failure, now)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from threadline.kit import docs
 from threadline.sandbox import control, graph
 from threadline.sandbox.config import SandboxConfig
 from threadline.sandbox.faults import GraphFault, not_implemented_body
@@ -12,15 +13,23 @@ from threadline.sandbox.state import SandboxState
 
 _ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
+DESCRIPTION = """An emulator of the WhatsApp Cloud (Graph) API, for trying flows without Meta.
+
+Sends are accepted into an in-memory outbox; the control plane under `/_sandbox` reads it
+and injects failures. It has no authentication: serve it only where you trust callers."""
+
 
 def create_sandbox_app(config: SandboxConfig | None = None) -> FastAPI:
     """A FastAPI app emulating the WhatsApp Cloud API, with its state on ``app.state.sandbox``."""
     app = FastAPI(
         title="Threadline WhatsApp sandbox",
-        docs_url="/_sandbox/docs",
+        description=DESCRIPTION,
+        docs_url=None,
         openapi_url="/_sandbox/openapi.json",
         redoc_url=None,
+        openapi_tags=[{"name": control.TAG, "description": control.__doc__}],
     )
+    docs.install(app, docs_url="/_sandbox/docs", assets_url="/_sandbox/docs-assets")
     app.state.sandbox = SandboxState(config or SandboxConfig())
     app.include_router(control.router)
     app.include_router(graph.router)

@@ -13,7 +13,8 @@ from threadline.sandbox.config import SandboxSettings
 from threadline.sandbox.graph import sandbox_state
 from threadline.sandbox.state import FailureRule, SandboxState
 
-router = APIRouter(prefix="/_sandbox", tags=["sandbox control plane"])
+TAG = "sandbox control plane"
+router = APIRouter(prefix="/_sandbox", tags=[TAG])
 
 
 class FailureRequest(BaseModel):
