@@ -105,3 +105,21 @@ async def test_an_unknown_task_is_failed_with_a_reason_after_the_grace_period(
     assert job.status == "failed"
     assert job.last_error is not None and "unknown task 'test.retired_task'" in job.last_error
     assert any("unknown task 'test.retired_task'" in r.getMessage() for r in caplog.records)
+
+
+async def test_an_exhausted_job_whose_give_up_hook_raises_is_still_failed(
+    resources: Resources,
+) -> None:
+    tasks = Registry()
+
+    async def broken(_session: AsyncSession, _payload: dict[str, Any], _error: str) -> None:
+        raise RuntimeError("the hook is broken")
+
+    tasks.task("test.broken_hook", on_give_up=broken)(lambda ctx: _record([], ctx))
+    async with resources.db.transaction() as session:
+        await enqueue(session, "test.broken_hook", {}, max_attempts=1)
+    await _crash_while_holding(resources)
+
+    await Worker(resources, tasks=tasks).run_until_idle(timeout=10)
+
+    assert (await _only_job(resources)).status == "failed"

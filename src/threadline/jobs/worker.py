@@ -237,12 +237,25 @@ class Worker:
         )
 
     async def _fail_abandoned(self, job: ClaimedJob, reason: str) -> bool:
+        try:
+            failed = await self._fail_unheld(job, reason, give_up=True)
+        except Exception:
+            # A hook that always raises must not keep the job from ever being settled.
+            log.exception(
+                "give-up hook of job %s (%s) failed; failing it without", job.id, job.task
+            )
+            failed = await self._fail_unheld(job, reason, give_up=False)
+        if failed:
+            log.error("job %s (%s) failed for good: %s", job.id, job.task, reason)
+            self._log_done(job, self.registry.lane(job.task), "failed", 0.0)
+        return failed
+
+    async def _fail_unheld(self, job: ClaimedJob, reason: str, *, give_up: bool) -> bool:
         async with self.resources.db.transaction() as session:
             if not await repository.fail_abandoned(session, job, reason, now=utcnow()):
                 return False  # another worker claimed or failed it meanwhile
-            await self._give_up(session, job, reason)
-        log.error("job %s (%s) failed for good: %s", job.id, job.task, reason)
-        self._log_done(job, self.registry.lane(job.task), "failed", 0.0)
+            if give_up:
+                await self._give_up(session, job, reason)
         return True
 
     async def _heartbeat(self) -> None:
