@@ -24,8 +24,9 @@ async def give_up(session: AsyncSession, payload: dict[str, Any], error: str) ->
     """A job that moves an execution ran out of retries: the execution fails, visibly."""
     failure = {"message": f"internal error, gave up: {error}".replace("\x00", "")}
     seq = payload.get("seq")  # a delivery job has none: it fails whatever step is current
+    execution_id = uuid.UUID(payload["execution_id"])
     await fail_execution(
-        session, uuid.UUID(payload["execution_id"]), failure, utcnow(), expected_seq=seq
+        session, execution_id, failure, utcnow(), expected_seq=seq, fail_ended=False
     )
 
 

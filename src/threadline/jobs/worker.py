@@ -47,6 +47,7 @@ class Worker:
         self._settling: set[int] = set()
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
+        self._stop_heartbeat = asyncio.Event()
 
     async def run(self) -> None:
         """Claim and run jobs until :meth:`stop` is called."""
@@ -65,8 +66,8 @@ class Worker:
                     await asyncio.wait_for(self._wake.wait(), await self._idle_seconds())
         finally:
             self.registry.remove_waker(self._wake)
-            await self._drain()
-            heartbeat.cancel()
+            await self._drain()  # the heartbeat keeps the draining jobs' leases alive
+            await self._end_heartbeat(heartbeat)
             await listener.stop()
 
     def stop(self) -> None:
@@ -258,11 +259,20 @@ class Worker:
                 await self._give_up(session, job, reason)
         return True
 
+    async def _end_heartbeat(self, heartbeat: asyncio.Task[None]) -> None:
+        # Stopped between beats rather than cancelled: a beat cancelled mid-transaction
+        # could leave a connection (an aiosqlite thread) open and the process hanging.
+        self._stop_heartbeat.set()
+        await asyncio.wait({heartbeat}, timeout=self.lease_seconds)
+        heartbeat.cancel()
+
     async def _heartbeat(self) -> None:
         # Four beats per lease: a lease survives three missed beats, and a dead worker's
         # jobs are taken over one lease after its last beat.
-        while True:
-            await asyncio.sleep(self.lease_seconds / 4)
+        while not self._stop_heartbeat.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop_heartbeat.wait(), self.lease_seconds / 4)
+                return
             try:
                 await self._beat()
                 await self.reap()
