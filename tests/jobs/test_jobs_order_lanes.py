@@ -173,7 +173,8 @@ async def test_a_saturated_slow_lane_does_not_delay_a_timer(
             await asyncio.sleep(0.02)
         lateness = (fired - due).total_seconds()
         print(f"timer lateness behind a full slow lane: {lateness * 1000:.0f} ms")
-        assert lateness <= worker.poll_seconds + 0.15, f"timer {lateness:.3f}s late"
+        # The poll interval, plus room for a busy test machine (typically ~10 ms late).
+        assert lateness <= worker.poll_seconds + 0.3, f"timer {lateness:.3f}s late"
         assert stalling_server.waiting == 2, "the slow lane ran more calls than its slots"
     finally:
         stalling_server.release.set()
