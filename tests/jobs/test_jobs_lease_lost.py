@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import uuid
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -86,7 +88,9 @@ async def test_a_stale_holder_that_gives_up_does_not_run_the_give_up_hook(
     assert gave_up == [], "the stale holder ran the give-up hook"
 
 
-async def test_the_heartbeat_stops_a_job_another_worker_took_over(resources: Resources) -> None:
+async def test_the_heartbeat_stops_a_job_another_worker_took_over(
+    resources: Resources, caplog: pytest.LogCaptureFixture
+) -> None:
     """A's next heartbeat finds the job gone to B and stops A's handler mid-work."""
     tasks, gate, effects, cancelled = Registry(), asyncio.Event(), [], []
 
@@ -103,6 +107,7 @@ async def test_the_heartbeat_stops_a_job_another_worker_took_over(resources: Res
         await enqueue(session, "test.partitioned", {})
     a = Worker(resources, tasks=tasks)
     a.lease_seconds = 0.8  # a heartbeat every 0.2 s
+    caplog.set_level(logging.INFO, logger="threadline.worker")
     running = asyncio.create_task(a.run())
     try:
         await _until(lambda: a._running, timeout=5, what="A to hold the job")
@@ -117,6 +122,8 @@ async def test_the_heartbeat_stops_a_job_another_worker_took_over(resources: Res
 
     assert cancelled == [1]
     assert effects == []
+    done = [r for r in caplog.records if r.getMessage() == "job done"]
+    assert [r.outcome for r in done] == ["lease_lost"]  # type: ignore[attr-defined]
     row = await _job(resources, job_id)
     assert (row.status, row.attempts) == ("running", 2), "B's lease is untouched"
 
