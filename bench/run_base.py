@@ -94,7 +94,7 @@ class RunBase:
     async def _release_pool(self) -> None:
         """Close the bench process's idle pooled connections before other processes run.
 
-        The in-process phase leaves up to 40 (worker_concurrency + api_connections) open,
+        The in-process phase leaves up to 48 (both worker lanes + api_connections) open,
         which would count against PostgreSQL's max_connections (100 by default) while the
         API and worker processes open theirs.
         """

@@ -26,7 +26,7 @@ class Settings(BaseSettings):
     worker_concurrency: int = 16
     api_connections: int = 24
     worker_poll_seconds: float = 0.2
-    job_lease_seconds: float = 30.0
+    job_lease_seconds: float = 8.0
     http_timeout_seconds: float = 15.0
 
     sandbox_enabled: bool = True
@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     # Flow calls (webhook, function, decide): see "Egress policy" in docs/architecture.md.
     egress_allow: str = ""
     call_max_response_bytes: int = Field(default=262_144, ge=1)
+    # The slow lane's slots (external calls), apart from ``worker_concurrency`` (the fast
+    # lane: timers, advances, deliveries), so slow calls never make timers late.
+    worker_slow_concurrency: int = Field(default=8, ge=1)
+    # A job whose task this worker does not know is left to workers that do (a rolling
+    # deploy) for this long after it was created, then failed.
+    unknown_task_grace_seconds: float = Field(default=600.0, ge=0)
 
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to a SQLite file in the data directory."""

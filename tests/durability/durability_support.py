@@ -59,13 +59,15 @@ async def eventually(
 
 
 def subprocess_env(settings: Settings, **extra: str) -> dict[str, str]:
-    """Environment of a Threadline process on the test's database and secret key."""
+    """Environment of a Threadline process on the test's database and secret key.
+
+    The job lease is the default one: the crash tests measure takeover under it.
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith("THREADLINE_")}
     env.update(
         THREADLINE_DATABASE_URL=settings.resolved_database_url(),
         THREADLINE_SECRET_KEY=settings.secret_key,
         THREADLINE_DATA_DIR=str(settings.data_dir),
-        THREADLINE_JOB_LEASE_SECONDS="1",
         THREADLINE_WORKER_POLL_SECONDS="0.05",
         THREADLINE_LOG_LEVEL="warning",
     )
@@ -220,3 +222,20 @@ async def sandbox_control(sandbox_url: str, path: str, body: dict[str, Any]) -> 
     assert response.status_code == 200, response.text
     result: dict[str, Any] = response.json()
     return result
+
+
+async def takeover_seconds(resources: Resources, died_at: float, *, timeout: float) -> float | None:
+    """Seconds from a worker's death until every job it held was claimed again or settled.
+
+    None when it held no job. ``died_at`` is a ``time.monotonic()`` reading.
+    """
+    held = {(j.id, j.attempts) for j in await jobs(resources) if j.status == "running"}
+    if not held:
+        return None
+
+    async def taken_over() -> bool:
+        now = {(j.id, j.attempts) for j in await jobs(resources) if j.status == "running"}
+        return not (held & now)
+
+    await eventually(taken_over, timeout=timeout, what="the dead worker's jobs to be taken over")
+    return time.monotonic() - died_at

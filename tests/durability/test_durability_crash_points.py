@@ -18,6 +18,7 @@ wait2 is resumed and the execution must run to its end.
 from __future__ import annotations
 
 import signal
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +34,7 @@ from durability_support import (
     outbox_rows,
     sandbox_bodies,
     sandbox_control,
+    takeover_seconds,
 )
 
 from builders import chain, create_active_flow, create_project, node, start_execution
@@ -42,6 +44,8 @@ from threadline.kit.resources import Resources
 from threadline.sandbox.state import SandboxState
 
 REPLY = "You said blue"
+#: A SIGKILLed worker's jobs are taken over within this many seconds, with the default lease.
+TAKEOVER_LIMIT = 10.0
 
 
 def two_waits() -> dict[str, Any]:
@@ -138,6 +142,7 @@ async def test_sigkill_then_fresh_worker_recovers(
         await eventually(reply_accepted, timeout=20, what="the sandbox to accept the reply")
         doomed.kill()
     returncode = await doomed.wait(timeout=20)
+    died_at = time.monotonic()
     assert returncode == -signal.SIGKILL, doomed.output()
     await sandbox_control(sandbox_url, "config", {"latency_ms": 0})
 
@@ -150,6 +155,13 @@ async def test_sigkill_then_fresh_worker_recovers(
 
     # -- a fresh worker recovers ------------------------------------------------------------
     fresh = await processes.worker(settings, name="fresh")
+    takeover = await takeover_seconds(resources, died_at, timeout=20)
+    lease = Settings.model_fields["job_lease_seconds"].default
+    if takeover is None:
+        print(f"[{scenario.id}] the dead worker held no job: nothing to take over")
+    else:
+        print(f"[{scenario.id}] takeover after SIGKILL: {takeover:.1f} s (default lease {lease} s)")
+        assert takeover < TAKEOVER_LIMIT, f"took {takeover:.1f}s to take over (lease {lease}s)"
 
     async def settled_at_wait2() -> bool:
         row = await execution_row(resources, execution_id)
@@ -158,6 +170,7 @@ async def test_sigkill_then_fresh_worker_recovers(
         return at_wait2 and len(rows) == 2 and all(m.status not in PENDING for m in rows)
 
     await eventually(settled_at_wait2, timeout=20, what="recovery to wait2, outbox settled")
+    print(f"[{scenario.id}] recovered {time.monotonic() - died_at:.1f} s after the SIGKILL")
     assert fresh.returncode is None, fresh.output()
 
     rows = await outbox_rows(resources, execution_id)

@@ -15,15 +15,31 @@ from threadline.messaging import repository as outbox
 
 
 async def fail_execution(
-    session: AsyncSession, execution_id: uuid.UUID, error: dict[str, Any], now: datetime
-) -> None:
-    """Mark the execution failed with ``error`` unless it already ended; stop what it waits on.
+    session: AsyncSession,
+    execution_id: uuid.UUID,
+    error: dict[str, Any],
+    now: datetime,
+    *,
+    expected_seq: int | None = None,
+    fail_ended: bool = True,
+) -> bool:
+    """Mark the execution failed with ``error``; stop what it waits on.
 
-    Bumping ``step_seq`` turns any job still queued for it into a no-op.
+    A compare-and-set: a ``failed`` execution is left alone, and so is one that moved past
+    ``expected_seq`` (when given) since the failing job was made for it. An ``ended`` one
+    is failed only with ``fail_ended``: a message WhatsApp refuses after the engine
+    reached the end still fails its execution (sending it was part of the work), while a
+    job giving up (``fail_ended=False``) never turns ``ended`` into ``failed``.
+    Bumping ``step_seq`` turns any job still queued for it into a no-op. Returns whether
+    it failed the execution.
     """
     execution = await repository.get_for_update(session, execution_id)
     if execution is None or execution.status == "failed":
-        return
+        return False
+    if execution.status == "ended" and not fail_ended:
+        return False
+    if expected_seq is not None and execution.step_seq != expected_seq:
+        return False
     execution.status, execution.error = "failed", error
     execution.ended_at = execution.last_event_at = now
     execution.wait_reason = execution.wait_until = None
@@ -39,3 +55,4 @@ async def fail_execution(
         "data": error,
     }
     await repository.add_events(session, [event])
+    return True

@@ -23,7 +23,11 @@ from threadline.kit.faults import crash_point
 async def give_up(session: AsyncSession, payload: dict[str, Any], error: str) -> None:
     """A job that moves an execution ran out of retries: the execution fails, visibly."""
     failure = {"message": f"internal error, gave up: {error}".replace("\x00", "")}
-    await fail_execution(session, uuid.UUID(payload["execution_id"]), failure, utcnow())
+    seq = payload.get("seq")  # a delivery job has none: it fails whatever step is current
+    execution_id = uuid.UUID(payload["execution_id"])
+    await fail_execution(
+        session, execution_id, failure, utcnow(), expected_seq=seq, fail_ended=False
+    )
 
 
 def _resume_event(event: dict[str, Any]) -> Resume:
@@ -101,7 +105,10 @@ async def _call_result(ctx: JobContext) -> CallResult:
 
 
 @registry.task(
-    CALL_TASK, policy=RetryPolicy(max_attempts=12, base_delay=0.5, max_delay=60), on_give_up=give_up
+    CALL_TASK,
+    policy=RetryPolicy(max_attempts=12, base_delay=0.5, max_delay=60),
+    on_give_up=give_up,
+    lane="slow",
 )
 async def call(ctx: JobContext) -> None:
     """Make a node's HTTP call, then feed the answer to the engine.

@@ -5,18 +5,19 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from threadline.jobs.context import JobContext
 from threadline.jobs.retry import RetryPolicy
 
-if TYPE_CHECKING:
-    from threadline.jobs.worker import JobContext
-
-Handler = Callable[["JobContext"], Awaitable[None]]
+Handler = Callable[[JobContext], Awaitable[None]]
 #: Called in the transaction that marks a job failed for good: ``(session, payload, error)``.
 GiveUp = Callable[[AsyncSession, dict[str, Any], str], Awaitable[None]]
+#: Which of the worker's slot pools runs a task: quick internal work, or slow external calls.
+Lane = Literal["fast", "slow"]
+LANES: tuple[Lane, ...] = ("fast", "slow")
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class Task:
     handler: Handler
     policy: RetryPolicy
     on_give_up: GiveUp | None = None
+    lane: Lane = "fast"
 
 
 class Registry:
@@ -37,16 +39,23 @@ class Registry:
         self._wakers: list[asyncio.Event] = []
 
     def task(
-        self, name: str, *, policy: RetryPolicy | None = None, on_give_up: GiveUp | None = None
+        self,
+        name: str,
+        *,
+        policy: RetryPolicy | None = None,
+        on_give_up: GiveUp | None = None,
+        lane: Lane = "fast",
     ) -> Callable[[Handler], Handler]:
         """Decorator registering ``handler`` under ``name``.
 
         ``on_give_up`` lets the task leave its subject in a settled state when retries
-        run out, in the same transaction that marks the job failed.
+        run out, in the same transaction that marks the job failed. ``lane`` picks the
+        worker's slot pool: ``slow`` for work that waits on the outside world, so it can
+        never take the slots of timers and deliveries.
         """
 
         def register(handler: Handler) -> Handler:
-            self._tasks[name] = Task(name, handler, policy or RetryPolicy(), on_give_up)
+            self._tasks[name] = Task(name, handler, policy or RetryPolicy(), on_give_up, lane)
             return handler
 
         return register
@@ -54,6 +63,19 @@ class Registry:
     def get(self, name: str) -> Task:
         """The task called ``name``; KeyError for an unknown one."""
         return self._tasks[name]
+
+    def find(self, name: str) -> Task | None:
+        """The task called ``name``, or None if this process does not know it."""
+        return self._tasks.get(name)
+
+    def names(self, lane: Lane | None = None) -> list[str]:
+        """The registered task names (of one lane, or all)."""
+        return [t.name for t in self._tasks.values() if lane is None or t.lane == lane]
+
+    def lane(self, name: str) -> Lane:
+        """The lane of ``name`` (``fast`` if it is not registered here)."""
+        task = self._tasks.get(name)
+        return task.lane if task else "fast"
 
     def policy(self, name: str) -> RetryPolicy:
         """The retry policy of ``name`` (the default one if it is not registered here)."""

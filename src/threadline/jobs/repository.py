@@ -7,6 +7,7 @@ every transaction holds the database write lock from its first statement
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,6 +30,7 @@ class ClaimedJob:
     payload: dict[str, Any]
     attempts: int
     max_attempts: int
+    run_at: datetime | None = None
 
 
 def _is_postgres(session: AsyncSession) -> bool:
@@ -49,31 +51,43 @@ async def insert(session: AsyncSession, values: dict[str, Any]) -> None:
 
 
 def _ready(job: Any, now: Any) -> Any:
+    """Due: queued and due, or running under a lease that ran out (its worker died)."""
     return or_(
         and_(job.status == "queued", job.run_at <= now),
         and_(job.status == "running", job.lease_expires_at < now),
     )
 
 
-def _claimable(now: Any) -> Any:
+def _claimable(now: Any, *, known_only: bool) -> Any:
     other = aliased(Job)
-    # Busy: another job of the lock runs under a live lease, or an older one is ready
-    # too (a dead worker's job beside a newer one): only the oldest may be claimed.
+    # Head of line: any older job of the same key that is not settled (queued, whatever
+    # its run_at, or running) blocks this one, so same-key jobs run in enqueue order; a
+    # newer one running under a live lease blocks too (mutual exclusion).
     lock_busy = exists().where(
         other.lock_key == Job.lock_key,
         other.id != Job.id,
         or_(
             and_(other.status == "running", other.lease_expires_at >= now),
-            and_(other.id < Job.id, _ready(other, now)),
+            and_(other.id < Job.id, other.status.in_(("queued", "running"))),
         ),
     )
-    return and_(_ready(Job, now), or_(Job.lock_key.is_(None), ~lock_busy))
+    # A dead worker's job that used its last attempt is not run again: the reaper fails it.
+    attempts_left = or_(Job.status == "queued", Job.attempts < Job.max_attempts)
+    conditions = [_ready(Job, now), attempts_left, or_(Job.lock_key.is_(None), ~lock_busy)]
+    if known_only:
+        conditions.append(Job.task.in_(bindparam("tasks", expanding=True)))
+    return and_(*conditions)
 
 
-def _claim_statement(*, skip_locked: bool) -> Any:
+def _claim_statement(*, skip_locked: bool, known_only: bool) -> Any:
     """The claim, built once: it runs on every wake-up of every worker."""
     now = bindparam("now", type_=UtcDateTime())
-    ids = select(Job.id).where(_claimable(now)).order_by(Job.run_at).limit(bindparam("limit"))
+    ids = (
+        select(Job.id)
+        .where(_claimable(now, known_only=known_only))
+        .order_by(Job.run_at)
+        .limit(bindparam("limit"))
+    )
     if skip_locked:
         ids = ids.with_for_update(skip_locked=True)
     return (
@@ -84,21 +98,93 @@ def _claim_statement(*, skip_locked: bool) -> Any:
             attempts=Job.attempts + 1,
             lease_expires_at=bindparam("lease_until", type_=UtcDateTime()),
         )
-        .returning(Job.id, Job.task, Job.payload, Job.attempts, Job.max_attempts)
+        .returning(Job.id, Job.task, Job.payload, Job.attempts, Job.max_attempts, Job.run_at)
         .execution_options(synchronize_session=False)
     )
 
 
-_CLAIM = {True: _claim_statement(skip_locked=True), False: _claim_statement(skip_locked=False)}
+_CLAIM = {
+    (postgres, known_only): _claim_statement(skip_locked=postgres, known_only=known_only)
+    for postgres in (True, False)
+    for known_only in (True, False)
+}
 
 
 async def claim(
-    session: AsyncSession, *, now: datetime, limit: int, lease_seconds: float
+    session: AsyncSession,
+    *,
+    now: datetime,
+    limit: int,
+    lease_seconds: float,
+    tasks: Collection[str] | None = None,
 ) -> list[ClaimedJob]:
-    """Mark up to ``limit`` due jobs running with a lease, and return them."""
-    params = {"now": now, "limit": limit, "lease_until": now + timedelta(seconds=lease_seconds)}
-    rows = (await session.execute(_CLAIM[_is_postgres(session)], params)).all()
+    """Mark up to ``limit`` due jobs running with a lease, and return them.
+
+    ``tasks`` limits the claim to those task names (a worker claims only what it knows,
+    one lane at a time); None claims any.
+    """
+    params: dict[str, Any] = {
+        "now": now,
+        "limit": limit,
+        "lease_until": now + timedelta(seconds=lease_seconds),
+    }
+    if tasks is not None:
+        params["tasks"] = list(tasks)
+    statement = _CLAIM[(_is_postgres(session), tasks is not None)]
+    rows = (await session.execute(statement, params)).all()
+    return [ClaimedJob(r.id, r.task, r.payload, r.attempts, r.max_attempts, r.run_at) for r in rows]
+
+
+_HELD = (Job.id, Job.task, Job.payload, Job.attempts, Job.max_attempts)
+
+
+async def exhausted(
+    session: AsyncSession, *, now: datetime, tasks: Collection[str], limit: int = 100
+) -> list[ClaimedJob]:
+    """Jobs of ``tasks`` whose last allowed attempt lost its worker (its lease ran out)."""
+    statement = (
+        select(*_HELD)
+        .where(
+            Job.status == "running",
+            Job.lease_expires_at < now,
+            Job.attempts >= Job.max_attempts,
+            Job.task.in_(list(tasks)),
+        )
+        .limit(limit)
+    )
+    rows = (await session.execute(statement)).all()
     return [ClaimedJob(r.id, r.task, r.payload, r.attempts, r.max_attempts) for r in rows]
+
+
+async def unknown_overdue(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    known: Collection[str],
+    created_before: datetime,
+    limit: int = 100,
+) -> list[ClaimedJob]:
+    """Due jobs of tasks not in ``known``, created before ``created_before``."""
+    statement = (
+        select(*_HELD)
+        .where(_ready(Job, now), Job.task.not_in(list(known)), Job.created_at < created_before)
+        .limit(limit)
+    )
+    rows = (await session.execute(statement)).all()
+    return [ClaimedJob(r.id, r.task, r.payload, r.attempts, r.max_attempts) for r in rows]
+
+
+async def fail_abandoned(
+    session: AsyncSession, job: ClaimedJob, error: str, *, now: datetime
+) -> bool:
+    """Mark failed a job nobody holds (still due, same attempt); False if someone took it."""
+    result = await session.execute(
+        update(Job)
+        .where(Job.id == job.id, Job.attempts == job.attempts, _ready(Job, now))
+        .values(status="failed", last_error=error[:4000], lease_expires_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
 async def finish(session: AsyncSession, job: ClaimedJob) -> bool:
@@ -110,15 +196,16 @@ async def finish(session: AsyncSession, job: ClaimedJob) -> bool:
 
 async def reschedule(
     session: AsyncSession, job: ClaimedJob, *, run_at: datetime, error: str | None, count: bool
-) -> None:
-    """Put a held job back in the queue to run at ``run_at``.
+) -> bool:
+    """Put a held job back in the queue to run at ``run_at``; False if it was taken over.
 
     A newer job with the same ``dedupe_key`` may have been queued meanwhile (it does the
     same work): this one is then folded into it, to run no earlier than ``run_at``,
     instead of breaking the one-queued-job-per-key index.
     """
-    if await _fold_into_queued_twin(session, job, run_at):
-        return
+    folded = await _fold_into_queued_twin(session, job, run_at)
+    if folded is not None:
+        return folded
     values: dict[str, Any] = {"status": "queued", "run_at": run_at, "lease_expires_at": None}
     if error is not None:
         values["last_error"] = error[:4000]
@@ -126,23 +213,27 @@ async def reschedule(
         # ``attempts`` is the lease token and only ever grows; an uncounted retry
         # extends the allowance instead.
         values["max_attempts"] = Job.max_attempts + 1
-    await session.execute(
+    result = await session.execute(
         update(Job)
-        .where(Job.id == job.id, Job.attempts == job.attempts)
+        .where(Job.id == job.id, Job.attempts == job.attempts, Job.status == "running")
         .values(**values)
         .execution_options(synchronize_session=False)
     )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
-async def _fold_into_queued_twin(session: AsyncSession, job: ClaimedJob, run_at: datetime) -> bool:
+async def _fold_into_queued_twin(
+    session: AsyncSession, job: ClaimedJob, run_at: datetime
+) -> bool | None:
+    """None when there is no twin to fold into; else whether this worker still held the job."""
     held = select(Job.dedupe_key).where(Job.id == job.id, Job.attempts == job.attempts)
     key = (await session.execute(held)).scalar_one_or_none()
     if key is None:
-        return False
+        return None
     twins = select(Job.id).where(Job.dedupe_key == key, Job.status == "queued", Job.id != job.id)
     twin = (await session.execute(twins)).scalar_one_or_none()
     if twin is None:
-        return False
+        return None
     await session.execute(
         update(Job)
         .where(Job.id == twin, Job.run_at < run_at)
@@ -152,25 +243,35 @@ async def _fold_into_queued_twin(session: AsyncSession, job: ClaimedJob, run_at:
     return await finish(session, job)
 
 
-async def mark_failed(session: AsyncSession, job: ClaimedJob, error: str) -> None:
-    """Keep a job that will never succeed, for inspection."""
-    await session.execute(
+async def mark_failed(session: AsyncSession, job: ClaimedJob, error: str) -> bool:
+    """Keep a job that will never succeed, for inspection; False if it was taken over."""
+    result = await session.execute(
         update(Job)
-        .where(Job.id == job.id, Job.attempts == job.attempts)
+        .where(Job.id == job.id, Job.attempts == job.attempts, Job.status == "running")
         .values(status="failed", last_error=error[:4000], lease_expires_at=None)
         .execution_options(synchronize_session=False)
     )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
-async def extend_leases(session: AsyncSession, jobs: list[ClaimedJob], *, until: datetime) -> None:
-    """Heartbeat: push the lease of every job this worker still runs."""
+async def extend_leases(
+    session: AsyncSession, jobs: list[ClaimedJob], *, until: datetime
+) -> list[int]:
+    """Heartbeat: push the lease of every job this worker still runs.
+
+    Returns the ids of the jobs it no longer holds (taken over, or already settled).
+    """
+    lost = []
     for job in jobs:
-        await session.execute(
+        result = await session.execute(
             update(Job)
             .where(Job.id == job.id, Job.attempts == job.attempts, Job.status == "running")
             .values(lease_expires_at=until)
             .execution_options(synchronize_session=False)
         )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            lost.append(job.id)
+    return lost
 
 
 NOTIFY_CHANNEL = "threadline_jobs"
@@ -187,11 +288,22 @@ async def notify_workers(session: AsyncSession) -> bool:
     return True
 
 
-async def next_run_at(session: AsyncSession) -> datetime | None:
-    """When the earliest queued job is due, to sleep exactly until then."""
-    return (
-        await session.execute(select(func.min(Job.run_at)).where(Job.status == "queued"))
-    ).scalar_one_or_none()
+async def next_run_at(session: AsyncSession, tasks: Collection[str]) -> datetime | None:
+    """When the earliest queued job of ``tasks`` is due, to sleep exactly until then."""
+    statement = select(func.min(Job.run_at)).where(
+        Job.status == "queued", Job.task.in_(list(tasks))
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def due_by_task(session: AsyncSession, now: datetime) -> list[tuple[str, int, datetime]]:
+    """Per task: how many queued jobs are due, and since when the oldest one is."""
+    statement = (
+        select(Job.task, func.count(), func.min(Job.run_at))
+        .where(Job.status == "queued", Job.run_at <= now)
+        .group_by(Job.task)
+    )
+    return [(task, count, oldest) for task, count, oldest in await session.execute(statement)]
 
 
 async def delete_queued(session: AsyncSession, dedupe_key: str) -> None:

@@ -1,43 +1,31 @@
-"""The worker: claims due jobs, runs them concurrently, keeps their leases alive."""
+"""The worker: claims due jobs per lane, runs them concurrently, keeps their leases alive.
+
+Each lane (``fast``: timers, advances, deliveries; ``slow``: external calls) has its own
+slots, so slow calls can never take every slot. One claim loop serves both lanes.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass, field
+import time
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from threadline.jobs import repository
+from threadline.jobs import metrics, repository
+from threadline.jobs.context import JobContext
 from threadline.jobs.listener import JobListener
-from threadline.jobs.registry import Registry, registry
+from threadline.jobs.registry import LANES, Lane, Registry, registry
 from threadline.jobs.repository import ClaimedJob
 from threadline.jobs.retry import LeaseLost, PermanentJobError, RetryLater
 from threadline.kit.clock import utcnow
 from threadline.kit.resources import Resources
 
+__all__ = ["JobContext", "Worker"]  # JobContext lives in jobs.context; kept here for importers
+
 log = logging.getLogger("threadline.worker")
-
-
-@dataclass
-class JobContext:
-    """What a task handler gets: its job and the process's resources."""
-
-    job: ClaimedJob
-    resources: Resources
-    finished: bool = field(default=False)
-
-    async def finish(self, session: AsyncSession) -> None:
-        """Delete the job inside ``session``'s transaction, so it ends with its effects.
-
-        Raises :class:`LeaseLost` if another worker has taken the job over; the caller's
-        transaction then rolls back and nothing is applied twice.
-        """
-        if not await repository.finish(session, self.job):
-            raise LeaseLost(f"job {self.job.id} was taken over")
-        self.finished = True
 
 
 class Worker:
@@ -48,12 +36,18 @@ class Worker:
         self.registry = tasks
         settings = resources.settings
         self.concurrency = settings.worker_concurrency
+        self.slow_concurrency = settings.worker_slow_concurrency
         self.poll_seconds = settings.worker_poll_seconds
         self.lease_seconds = settings.job_lease_seconds
+        self.unknown_task_grace = settings.unknown_task_grace_seconds
         self._running: dict[int, ClaimedJob] = {}
+        self._lanes: dict[int, Lane] = {}
+        self._contexts: dict[int, JobContext] = {}
+        self._handles: dict[int, asyncio.Task[None]] = {}
+        self._settling: set[int] = set()
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._stop_heartbeat = asyncio.Event()
 
     async def run(self) -> None:
         """Claim and run jobs until :meth:`stop` is called."""
@@ -66,14 +60,14 @@ class Worker:
                 # Cleared before claiming: a commit or a finished job after this point
                 # sets it again, so the sleep below cannot miss it.
                 self._wake.clear()
-                if await self._claim_batch():
+                if await self._claim_all():
                     continue
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), await self._idle_seconds())
         finally:
-            heartbeat.cancel()
             self.registry.remove_waker(self._wake)
-            await self._drain()
+            await self._drain()  # the heartbeat keeps the draining jobs' leases alive
+            await self._end_heartbeat(heartbeat)
             await listener.stop()
 
     def stop(self) -> None:
@@ -88,86 +82,226 @@ class Worker:
                 # A claim racing a job's commit can miss what it enqueued: stop only
                 # after a claim that started with nothing running finds nothing.
                 busy_before = bool(self._running)
-                if not await self._claim_batch() and not busy_before and not self._running:
+                idle = not await self._claim_all() and not busy_before and not self._running
+                if idle and not await self.reap():
                     return
                 await asyncio.sleep(0.005)
 
-    async def _claim_batch(self) -> int:
-        free = self.concurrency - len(self._running)
-        if free <= 0:
+    def _capacity(self, lane: Lane) -> int:
+        return self.concurrency if lane == "fast" else self.slow_concurrency
+
+    def _free(self, lane: Lane) -> int:
+        return self._capacity(lane) - sum(1 for held in self._lanes.values() if held == lane)
+
+    async def _claim_all(self) -> int:
+        claimed = 0
+        for lane in LANES:
+            claimed += await self._claim_batch(lane)
+        return claimed
+
+    async def _claim_batch(self, lane: Lane) -> int:
+        free, tasks = self._free(lane), self.registry.names(lane)
+        if free <= 0 or not tasks:
             return 0
         async with self.resources.db.transaction() as session:
             jobs = await repository.claim(
-                session, now=utcnow(), limit=free, lease_seconds=self.lease_seconds
+                session, now=utcnow(), limit=free, lease_seconds=self.lease_seconds, tasks=tasks
             )
         for job in jobs:
-            self._running[job.id] = job
-            task = asyncio.create_task(self._run_one(job))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._running[job.id], self._lanes[job.id] = job, lane
+            self._handles[job.id] = asyncio.create_task(self._run_one(job, lane))
         return len(jobs)
 
     async def _idle_seconds(self) -> float:
-        """How long to sleep: until the next job falls due, at most one poll interval.
+        """How long to sleep: until the next job of a lane with free slots falls due, at
+        most one poll interval.
 
         A job already due but not claimed (all slots busy, or its lock held) is not a
         reason to spin: a finishing job wakes the loop, other processes' within a poll.
         """
-        if len(self._running) >= self.concurrency:
+        tasks = [
+            name for lane in LANES if self._free(lane) > 0 for name in self.registry.names(lane)
+        ]
+        if not tasks:
             return self.poll_seconds
         async with self.resources.db.session() as session:
-            due = await repository.next_run_at(session)
+            due = await repository.next_run_at(session, tasks)
         wait = (due - utcnow()).total_seconds() if due is not None else self.poll_seconds
         return min(self.poll_seconds, wait) if wait > 0 else self.poll_seconds
 
-    async def _run_one(self, job: ClaimedJob) -> None:
+    async def _run_one(self, job: ClaimedJob, lane: Lane) -> None:
         context = JobContext(job=job, resources=self.resources)
+        self._contexts[job.id] = context
+        started, outcome = time.monotonic(), None
+        metrics.job_started(job.task, job.run_at, utcnow())
         try:
-            await self.registry.get(job.task).handler(context)
+            outcome = await self._handle(context)
+        except asyncio.CancelledError:
+            if not context.lease_lost:
+                raise
+            outcome = "lease_lost"  # cancelled by the heartbeat: another worker owns it
+        except Exception as error:
+            outcome = await self._record_failure(context, error)
+        finally:
+            for held in (self._running, self._lanes, self._contexts, self._handles):
+                held.pop(job.id, None)
+            self._settling.discard(job.id)
+            self._wake.set()
+            if outcome is not None:
+                self._log_done(job, lane, outcome, time.monotonic() - started)
+
+    async def _handle(self, context: JobContext) -> str:
+        task = self.registry.find(context.job.task)
+        if task is None:  # the claim only takes known tasks; never guess a handler
+            raise PermanentJobError(f"unknown task {context.job.task!r}")
+        try:
+            await task.handler(context)
             if not context.finished:
                 async with self.resources.db.transaction() as session:
                     await context.finish(session)
         except LeaseLost:
+            job = context.job
             log.warning("job %s (%s) lost its lease; another worker owns it", job.id, job.task)
-        except Exception as error:
-            await self._record_failure(job, error)
-        finally:
-            self._running.pop(job.id, None)
-            self._wake.set()
+            return "lease_lost"
+        return "finished"
 
-    async def _record_failure(self, job: ClaimedJob, error: Exception) -> None:
+    def _log_done(self, job: ClaimedJob, lane: Lane, outcome: str, seconds: float) -> None:
+        metrics.job_ended(job.task, outcome, seconds)
+        extra = {
+            "task": job.task,
+            "job_id": job.id,
+            "execution_id": job.payload.get("execution_id"),
+            "duration_ms": round(seconds * 1000, 1),
+            "outcome": outcome,
+            "lane": lane,
+        }
+        log.info("job done", extra=extra)
+
+    async def _record_failure(self, context: JobContext, error: Exception) -> str:
+        """Retry or give up, if this worker still owns the job; returns the outcome."""
+        job = context.job
+        if context.lease_lost:
+            return "lease_lost"
+        self._settling.add(job.id)
         policy = self.registry.policy(job.task)
         message = f"{type(error).__name__}: {error}"
         async with self.resources.db.transaction() as session:
             if isinstance(error, RetryLater):
                 run_at = utcnow() + timedelta(seconds=error.delay)
-                await repository.reschedule(session, job, run_at=run_at, error=None, count=False)
+                owned = await repository.reschedule(
+                    session, job, run_at=run_at, error=None, count=False
+                )
+                outcome = "retry"
             elif isinstance(error, PermanentJobError) or job.attempts >= job.max_attempts:
-                log.error("job %s (%s) failed for good: %s", job.id, job.task, message)
-                await repository.mark_failed(session, job, message)
-                await self._give_up(session, job, message)
+                owned = await repository.mark_failed(session, job, message)
+                if owned:
+                    log.error("job %s (%s) failed for good: %s", job.id, job.task, message)
+                    await self._give_up(session, job, message)
+                outcome = "failed"
             else:
                 run_at = utcnow() + timedelta(seconds=policy.delay(job.attempts))
-                log.info("job %s (%s) will retry: %s", job.id, job.task, message)
-                await repository.reschedule(session, job, run_at=run_at, error=message, count=True)
+                owned = await repository.reschedule(
+                    session, job, run_at=run_at, error=message, count=True
+                )
+                if owned:
+                    log.info("job %s (%s) will retry: %s", job.id, job.task, message)
+                outcome = "retry"
+        return outcome if owned else "lease_lost"
 
     async def _give_up(self, session: AsyncSession, job: ClaimedJob, message: str) -> None:
-        on_give_up = self.registry.get(job.task).on_give_up
-        if on_give_up is not None:
-            await on_give_up(session, job.payload, message)
+        task = self.registry.find(job.task)
+        if task is not None and task.on_give_up is not None:
+            await task.on_give_up(session, job.payload, message)
+
+    async def reap(self) -> int:
+        """Fail what nobody will run: jobs whose last attempt lost its worker, and jobs of
+        tasks no worker has claimed within the grace period. Returns how many it failed.
+        """
+        now, known = utcnow(), self.registry.names()
+        created_before = now - timedelta(seconds=self.unknown_task_grace)
+        async with self.resources.db.session() as session:
+            exhausted = await repository.exhausted(session, now=now, tasks=known) if known else []
+            unknown = await repository.unknown_overdue(
+                session, now=now, known=known, created_before=created_before
+            )
+        reasons = [(job, _exhausted_reason(job)) for job in exhausted]
+        reasons += [(job, self._unknown_reason(job)) for job in unknown]
+        failed = 0
+        for job, reason in reasons:
+            failed += await self._fail_abandoned(job, reason)
+        return failed
+
+    def _unknown_reason(self, job: ClaimedJob) -> str:
+        return (
+            f"unknown task {job.task!r}: no worker that knows it claimed it within "
+            f"{self.unknown_task_grace:g}s of its creation"
+        )
+
+    async def _fail_abandoned(self, job: ClaimedJob, reason: str) -> bool:
+        try:
+            failed = await self._fail_unheld(job, reason, give_up=True)
+        except Exception:
+            # A hook that always raises must not keep the job from ever being settled.
+            log.exception(
+                "give-up hook of job %s (%s) failed; failing it without", job.id, job.task
+            )
+            failed = await self._fail_unheld(job, reason, give_up=False)
+        if failed:
+            log.error("job %s (%s) failed for good: %s", job.id, job.task, reason)
+            self._log_done(job, self.registry.lane(job.task), "failed", 0.0)
+        return failed
+
+    async def _fail_unheld(self, job: ClaimedJob, reason: str, *, give_up: bool) -> bool:
+        async with self.resources.db.transaction() as session:
+            if not await repository.fail_abandoned(session, job, reason, now=utcnow()):
+                return False  # another worker claimed or failed it meanwhile
+            if give_up:
+                await self._give_up(session, job, reason)
+        return True
+
+    async def _end_heartbeat(self, heartbeat: asyncio.Task[None]) -> None:
+        # Stopped between beats rather than cancelled: a beat cancelled mid-transaction
+        # could leave a connection (an aiosqlite thread) open and the process hanging.
+        self._stop_heartbeat.set()
+        await asyncio.wait({heartbeat}, timeout=self.lease_seconds)
+        heartbeat.cancel()
 
     async def _heartbeat(self) -> None:
-        while True:
-            await asyncio.sleep(self.lease_seconds / 3)
-            if not self._running:
-                continue
-            until = utcnow() + timedelta(seconds=self.lease_seconds)
-            with contextlib.suppress(Exception):
-                async with self.resources.db.transaction() as session:
-                    await repository.extend_leases(
-                        session, list(self._running.values()), until=until
-                    )
+        # Four beats per lease: a lease survives three missed beats, and a dead worker's
+        # jobs are taken over one lease after its last beat.
+        while not self._stop_heartbeat.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop_heartbeat.wait(), self.lease_seconds / 4)
+                return
+            try:
+                await self._beat()
+                await self.reap()
+            except Exception as error:  # the database may be away for a moment
+                log.warning("heartbeat failed: %s", error)
+
+    async def _beat(self) -> None:
+        held = list(self._running.values())
+        if not held:
+            return
+        until = utcnow() + timedelta(seconds=self.lease_seconds)
+        async with self.resources.db.transaction() as session:
+            lost = await repository.extend_leases(session, held, until=until)
+        for job_id in lost:
+            self._lose(job_id)
+
+    def _lose(self, job_id: int) -> None:
+        """Stop a job another worker took over: no more side effects from this one."""
+        context, handle = self._contexts.get(job_id), self._handles.get(job_id)
+        if context is None or handle is None or context.finished or job_id in self._settling:
+            return  # it ended (or is recording its end) meanwhile: nothing was lost
+        context.lease_lost = True
+        log.warning("job %s (%s) lost its lease; stopping it", job_id, context.job.task)
+        handle.cancel()
 
     async def _drain(self) -> None:
         while self._running:
             await asyncio.sleep(0.01)
+
+
+def _exhausted_reason(job: ClaimedJob) -> str:
+    return f"its worker was lost during the last of {job.max_attempts} attempts"

@@ -44,8 +44,8 @@ HTTP_DURATION = Histogram(
 
 ScrapeHook = Callable[[AsyncSession], Awaitable[None]]
 
-#: Awaited, in one read transaction, before every scrape. HOOK for the lead: append
-#: ``jobs.metrics.refresh_queue_metrics`` here (queue depth and lag per lane).
+#: Awaited, in one read transaction, before every scrape; areas register their own
+#: (``jobs.metrics`` adds the queue depth and lag per lane when it is imported).
 SCRAPE_HOOKS: list[ScrapeHook] = []
 
 

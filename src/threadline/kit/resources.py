@@ -34,9 +34,8 @@ class Resources:
         The connection pool is sized for what this process runs (API requests, worker
         jobs, or both), so a fleet of processes stays within PostgreSQL's limit.
         """
-        pool_size = (settings.api_connections if api else 2) + (
-            settings.worker_concurrency if worker else 0
-        )
+        worker_slots = settings.worker_concurrency + settings.worker_slow_concurrency
+        pool_size = (settings.api_connections if api else 2) + (worker_slots if worker else 0)
         db = Database(
             settings.resolved_database_url(),
             busy_timeout_ms=settings.sqlite_busy_timeout_ms,
