@@ -6,6 +6,7 @@ import json
 import logging
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -17,6 +18,7 @@ from builders import chain, create_project, node, run_flow
 from support import free_port
 from threadline.app import create_app
 from threadline.config import Settings
+from threadline.jobs.queue import enqueue
 from threadline.kit.logs import configure_logging
 from threadline.kit.metrics import SCRAPE_HOOKS, serve_worker_metrics
 from threadline.kit.resources import Resources
@@ -241,3 +243,19 @@ async def test_a_server_error_is_logged_as_an_error_with_status_500(
     entries = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
     [access] = [e for e in entries if e["logger"] == "threadline.access"]
     assert (access["level"], access["path"], access["status"]) == ("ERROR", "/boom", 500)
+
+
+async def test_metrics_show_the_queue_depth_and_lag_of_each_lane(
+    client: httpx.AsyncClient, resources: Resources
+) -> None:
+    due = datetime.now(UTC) - timedelta(seconds=30)
+    async with resources.db.transaction() as session:
+        for _ in range(3):
+            await enqueue(
+                session, "executions.call", {"execution_id": str(uuid.uuid4())}, run_at=due
+            )
+        await enqueue(session, "executions.timeout", {"execution_id": str(uuid.uuid4())})
+    text = await _scrape(client)
+    assert _sample(text, "threadline_queue_depth", lane="slow") == 3
+    assert _sample(text, "threadline_queue_depth", lane="fast") == 1
+    assert _sample(text, "threadline_queue_lag_seconds", lane="slow") >= 29
