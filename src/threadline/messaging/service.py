@@ -106,9 +106,7 @@ async def deliver_all(
     """
     delivery = _Delivery(resources, execution_id, last_try)
     async with resources.db.transaction() as session:
-        ready = await delivery.next_ready(session)
-        if ready is None:
-            await finish(session)
+        ready = await delivery.next_or_finish(session, finish)
     while ready is not None:
         message, target = ready
         crash_point("deliver.after_attempt_recorded")
@@ -122,6 +120,22 @@ class _Delivery:
     execution_id: uuid.UUID
     last_try: bool
     targets: dict[uuid.UUID | None, DeliveryTarget | None] = field(default_factory=dict)
+
+    async def next_or_finish(self, session: AsyncSession, finish: Finish) -> Ready | None:
+        """The next message to send, or (none left) the job ended in this transaction.
+
+        "None left" is decided under the execution's row lock, which every step that
+        queues messages holds. A step that began while this job was still queued saw
+        its enqueue fold into this job: the job waits for that step to commit and then
+        sees its messages. A step that comes after the job ended enqueues a new one.
+        """
+        ready = await self.next_ready(session)
+        if ready is None:
+            await repository.lock_execution(session, self.execution_id)
+            ready = await self.next_ready(session)
+        if ready is None:
+            await finish(session)
+        return ready
 
     async def next_ready(self, session: AsyncSession) -> Ready | None:
         """The next message, its attempt recorded; settles the ones that cannot be sent."""
@@ -180,10 +194,7 @@ class _Delivery:
         try:
             async with self.resources.db.transaction() as session:
                 await settlement.how(session, message, settlement.detail)
-                ready = await self.next_ready(session)
-                if ready is None:
-                    await finish(session)
-                return ready
+                return await self.next_or_finish(session, finish)
         except LeaseLost:
             # Another worker owns the job now; what this call did must still be recorded.
             async with self.resources.db.transaction() as session:
