@@ -18,6 +18,7 @@ from threadline.jobs.retry import RetryPolicy
 from threadline.jobs.worker import JobContext
 from threadline.kit.clock import utcnow
 from threadline.kit.faults import crash_point
+from threadline.messaging import hooks as messaging_hooks
 
 
 async def give_up(session: AsyncSession, payload: dict[str, Any], error: str) -> None:
@@ -105,3 +106,9 @@ async def call(ctx: JobContext) -> None:
     """Make a node's HTTP call, then feed the answer to the engine."""
     result = await _call_result(ctx)
     await _advance_if_current(ctx, result, wait="call")
+
+
+# Messaging reports refused messages and exhausted delivery jobs through these hooks.
+messaging_hooks.register(
+    messaging_hooks.ExecutionHooks(fail_execution=fail_execution, give_up=give_up)
+)

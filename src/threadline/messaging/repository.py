@@ -10,7 +10,7 @@ from typing import Any, cast
 from sqlalchemy import Table, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from threadline.models import FlowExecution, OutboundMessage
+from threadline.models import ExecutionEvent, FlowExecution, OutboundMessage
 
 PENDING = ("queued", "sending")
 
@@ -18,6 +18,11 @@ PENDING = ("queued", "sending")
 async def add_many(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """Insert outbox rows in one multi-row INSERT (Core, like the event log)."""
     await session.execute(insert(cast(Table, OutboundMessage.__table__)), rows)
+
+
+async def add_event(session: AsyncSession, row: dict[str, Any]) -> None:
+    """Append a delivery event to the execution's event log."""
+    await session.execute(insert(cast(Table, ExecutionEvent.__table__)), [row])
 
 
 async def next_pending(session: AsyncSession, execution_id: uuid.UUID) -> OutboundMessage | None:

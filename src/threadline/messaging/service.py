@@ -156,7 +156,12 @@ class _Delivery:
     ) -> DeliveryTarget | None:
         key = message.whatsapp_config_id
         if key not in self.targets:
-            self.targets[key] = await outcomes.target(session, self.resources.cipher, message)
+            self.targets[key] = await outcomes.target(
+                session,
+                self.resources.cipher,
+                message,
+                sandbox_url=self.resources.settings.sandbox_graph_url(),
+            )
         return self.targets[key]
 
     async def call(self, message: OutboundMessage, target: DeliveryTarget) -> _Settlement:
