@@ -35,7 +35,8 @@ async def create_project(
     Sandbox configs store no address: ``resources.settings`` must send them to
     ``sandbox_url`` (the ``settings`` fixture does).
     """
-    assert resources.settings.sandbox_graph_url() == sandbox_url.rstrip("/")
+    routed = resources.settings.sandbox_graph_url()
+    assert routed == sandbox_url.rstrip("/"), f"settings send sandbox configs to {routed}"
     async with resources.db.transaction() as session:
         created = await projects.create(session, resources.cipher, name=name)
     return TestProject(id=str(created.project.id), api_key=created.api_key)

@@ -60,7 +60,12 @@ def _config_id(send: SendMessage, execution: FlowExecution) -> uuid.UUID | None:
 async def queue_messages(
     session: AsyncSession, execution: FlowExecution, sends: Sequence[SendMessage], now: datetime
 ) -> None:
-    """Write outbox rows and make sure a delivery job will pick them up."""
+    """Write outbox rows and make sure a delivery job will pick them up.
+
+    The caller holds the execution's row lock (or has just inserted the row): a queued
+    delivery job makes the enqueue a no-op, and that job's "nothing left" decision waits
+    for this lock (see :meth:`_Delivery.next_or_finish`).
+    """
     if not sends:
         return
     rows: list[dict[str, Any]] = [
