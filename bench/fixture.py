@@ -137,10 +137,9 @@ class World:
 async def build_world(url: str, resources: Resources, sandbox_url: str) -> World:
     """Migrate, then create a project whose default WhatsApp config is the sandbox, and a flow."""
     await upgrade_async(url)
+    assert resources.settings.sandbox_graph_url() == sandbox_url, "THREADLINE_SANDBOX_URL unset"
     async with resources.db.transaction() as session:
-        created = await projects.create(
-            session, resources.cipher, name="bench", sandbox_url=sandbox_url
-        )
+        created = await projects.create(session, resources.cipher, name="bench")
     project = created.project
     async with resources.db.transaction() as session:
         flow = await flows.create(

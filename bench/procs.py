@@ -92,13 +92,20 @@ def spawn(name: str, argv: list[str], *, env: dict[str, str], log_dir: Path, url
     return Child(name, process, log_path, url)
 
 
+SANDBOX_URL_VAR = "THREADLINE_SANDBOX_URL"
+
+
 def start_sandbox(log_dir: Path) -> Child:
     """The WhatsApp sandbox as its own uvicorn process (``threadline sandbox``)."""
     port = free_port()
     argv = [str(VENV_BIN / "threadline"), "sandbox", "--port", str(port), "--host", "127.0.0.1"]
-    return spawn(
+    child = spawn(
         "sandbox", argv, env=dict(os.environ), log_dir=log_dir, url=f"http://127.0.0.1:{port}"
     )
+    # Sandbox configs store no address: every process of this run (the bench's own
+    # settings and the children's environment) sends them to this sandbox.
+    os.environ[SANDBOX_URL_VAR] = child.url
+    return child
 
 
 def _threadline_env(
@@ -106,7 +113,11 @@ def _threadline_env(
 ) -> dict[str, str]:
     """The environment of a ``threadline`` child: ours minus any THREADLINE_*, plus these."""
     return (
-        {k: v for k, v in os.environ.items() if not k.startswith("THREADLINE_")}
+        {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("THREADLINE_") or k == SANDBOX_URL_VAR
+        }
         | {
             "THREADLINE_DATABASE_URL": database_url,
             "THREADLINE_SECRET_KEY": secret_key,

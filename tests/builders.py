@@ -30,11 +30,15 @@ class TestProject:
 async def create_project(
     resources: Resources, sandbox_url: str, *, name: str = "Test"
 ) -> TestProject:
-    """A project whose default WhatsApp config is the test sandbox."""
+    """A project whose default WhatsApp config is the test sandbox.
+
+    Sandbox configs store no address: ``resources.settings`` must send them to
+    ``sandbox_url`` (the ``settings`` fixture does).
+    """
+    routed = resources.settings.sandbox_graph_url()
+    assert routed == sandbox_url.rstrip("/"), f"settings send sandbox configs to {routed}"
     async with resources.db.transaction() as session:
-        created = await projects.create(
-            session, resources.cipher, name=name, sandbox_url=sandbox_url
-        )
+        created = await projects.create(session, resources.cipher, name=name)
     return TestProject(id=str(created.project.id), api_key=created.api_key)
 
 

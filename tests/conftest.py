@@ -91,9 +91,12 @@ async def sandbox_server() -> AsyncIterator[tuple[str, SandboxState]]:
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    """Settings for one test: its database, a fixed secret key, fast timers."""
+def settings(
+    database_url: str, tmp_path: Path, sandbox_server: tuple[str, SandboxState]
+) -> Settings:
+    """Settings for one test: its database, a fixed secret key, fast timers, the sandbox."""
     return Settings(
+        sandbox_url=sandbox_server[0],
         database_url=database_url,
         data_dir=tmp_path,
         secret_key=SECRET_KEY,

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from threadline import api
-from threadline.config import Settings, get_settings
+from threadline.config import SANDBOX_MOUNT, Settings, get_settings
 from threadline.jobs.worker import Worker
 from threadline.kit import docs, http_errors, metrics
 from threadline.kit.body_limit import BodyLimitMiddleware
@@ -70,7 +70,7 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
     if settings.metrics_enabled:
         metrics.install(app)
     if settings.sandbox_enabled:
-        app.mount("/sandbox", create_sandbox_app())
+        app.mount(SANDBOX_MOUNT, create_sandbox_app())
 
     @app.get("/health", include_in_schema=False)
     async def health() -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -47,6 +48,8 @@ class Settings(BaseSettings):
     # A job whose task this worker does not know is left to workers that do (a rolling
     # deploy) for this long after it was created, then failed.
     unknown_task_grace_seconds: float = Field(default=600.0, ge=0)
+    #: Graph base URL that sandbox WhatsApp configs send to; empty: this server's own.
+    sandbox_url: str = ""
 
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to a SQLite file in the data directory."""
@@ -58,8 +61,30 @@ class Settings(BaseSettings):
         """Where this server is reached; the sandbox WhatsApp config points here."""
         return self.public_url or f"http://{self.host}:{self.port}"
 
+    def sandbox_graph_url(self) -> str:
+        """Where sandbox configs send, resolved by each process (server or worker) at send time."""
+        return (self.sandbox_url or self.base_url() + SANDBOX_MOUNT).rstrip("/")
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process-wide settings, read once."""
     return Settings()
+
+
+#: Where ``create_app`` mounts the embedded WhatsApp sandbox.
+SANDBOX_MOUNT = "/sandbox"
+
+
+@dataclass(frozen=True)
+class SandboxIdentity:
+    """The business number the sandbox is seeded with; sandbox WhatsApp configs use it."""
+
+    phone_number_id: str = "100000000000001"
+    display_phone_number: str = "+15550000001"
+    waba_id: str = "200000000000001"
+    access_token: str = "sandbox-token"
+    api_version: str = "v23.0"
+
+
+SANDBOX_IDENTITY = SandboxIdentity()

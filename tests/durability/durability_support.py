@@ -70,6 +70,7 @@ def subprocess_env(settings: Settings, **extra: str) -> dict[str, str]:
         THREADLINE_DATA_DIR=str(settings.data_dir),
         THREADLINE_WORKER_POLL_SECONDS="0.05",
         THREADLINE_LOG_LEVEL="warning",
+        THREADLINE_SANDBOX_URL=settings.sandbox_url,
     )
     env.update(extra)
     return env

@@ -76,9 +76,7 @@ async def _project(settings: Settings) -> str:
     resources = Resources.create(settings)
     try:
         async with resources.db.transaction() as session:
-            created = await projects.create(
-                session, resources.cipher, name="Demo", sandbox_url=settings.base_url() + "/sandbox"
-            )
+            created = await projects.create(session, resources.cipher, name="Demo")
     finally:
         await resources.close()
     return created.api_key

@@ -20,9 +20,7 @@ async def _create(name: str) -> tuple[str, str]:
     resources = Resources.create(settings)
     try:
         async with resources.db.transaction() as session:
-            created = await service.create(
-                session, resources.cipher, name=name, sandbox_url=settings.base_url() + "/sandbox"
-            )
+            created = await service.create(session, resources.cipher, name=name)
     finally:
         await resources.close()
     return str(created.project.id), created.api_key

@@ -35,9 +35,7 @@ async def _bootstrap(settings: Settings) -> str | None:
     resources = Resources.create(settings)
     try:
         async with resources.db.transaction() as session:
-            created = await projects.bootstrap(
-                session, resources.cipher, sandbox_url=settings.base_url() + "/sandbox"
-            )
+            created = await projects.bootstrap(session, resources.cipher)
     finally:
         await resources.close()
     return None if created is None else f"{created.project.id} {created.api_key}"

@@ -18,6 +18,7 @@ from threadline.jobs.retry import RetryPolicy
 from threadline.jobs.worker import JobContext
 from threadline.kit.clock import utcnow
 from threadline.kit.faults import crash_point
+from threadline.messaging import hooks as messaging_hooks
 
 
 async def give_up(session: AsyncSession, payload: dict[str, Any], error: str) -> None:
@@ -134,3 +135,9 @@ async def _still_waiting_for_call(ctx: JobContext) -> bool:
             and execution.step_seq == payload["seq"]
             and execution.wait_reason == "call"
         )
+
+
+# Messaging reports refused messages and exhausted delivery jobs through these hooks.
+messaging_hooks.register(
+    messaging_hooks.ExecutionHooks(fail_execution=fail_execution, give_up=give_up)
+)

@@ -7,14 +7,14 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from threadline.executions import repository as executions
-from threadline.executions.failure import fail_execution
 from threadline.kit.clock import utcnow
 from threadline.kit.crypto import Cipher
 from threadline.messaging import repository
+from threadline.messaging.hooks import execution_hooks
 from threadline.messaging.metrics import DELIVERIES
 from threadline.models import OutboundMessage
 from threadline.whatsapp.errors import GraphError
+from threadline.whatsapp_configs.service import SANDBOX_KIND
 from threadline.whatsapp_configs.service import get_by_id as get_whatsapp_config
 
 _TOKENS: dict[str, str] = {}
@@ -31,9 +31,13 @@ class DeliveryTarget:
 
 
 async def target(
-    session: AsyncSession, cipher: Cipher, message: OutboundMessage
+    session: AsyncSession, cipher: Cipher, message: OutboundMessage, *, sandbox_url: str
 ) -> DeliveryTarget | None:
-    """The Graph endpoint of the message's config, or None if the config is gone."""
+    """The Graph endpoint of the message's config, or None if the config is gone.
+
+    A sandbox config goes to ``sandbox_url`` (this process's sandbox), whatever
+    ``base_url`` an older row may have stored.
+    """
     if message.whatsapp_config_id is None:
         return None
     config = await get_whatsapp_config(session, message.project_id, message.whatsapp_config_id)
@@ -44,7 +48,8 @@ async def target(
         token = _TOKENS[config.access_token_encrypted] = cipher.decrypt(
             config.access_token_encrypted
         )
-    return DeliveryTarget(config.base_url, config.phone_number_id, token, config.api_version)
+    base_url = sandbox_url if config.kind == SANDBOX_KIND else config.base_url
+    return DeliveryTarget(base_url, config.phone_number_id, token, config.api_version)
 
 
 async def start_attempt(session: AsyncSession, message: OutboundMessage) -> bool:
@@ -66,7 +71,7 @@ async def _event(session: AsyncSession, message: OutboundMessage, kind: str, dat
         "duration_ms": None,
         "data": {"message_id": message.id, **data},
     }
-    await executions.add_events(session, [row])
+    await repository.add_event(session, row)
 
 
 async def sent(session: AsyncSession, message: OutboundMessage, wamid: str) -> None:
@@ -116,7 +121,7 @@ async def failed(session: AsyncSession, message: OutboundMessage, error: dict[st
     await _event(session, message, "message_failed", {"error": error})
     DELIVERIES.labels("failed").inc()
     failure = {**error, "message": f"message delivery failed: {error.get('message')}"}
-    await fail_execution(session, message.execution_id, failure, now)
+    await execution_hooks().fail_execution(session, message.execution_id, failure, now)
 
 
 def error_dict(error: Exception) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from typing import Any, cast
 from sqlalchemy import Table, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from threadline.models import OutboundMessage
+from threadline.models import ExecutionEvent, FlowExecution, OutboundMessage
 
 PENDING = ("queued", "sending")
 
@@ -18,6 +18,11 @@ PENDING = ("queued", "sending")
 async def add_many(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """Insert outbox rows in one multi-row INSERT (Core, like the event log)."""
     await session.execute(insert(cast(Table, OutboundMessage.__table__)), rows)
+
+
+async def add_event(session: AsyncSession, row: dict[str, Any]) -> None:
+    """Append a delivery event to the execution's event log."""
+    await session.execute(insert(cast(Table, ExecutionEvent.__table__)), [row])
 
 
 async def next_pending(session: AsyncSession, execution_id: uuid.UUID) -> OutboundMessage | None:
@@ -30,6 +35,15 @@ async def next_pending(session: AsyncSession, execution_id: uuid.UUID) -> Outbou
         .execution_options(populate_existing=True)
     )
     return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def lock_execution(session: AsyncSession, execution_id: uuid.UUID) -> None:
+    """Wait for, then hold, the execution's row lock (the one every advancing step holds).
+
+    On SQLite the statement is a plain read: the transaction already holds the write lock.
+    """
+    statement = select(FlowExecution.id).where(FlowExecution.id == execution_id).with_for_update()
+    await session.execute(statement)
 
 
 async def set_status(

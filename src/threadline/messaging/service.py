@@ -23,7 +23,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.engine.state import SendMessage
 from threadline.jobs.queue import enqueue
-from threadline.jobs.retry import LeaseLost
 from threadline.kit.faults import crash_point
 from threadline.kit.resources import Resources
 from threadline.messaging import outcomes, repository
@@ -60,7 +59,12 @@ def _config_id(send: SendMessage, execution: FlowExecution) -> uuid.UUID | None:
 async def queue_messages(
     session: AsyncSession, execution: FlowExecution, sends: Sequence[SendMessage], now: datetime
 ) -> None:
-    """Write outbox rows and make sure a delivery job will pick them up."""
+    """Write outbox rows and make sure a delivery job will pick them up.
+
+    The caller holds the execution's row lock (or has just inserted the row): a queued
+    delivery job makes the enqueue a no-op, and that job's "nothing left" decision waits
+    for this lock (see :meth:`_Delivery.finish_or_next`).
+    """
     if not sends:
         return
     rows: list[dict[str, Any]] = [
@@ -101,19 +105,16 @@ async def deliver_all(
 ) -> None:
     """Send an execution's pending messages in order, one Graph call at a time.
 
-    Recording a result, claiming the next message and (when none is left) ending the
-    job share one transaction: two transactions per message in all.
+    Recording a result and claiming the next message share one transaction: two
+    transactions per message, and one more to end the job (:meth:`_Delivery.finish_or_next`).
     """
     delivery = _Delivery(resources, execution_id, last_try)
-    async with resources.db.transaction() as session:
-        ready = await delivery.next_ready(session)
-        if ready is None:
-            await finish(session)
+    ready = await delivery.settle_and_continue(None, finish)
     while ready is not None:
         message, target = ready
         crash_point("deliver.after_attempt_recorded")
         settlement = await delivery.call(message, target)
-        ready = await delivery.settle_and_continue(message, settlement, finish)
+        ready = await delivery.settle_and_continue((message, settlement), finish)
 
 
 @dataclass
@@ -122,6 +123,22 @@ class _Delivery:
     execution_id: uuid.UUID
     last_try: bool
     targets: dict[uuid.UUID | None, DeliveryTarget | None] = field(default_factory=dict)
+
+    async def finish_or_next(self, finish: Finish) -> Ready | None:
+        """End the job, unless a message turned up: decided under the execution's row lock.
+
+        Every step that queues messages holds that lock, and its enqueue folds into this
+        job while the job is queued. So a step still open makes this wait, and its
+        messages are then seen; a step that comes after the job ended enqueues a new one.
+        The lock is taken first, in a transaction of its own, so that no deliverer ever
+        holds a message row while waiting for it (no deadlock with another deliverer).
+        """
+        async with self.resources.db.transaction() as session:
+            await repository.lock_execution(session, self.execution_id)
+            ready = await self.next_ready(session)
+            if ready is None:
+                await finish(session)
+            return ready
 
     async def next_ready(self, session: AsyncSession) -> Ready | None:
         """The next message, its attempt recorded; settles the ones that cannot be sent."""
@@ -142,7 +159,12 @@ class _Delivery:
     ) -> DeliveryTarget | None:
         key = message.whatsapp_config_id
         if key not in self.targets:
-            self.targets[key] = await outcomes.target(session, self.resources.cipher, message)
+            self.targets[key] = await outcomes.target(
+                session,
+                self.resources.cipher,
+                message,
+                sandbox_url=self.resources.settings.sandbox_graph_url(),
+            )
         return self.targets[key]
 
     async def call(self, message: OutboundMessage, target: DeliveryTarget) -> _Settlement:
@@ -174,21 +196,15 @@ class _Delivery:
         return _Settlement(outcomes.failed, outcomes.error_dict(error))
 
     async def settle_and_continue(
-        self, message: OutboundMessage, settlement: _Settlement, finish: Finish
+        self, outcome: tuple[OutboundMessage, _Settlement] | None, finish: Finish
     ) -> Ready | None:
-        """Record the outcome and claim the next message, or end the job, in one transaction."""
-        try:
-            async with self.resources.db.transaction() as session:
+        """Record a call's outcome and claim the next message; none left: end the job."""
+        async with self.resources.db.transaction() as session:
+            if outcome is not None:
+                message, settlement = outcome
                 await settlement.how(session, message, settlement.detail)
-                ready = await self.next_ready(session)
-                if ready is None:
-                    await finish(session)
-                return ready
-        except LeaseLost:
-            # Another worker owns the job now; what this call did must still be recorded.
-            async with self.resources.db.transaction() as session:
-                await settlement.how(session, message, settlement.detail)
-            raise
+            ready = await self.next_ready(session)
+        return ready if ready is not None else await self.finish_or_next(finish)
 
 
 def _with_callback(message: OutboundMessage) -> dict[str, Any]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-from threadline.executions.tasks import give_up
 from threadline.jobs.registry import registry
 from threadline.jobs.retry import RetryPolicy
 from threadline.jobs.worker import JobContext
+from threadline.messaging.hooks import give_up
 from threadline.messaging.service import DELIVER_TASK, deliver_all
 
 

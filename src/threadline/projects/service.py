@@ -31,28 +31,26 @@ class NewProject:
 
 
 async def create(
-    session: AsyncSession, cipher: Cipher, *, name: str, sandbox_url: str | None
+    session: AsyncSession, cipher: Cipher, *, name: str, with_sandbox: bool = True
 ) -> NewProject:
-    """Create a project with an API key and, if given, a default sandbox WhatsApp config."""
+    """Create a project with an API key and (unless told not to) a default sandbox config."""
     now = utcnow()
     project = Project(id=uuid.uuid4(), name=name, created_at=now, updated_at=now)
     repository.add(session, project)
     await session.flush()
     api_key = issue_key(session, project)
-    if sandbox_url is not None:
-        add_sandbox_config(session, project, cipher, sandbox_url=sandbox_url)
+    if with_sandbox:
+        add_sandbox_config(session, project, cipher)
     await session.flush()
     return NewProject(project=project, api_key=api_key)
 
 
-async def bootstrap(
-    session: AsyncSession, cipher: Cipher, *, sandbox_url: str
-) -> NewProject | None:
+async def bootstrap(session: AsyncSession, cipher: Cipher) -> NewProject | None:
     """On an empty database, create the default project; otherwise do nothing."""
     await repository.lock_bootstrap(session)
     if await repository.count(session) > 0:
         return None
-    return await create(session, cipher, name="Default project", sandbox_url=sandbox_url)
+    return await create(session, cipher, name="Default project")
 
 
 def get_own(caller: Project, project_id: uuid.UUID) -> Project:

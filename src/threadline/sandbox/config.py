@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from threadline.config import SANDBOX_IDENTITY
+
 TemplateCategory = Literal["MARKETING", "UTILITY", "AUTHENTICATION"]
 TemplateStatus = Literal["APPROVED", "PENDING", "REJECTED", "PAUSED", "DISABLED"]
 ReviewOutcome = Literal["APPROVED", "PENDING", "REJECTED"]
@@ -39,11 +41,11 @@ class SandboxSettings(BaseModel):
 class SandboxConfig(SandboxSettings):
     """Everything a sandbox starts with; :meth:`SandboxState.reset` returns to it."""
 
-    phone_number_id: str = "100000000000001"
-    display_phone_number: str = "+15550000001"
+    phone_number_id: str = SANDBOX_IDENTITY.phone_number_id
+    display_phone_number: str = SANDBOX_IDENTITY.display_phone_number
     verified_name: str = "Threadline Sandbox"
-    waba_id: str = "200000000000001"
-    access_token: str = "sandbox-token"
+    waba_id: str = SANDBOX_IDENTITY.waba_id
+    access_token: str = SANDBOX_IDENTITY.access_token
     templates: list[TemplateSpec] = Field(default_factory=lambda: default_templates())
 
     def initial_settings(self) -> SandboxSettings:

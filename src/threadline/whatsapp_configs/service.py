@@ -6,11 +6,11 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from threadline.config import SANDBOX_IDENTITY
 from threadline.errors import NotFound, Unprocessable
 from threadline.kit.clock import utcnow
 from threadline.kit.crypto import Cipher
 from threadline.models import Project, WhatsappConfig
-from threadline.sandbox.config import SandboxConfig
 from threadline.whatsapp_configs import repository
 
 
@@ -18,6 +18,9 @@ class WhatsappConfigNotFound(NotFound):
     """The WhatsApp config does not exist in this project."""
 
     error = "WhatsApp config not found"
+
+
+SANDBOX_KIND = "sandbox"
 
 
 class UnknownWhatsappConfig(Unprocessable):
@@ -30,22 +33,24 @@ class UnknownWhatsappConfig(Unprocessable):
         self.details = self.message  # the reference's 422 body: {"error", "details": "<why>"}
 
 
-def add_sandbox_config(
-    session: AsyncSession, project: Project, cipher: Cipher, *, sandbox_url: str
-) -> WhatsappConfig:
-    """Give ``project`` a default config pointing at the sandbox served at ``sandbox_url``."""
-    sandbox = SandboxConfig()
+def add_sandbox_config(session: AsyncSession, project: Project, cipher: Cipher) -> WhatsappConfig:
+    """Give ``project`` a default config on the embedded sandbox.
+
+    It stores no address: each process sending for it resolves the sandbox of the
+    server it belongs to (``Settings.sandbox_graph_url``), whatever port made the project.
+    """
+    sandbox = SANDBOX_IDENTITY
     now = utcnow()
     config = WhatsappConfig(
         id=uuid.uuid4(),
         project_id=project.id,
         name="Sandbox",
-        kind="sandbox",
+        kind=SANDBOX_KIND,
         phone_number_id=sandbox.phone_number_id,
         display_phone_number=sandbox.display_phone_number,
         waba_id=sandbox.waba_id,
-        base_url=sandbox_url.rstrip("/"),
-        api_version="v23.0",
+        base_url="",
+        api_version=sandbox.api_version,
         access_token_encrypted=cipher.encrypt(sandbox.access_token),
         is_default=True,
         created_at=now,

@@ -1,0 +1,52 @@
+"""What messaging tells the execution side about a delivery, through registered hooks.
+
+Imports run one way: ``executions`` imports ``messaging``, never the reverse. What must
+happen to an execution when WhatsApp refuses its message for good, or when its delivery
+job runs out of retries, is therefore registered here by the executions side when its
+job handlers are imported (``threadline.tasks.load_tasks``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+#: Fail an execution with an error (``session, execution_id, error, now``).
+FailExecution = Callable[[AsyncSession, uuid.UUID, dict[str, Any], datetime], Awaitable[object]]
+#: A job of an execution gave up (``session, job payload, error text``).
+GiveUp = Callable[[AsyncSession, dict[str, Any], str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ExecutionHooks:
+    """The execution side's answers to delivery outcomes; both run in the caller's transaction."""
+
+    fail_execution: FailExecution
+    give_up: GiveUp
+
+
+_registered: list[ExecutionHooks] = []
+
+
+def register(hooks: ExecutionHooks) -> None:
+    """Install the execution side's hooks (the last registration wins)."""
+    _registered[:] = [hooks]
+
+
+def execution_hooks() -> ExecutionHooks:
+    """The registered hooks; a delivery outcome must never be dropped silently."""
+    if not _registered:
+        raise RuntimeError(
+            "no execution hooks registered: call threadline.tasks.load_tasks() first"
+        )
+    return _registered[0]
+
+
+async def give_up(session: AsyncSession, payload: dict[str, Any], error: str) -> None:
+    """The delivery job of an execution ran out of retries: let the execution side act."""
+    await execution_hooks().give_up(session, payload, error)
