@@ -53,10 +53,11 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int, *, read_only: b
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        # First the busy timeout: switching a new file to WAL needs a lock too.
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         if read_only:
             cursor.execute("PRAGMA query_only=ON")
         cursor.close()
