@@ -75,7 +75,9 @@ def _revisions() -> list[str]:
     return [rev.revision for rev in reversed(list(script.walk_revisions()))]
 
 
-def _run(args: list[str], env: dict[str, str], timeout: float = 90) -> subprocess.CompletedProcess[str]:
+def _run(
+    args: list[str], env: dict[str, str], timeout: float = 90
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [THREADLINE, *args], env=env, capture_output=True, text=True, timeout=timeout
     )
@@ -232,9 +234,7 @@ def test_each_database_keeps_its_own_default_api_key_file(tmp_path: Path) -> Non
 # Start line of `worker`.
 
 
-def test_worker_logs_a_start_line_without_the_password(
-    database_url: str, tmp_path: Path
-) -> None:
+def test_worker_logs_a_start_line_without_the_password(database_url: str, tmp_path: Path) -> None:
     url = make_url(database_url)
     if url.get_backend_name() == "postgresql":
         url = url.set(password="not-for-logs")  # trust auth: accepted, and must not be shown

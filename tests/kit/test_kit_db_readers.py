@@ -77,7 +77,9 @@ def writer_in_another_process(database_url: str) -> Iterator[None]:
 @pytest.fixture
 async def impatient(settings: Settings) -> AsyncIterator[Resources]:
     """Resources whose SQLite busy timeout is short, so a blocked read shows quickly."""
-    resources = Resources.create(settings.model_copy(update={"sqlite_busy_timeout_ms": BUSY_TIMEOUT_MS}))
+    resources = Resources.create(
+        settings.model_copy(update={"sqlite_busy_timeout_ms": BUSY_TIMEOUT_MS})
+    )
     yield resources
     await resources.close()
 

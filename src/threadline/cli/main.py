@@ -22,6 +22,8 @@ def main(
     ),
 ) -> None:
     """Threadline: WhatsApp automation you host yourself."""
+
+
 app.command("serve")(server.serve)
 app.command("worker")(server.worker)
 app.command("migrate")(server.migrate)

@@ -20,6 +20,7 @@ from threadline.projects import service as projects
 from threadline.sandbox.app import create_sandbox_app
 from threadline.tasks import load_tasks
 
+
 def _logging(settings: Settings) -> None:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
