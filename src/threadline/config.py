@@ -52,9 +52,12 @@ class Settings(BaseSettings):
     sandbox_url: str = ""
 
     def resolved_database_url(self) -> str:
-        """The database URL, defaulting to a SQLite file in the data directory."""
+        """The database URL, defaulting to a SQLite file in the data directory.
+
+        ``postgresql://``, ``postgres://`` and ``sqlite:///`` get the async drivers.
+        """
         if self.database_url:
-            return self.database_url
+            return async_driver_url(self.database_url)
         return f"sqlite+aiosqlite:///{self.data_dir / 'threadline.db'}"
 
     def base_url(self) -> str:
@@ -88,3 +91,17 @@ class SandboxIdentity:
 
 
 SANDBOX_IDENTITY = SandboxIdentity()
+
+
+#: The driver each backend runs on, whatever driver a URL names.
+ASYNC_DRIVERS = {"postgresql": "postgresql+asyncpg", "postgres": "postgresql+asyncpg"}
+ASYNC_DRIVERS["sqlite"] = "sqlite+aiosqlite"
+
+
+def async_driver_url(url: str) -> str:
+    """``url`` with its scheme's driver replaced by the async one Threadline uses."""
+    scheme, separator, rest = url.partition("://")
+    backend = scheme.split("+", 1)[0].lower()
+    if not separator or backend not in ASYNC_DRIVERS:
+        return url
+    return f"{ASYNC_DRIVERS[backend]}://{rest}"

@@ -65,7 +65,9 @@ def test_serve_bootstraps_a_default_project_on_an_empty_database(tmp_path: Path)
         match = re.search(r"default project (\S+)\.\n.*API key .*: (tl_\S+)", output)
         assert match, output
         project_id, api_key = match.groups()
-        assert (tmp_path / "default-api-key").read_text().strip() == api_key
+        saved = re.search(r"also saved to (\S+)\)", output)
+        assert saved, output
+        assert Path(saved.group(1)).read_text().strip() == api_key
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -109,7 +111,7 @@ def test_migrate_brings_an_empty_database_up_to_date(tmp_path: Path) -> None:
         timeout=60,
         check=True,
     )
-    assert "is up to date" in done.stdout
+    assert "Applied" in done.stdout
     again = subprocess.run(
         [THREADLINE, "migrate"],
         env=env_for(url, tmp_path),

@@ -20,9 +20,22 @@ def get_resources(request: Request) -> Resources:
     return resources
 
 
+#: Methods that never change anything: their transaction is read-only.
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 async def transaction(request: Request) -> AsyncIterator[AsyncSession]:
-    """The request's one transaction, committed before the response is sent."""
-    async with get_resources(request).db.transaction() as session:
+    """The request's one transaction, committed before the response is sent.
+
+    A GET or HEAD reads in a read-only transaction, which never waits for a writer
+    (and fails loudly if an endpoint tries to write in it).
+    """
+    db = get_resources(request).db
+    if request.method in READ_ONLY_METHODS:
+        async with db.read() as session:
+            yield session
+        return
+    async with db.transaction() as session:
         yield session
 
 

@@ -4,12 +4,30 @@ from __future__ import annotations
 
 import typer
 
-from threadline.cli import demo, projects, server
+from threadline.cli import demo, projects, server, startup
 
 app = typer.Typer(help="Threadline: WhatsApp automation you host yourself.", no_args_is_help=True)
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"threadline {startup.threadline_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    _version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    """Threadline: WhatsApp automation you host yourself."""
+
+
 app.command("serve")(server.serve)
 app.command("worker")(server.worker)
 app.command("migrate")(server.migrate)
+app.command("secret-key")(server.secret_key)
 app.command("sandbox")(server.sandbox)
 app.command("demo")(demo.demo)
 app.add_typer(projects.app, name="projects")

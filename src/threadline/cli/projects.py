@@ -7,6 +7,7 @@ import json
 
 import typer
 
+from threadline.cli import startup
 from threadline.config import get_settings
 from threadline.kit import migrate as migrations
 from threadline.kit.resources import Resources
@@ -33,6 +34,7 @@ def create(
 ) -> None:
     """Create a project and print its id and a new API key (shown this once)."""
     settings = get_settings()
+    startup.require_secret_key_or_exit(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrations.upgrade(settings.resolved_database_url())
     project_id, api_key = asyncio.run(_create(name))

@@ -9,9 +9,11 @@ import typer
 import uvicorn
 
 from threadline.app import create_app
+from threadline.cli import startup
 from threadline.config import Settings, get_settings
 from threadline.jobs.worker import Worker
 from threadline.kit import migrate as migrations
+from threadline.kit.crypto import new_secret_key
 from threadline.kit.logs import configure_logging
 from threadline.kit.metrics import serve_worker_metrics
 from threadline.kit.resources import Resources
@@ -19,16 +21,21 @@ from threadline.projects import service as projects
 from threadline.sandbox.app import create_sandbox_app
 from threadline.tasks import load_tasks
 
-KEY_FILE = "default-api-key"
+
+def _lanes(settings: Settings) -> str:
+    return (
+        f"lanes fast {settings.worker_concurrency} slots, slow "
+        f"{settings.worker_slow_concurrency} slots"
+    )
 
 
 def _logging(settings: Settings) -> None:
     configure_logging(settings)
 
 
-def _prepare(settings: Settings) -> None:
+def _prepare(settings: Settings) -> list[migrations.AppliedMigration]:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    migrations.upgrade(settings.resolved_database_url())
+    return migrations.upgrade(settings.resolved_database_url())
 
 
 async def _bootstrap(settings: Settings) -> str | None:
@@ -43,18 +50,31 @@ async def _bootstrap(settings: Settings) -> str | None:
 
 def _announce(settings: Settings, created: str) -> None:
     project_id, api_key = created.split(" ")
-    key_file = settings.data_dir / KEY_FILE
+    key_file = startup.api_key_file(settings)
     key_file.write_text(api_key + "\n")
     key_file.chmod(0o600)
     typer.echo(f"Created the default project {project_id}.")
     typer.echo(f"Its API key (shown once; also saved to {key_file}): {api_key}")
 
 
-def serve() -> None:
+def serve(
+    host: str | None = typer.Option(None, help="Address to bind (or THREADLINE_HOST)."),
+    port: int | None = typer.Option(None, help="Port to listen on (or THREADLINE_PORT)."),
+) -> None:
     """Run the API, an embedded worker and the WhatsApp sandbox in one process."""
-    settings = get_settings()
+    overrides = {"host": host, "port": port}
+    settings = get_settings().model_copy(
+        update={name: value for name, value in overrides.items() if value is not None}
+    )
     _logging(settings)
-    _prepare(settings)
+    startup.require_secret_key_or_exit(settings)
+    worker_line = (
+        f"embedded worker, {_lanes(settings)}" if settings.embedded_worker else "no embedded worker"
+    )
+    startup.log_start(
+        "server", settings, worker_line, f"API key file {startup.api_key_file(settings)}"
+    )
+    startup.report_migrations(settings, _prepare(settings))
     created = asyncio.run(_bootstrap(settings))
     if created:
         _announce(settings, created)
@@ -90,14 +110,20 @@ def worker() -> None:
     """Run a worker process alone (as many as you like, on PostgreSQL)."""
     settings = get_settings()
     _logging(settings)
+    startup.require_secret_key_or_exit(settings)
+    startup.log_start("worker", settings, _lanes(settings))
     asyncio.run(_run_worker(settings))
 
 
 def migrate() -> None:
     """Bring the database schema up to date."""
     settings = get_settings()
-    _prepare(settings)
-    typer.echo(f"Database at {settings.resolved_database_url()} is up to date.")
+    startup.report_migrations(settings, _prepare(settings))
+
+
+def secret_key() -> None:
+    """Print a new key for THREADLINE_SECRET_KEY (share it between all your hosts)."""
+    typer.echo(new_secret_key())
 
 
 def sandbox(

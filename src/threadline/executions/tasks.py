@@ -127,7 +127,7 @@ async def call(ctx: JobContext) -> None:
 
 async def _still_waiting_for_call(ctx: JobContext) -> bool:
     payload = ctx.job.payload
-    async with ctx.resources.db.session() as session:
+    async with ctx.resources.db.read() as session:
         execution = await repository.load(session, uuid.UUID(payload["execution_id"]))
         return (
             execution is not None

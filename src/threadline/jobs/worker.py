@@ -124,7 +124,7 @@ class Worker:
         ]
         if not tasks:
             return self.poll_seconds
-        async with self.resources.db.session() as session:
+        async with self.resources.db.read() as session:
             due = await repository.next_run_at(session, tasks)
         wait = (due - utcnow()).total_seconds() if due is not None else self.poll_seconds
         return min(self.poll_seconds, wait) if wait > 0 else self.poll_seconds
@@ -219,7 +219,7 @@ class Worker:
         """
         now, known = utcnow(), self.registry.names()
         created_before = now - timedelta(seconds=self.unknown_task_grace)
-        async with self.resources.db.session() as session:
+        async with self.resources.db.read() as session:
             exhausted = await repository.exhausted(session, now=now, tasks=known) if known else []
             unknown = await repository.unknown_overdue(
                 session, now=now, known=known, created_before=created_before

@@ -1,9 +1,15 @@
 """Database plumbing: engine creation, the declarative base and transactions.
 
-SQLite and PostgreSQL run the same code. On SQLite every transaction starts with
+SQLite and PostgreSQL run the same code. On SQLite every write transaction starts with
 ``BEGIN IMMEDIATE`` (so two writers never deadlock on a lock upgrade) and, inside one
-process, transactions are serialised by an asyncio lock: the single-writer path.
+process, write transactions are serialised by an asyncio lock: the single-writer path.
 Across processes SQLite's busy timeout makes writers queue.
+
+Read-only work (every GET) uses :meth:`Database.read`: a deferred transaction on
+connections of their own that takes neither lock, so in WAL mode it reads the last
+committed state while a writer (here or in another process) holds the write lock.
+A read-only session refuses to write (SQLite ``query_only``, PostgreSQL ``READ ONLY``):
+it fails loudly instead of turning into a write transaction.
 """
 
 from __future__ import annotations
@@ -32,26 +38,33 @@ NAMING_CONVENTION = {
 }
 
 
+#: Connections kept for SQLite reads; each is a thread in aiosqlite.
+READ_POOL_SIZE = 8
+
+
 class Base(DeclarativeBase):
     """Declarative base of every table; constraint names follow one convention."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
+def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int, *, read_only: bool) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        # First the busy timeout: switching a new file to WAL needs a lock too.
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        if read_only:
+            cursor.execute("PRAGMA query_only=ON")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
 
 
 class Database:
@@ -62,16 +75,33 @@ class Database:
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
         self.engine = self._create_engine(url, busy_timeout_ms, pool_size)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.read_engine = self._create_read_engine(url, busy_timeout_ms)
+        self.read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
 
     def _create_engine(self, url: str, busy_timeout_ms: int, pool_size: int) -> AsyncEngine:
         if self.is_sqlite:
             engine = create_async_engine(url, pool_size=4, max_overflow=0)
-            _configure_sqlite(engine, busy_timeout_ms)
+            _configure_sqlite(engine, busy_timeout_ms, read_only=False)
             return engine
         # A pool as large as the work in flight: opening connections under load forks
         # PostgreSQL backends, which cost more CPU than the queries they serve.
         return create_async_engine(url, pool_size=pool_size, max_overflow=0, pool_timeout=60)
+
+    def _create_read_engine(self, url: str, busy_timeout_ms: int) -> AsyncEngine:
+        if self.is_sqlite:
+            engine = create_async_engine(url, pool_size=READ_POOL_SIZE, max_overflow=0)
+            _configure_sqlite(engine, busy_timeout_ms, read_only=True)
+            return engine
+        # The same pool: PostgreSQL reads never wait for writers anyway.
+        return self.engine.execution_options(postgresql_readonly=True)
+
+    @contextlib.asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A read-only session: takes no write lock, refuses writes, never commits."""
+        async with self.read_sessions() as session:
+            yield session
+            await session.rollback()
 
     @contextlib.asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -96,4 +126,6 @@ class Database:
 
     async def dispose(self) -> None:
         """Close every pooled connection."""
+        if self.is_sqlite:
+            await self.read_engine.dispose()
         await self.engine.dispose()

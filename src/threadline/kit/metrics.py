@@ -52,7 +52,7 @@ SCRAPE_HOOKS: list[ScrapeHook] = []
 async def _refresh(resources: Resources) -> None:
     if not SCRAPE_HOOKS:
         return
-    async with resources.db.transaction() as session:
+    async with resources.db.read() as session:
         for hook in SCRAPE_HOOKS:
             await hook(session)
 
