@@ -167,7 +167,7 @@ async def webhook(resources: Resources, key: str, request: dict[str, Any]) -> Ca
 async def _function_body(
     resources: Resources, execution_id: uuid.UUID, payload: dict[str, Any]
 ) -> tuple[str, str, bytes]:
-    async with resources.db.read() as session:
+    async with resources.db.session() as session:
         execution = await repository.load(session, execution_id)
         assert execution is not None
         target = await function_endpoint(
