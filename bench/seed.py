@@ -22,7 +22,7 @@ from bench.fixture import phone
 from threadline.kit.resources import Resources
 
 SEED_PHONE_PREFIX = "+1888"
-TABLES = ("flow_executions", "execution_events", "outbound_messages", "jobs")
+TABLES = ("flow_executions", "execution_events", "whatsapp_messages", "jobs")
 
 
 def _json(pg: bool, expression: str) -> tuple[str, str]:
@@ -109,14 +109,16 @@ async def seed(
         )
         await conn.execute(
             statement(
-                "INSERT INTO outbound_messages (project_id, execution_id, whatsapp_config_id, "
-                "node_id, to_phone, payload, status, attempts, wamid, last_error, created_at, "
-                "attempted_at, sent_at) "
-                "SELECT o.project_id, s.id, o.whatsapp_config_id, o.node_id, s.phone, "
+                "INSERT INTO whatsapp_messages (project_id, direction, execution_id, "
+                "whatsapp_config_id, node_id, phone_number, message_type, content, payload, "
+                "status, attempts, wamid, last_error, created_at, attempted_at, sent_at) "
+                "SELECT o.project_id, o.direction, s.id, o.whatsapp_config_id, o.node_id, s.phone, "
+                "o.message_type, o.content, "
                 f"(replace({payload}, :tpl_phone, s.phone)){payload_cast}, o.status, o.attempts, "
-                "o.wamid, o.last_error, o.created_at, o.attempted_at, o.sent_at "
+                "o.wamid || '.' || CAST(s.n AS TEXT), o.last_error, o.created_at, "
+                "o.attempted_at, o.sent_at "
                 "FROM bench_seed s CROSS JOIN "
-                "(SELECT * FROM outbound_messages WHERE execution_id = :tpl) o ORDER BY s.n, o.id"
+                "(SELECT * FROM whatsapp_messages WHERE execution_id = :tpl) o ORDER BY s.n, o.id"
             ),
             params,
         )
@@ -161,7 +163,7 @@ async def _rows(conn: AsyncConnection, execution: uuid.UUID) -> dict[str, list[d
     queries = {
         "flow_executions": "SELECT * FROM flow_executions WHERE id = :e",
         "execution_events": "SELECT * FROM execution_events WHERE execution_id = :e ORDER BY id",
-        "outbound_messages": "SELECT * FROM outbound_messages WHERE execution_id = :e ORDER BY id",
+        "whatsapp_messages": "SELECT * FROM whatsapp_messages WHERE execution_id = :e ORDER BY id",
         "jobs": "SELECT * FROM jobs WHERE dedupe_key = :k ORDER BY id",
     }
     result: dict[str, list[dict[str, Any]]] = {}
@@ -175,14 +177,14 @@ async def _rows(conn: AsyncConnection, execution: uuid.UUID) -> dict[str, list[d
 def _normalise(
     rows: dict[str, list[dict[str, Any]]], execution: uuid.UUID, number: str
 ) -> dict[str, Any]:
-    """Drop surrogate keys; replace the execution's id and phone by placeholders."""
+    """Drop surrogate keys (wamids are unique per copy); mask the execution's id and phone."""
     out: dict[str, Any] = {}
     for table, table_rows in rows.items():
         clean = []
         for row in table_rows:
             item = {}
             for key, value in row.items():
-                if key in ("id", "tracking_id"):
+                if key in ("id", "tracking_id", "wamid"):
                     continue
                 rendered = value if isinstance(value, str) else repr(value)
                 for needle in (str(execution), execution.hex, repr(execution)):

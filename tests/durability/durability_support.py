@@ -25,7 +25,7 @@ from sqlalchemy import select
 from support import free_port  # noqa: F401  (re-exported for the durability tests)
 from threadline.config import Settings
 from threadline.kit.resources import Resources
-from threadline.models import ExecutionEvent, FlowExecution, Job, OutboundMessage
+from threadline.models import ExecutionEvent, FlowExecution, Job, WhatsappMessage
 from threadline.sandbox.state import SandboxState
 
 T = TypeVar("T")
@@ -172,13 +172,13 @@ async def execution_row(resources: Resources, execution_id: str | uuid.UUID) -> 
 
 async def outbox_rows(
     resources: Resources, execution_id: str | uuid.UUID | None = None
-) -> list[OutboundMessage]:
+) -> list[WhatsappMessage]:
     """Outbox rows (of one execution, or all), oldest first."""
     async with resources.db.session() as session:
-        statement = select(OutboundMessage).order_by(OutboundMessage.id)
+        statement = select(WhatsappMessage).order_by(WhatsappMessage.id)
         if execution_id is not None:
             statement = statement.where(
-                OutboundMessage.execution_id == uuid.UUID(str(execution_id))
+                WhatsappMessage.execution_id == uuid.UUID(str(execution_id))
             )
         return list((await session.execute(statement)).scalars())
 

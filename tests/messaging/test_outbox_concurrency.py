@@ -32,7 +32,7 @@ from threadline.jobs.worker import Worker
 from threadline.kit.clock import utcnow
 from threadline.kit.resources import Resources
 from threadline.messaging.service import DELIVER_TASK, queue_messages
-from threadline.models import Job, OutboundMessage
+from threadline.models import Job, WhatsappMessage
 from threadline.sandbox.state import FailureRule, SandboxState
 from threadline.whatsapp import payloads
 
@@ -73,8 +73,8 @@ async def _pending_once_no_job_is_left(resources: Resources) -> int:
         while await _delivery_jobs(resources):
             await asyncio.sleep(0.02)
     async with resources.db.session() as session:
-        pending = OutboundMessage.status.in_(("queued", "sending"))
-        return len((await session.execute(select(OutboundMessage.id).where(pending))).all())
+        pending = WhatsappMessage.status.in_(("queued", "sending"))
+        return len((await session.execute(select(WhatsappMessage.id).where(pending))).all())
 
 
 async def test_every_message_of_concurrent_steps_is_sent_exactly_once(
@@ -111,7 +111,7 @@ async def test_every_message_of_concurrent_steps_is_sent_exactly_once(
         await asyncio.gather(*running)
 
     async with resources.db.session() as session:
-        statuses = Counter((await session.execute(select(OutboundMessage.status))).scalars())
+        statuses = Counter((await session.execute(select(WhatsappMessage.status))).scalars())
     assert set(statuses) == {"sent"}, f"{statuses} (seed {seed})"
     expected = Counter(body for bodies in queued for body in bodies)
     received = Counter(m.payload["text"]["body"] for m in sandbox.outbox)

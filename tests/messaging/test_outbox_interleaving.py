@@ -24,7 +24,7 @@ from threadline.jobs.worker import Worker
 from threadline.kit.clock import utcnow
 from threadline.kit.resources import Resources
 from threadline.messaging.service import DELIVER_TASK, outbox_key, queue_messages
-from threadline.models import Job, OutboundMessage
+from threadline.models import Job, WhatsappMessage
 from threadline.sandbox.state import SandboxState
 from threadline.whatsapp import payloads
 
@@ -77,6 +77,6 @@ async def test_a_message_queued_while_the_delivery_job_finishes_is_sent(
     await run_jobs(resources)
 
     async with resources.db.session() as session:
-        statuses = (await session.execute(select(OutboundMessage.status))).scalars().all()
+        statuses = (await session.execute(select(WhatsappMessage.status))).scalars().all()
     assert sorted(statuses) == ["sent", "sent"]
     assert [m.payload["text"]["body"] for m in sandbox.outbox] == ["Question?", "late"]

@@ -12,7 +12,7 @@ from threadline.kit.crypto import Cipher
 from threadline.messaging import repository
 from threadline.messaging.hooks import execution_hooks
 from threadline.messaging.metrics import DELIVERIES
-from threadline.models import OutboundMessage
+from threadline.models import WhatsappMessage
 from threadline.whatsapp.errors import GraphError
 from threadline.whatsapp_configs.service import SANDBOX_KIND
 from threadline.whatsapp_configs.service import get_by_id as get_whatsapp_config
@@ -31,7 +31,7 @@ class DeliveryTarget:
 
 
 async def target(
-    session: AsyncSession, cipher: Cipher, message: OutboundMessage, *, sandbox_url: str
+    session: AsyncSession, cipher: Cipher, message: WhatsappMessage, *, sandbox_url: str
 ) -> DeliveryTarget | None:
     """The Graph endpoint of the message's config, or None if the config is gone.
 
@@ -52,7 +52,7 @@ async def target(
     return DeliveryTarget(base_url, config.phone_number_id, token, config.api_version)
 
 
-async def start_attempt(session: AsyncSession, message: OutboundMessage) -> bool:
+async def start_attempt(session: AsyncSession, message: WhatsappMessage) -> bool:
     """Record the attempt (``sending``) before the call; False if another deliverer did."""
     return await repository.set_status(
         session,
@@ -62,7 +62,9 @@ async def start_attempt(session: AsyncSession, message: OutboundMessage) -> bool
     )
 
 
-async def _event(session: AsyncSession, message: OutboundMessage, kind: str, data: Any) -> None:
+async def _event(session: AsyncSession, message: WhatsappMessage, kind: str, data: Any) -> None:
+    if message.execution_id is None:
+        return  # sent through the API, not by a flow: its row is its record
     row = {
         "execution_id": message.execution_id,
         "kind": kind,
@@ -74,7 +76,7 @@ async def _event(session: AsyncSession, message: OutboundMessage, kind: str, dat
     await repository.add_event(session, row)
 
 
-async def sent(session: AsyncSession, message: OutboundMessage, wamid: str) -> None:
+async def sent(session: AsyncSession, message: WhatsappMessage, wamid: str) -> None:
     """The Graph API accepted the message (a late answer also settles an unknown one)."""
     values = {"status": "sent", "wamid": wamid, "sent_at": utcnow(), "last_error": None}
     if await repository.set_status(
@@ -84,7 +86,7 @@ async def sent(session: AsyncSession, message: OutboundMessage, wamid: str) -> N
         DELIVERIES.labels("sent").inc()
 
 
-async def requeue(session: AsyncSession, message: OutboundMessage, error: dict[str, Any]) -> None:
+async def requeue(session: AsyncSession, message: WhatsappMessage, error: dict[str, Any]) -> None:
     """The message was certainly not accepted; it goes back in line for a retry."""
     await repository.set_status(
         session,
@@ -96,7 +98,7 @@ async def requeue(session: AsyncSession, message: OutboundMessage, error: dict[s
     DELIVERIES.labels("retry").inc()
 
 
-async def unknown(session: AsyncSession, message: OutboundMessage, reason: str) -> None:
+async def unknown(session: AsyncSession, message: WhatsappMessage, reason: str) -> None:
     """The attempt may or may not have reached WhatsApp; it is flagged, not resent."""
     if await repository.set_status(
         session,
@@ -108,7 +110,7 @@ async def unknown(session: AsyncSession, message: OutboundMessage, reason: str) 
         DELIVERIES.labels("unknown").inc()
 
 
-async def failed(session: AsyncSession, message: OutboundMessage, error: dict[str, Any]) -> None:
+async def failed(session: AsyncSession, message: WhatsappMessage, error: dict[str, Any]) -> None:
     """WhatsApp refused the message for good: the execution fails with the error."""
     now = utcnow()
     if not await repository.set_status(
@@ -120,6 +122,8 @@ async def failed(session: AsyncSession, message: OutboundMessage, error: dict[st
         return
     await _event(session, message, "message_failed", {"error": error})
     DELIVERIES.labels("failed").inc()
+    if message.execution_id is None:
+        return
     failure = {**error, "message": f"message delivery failed: {error.get('message')}"}
     await execution_hooks().fail_execution(session, message.execution_id, failure, now)
 

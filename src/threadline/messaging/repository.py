@@ -10,14 +10,14 @@ from typing import Any, cast
 from sqlalchemy import Table, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from threadline.models import ExecutionEvent, FlowExecution, OutboundMessage
+from threadline.models import ExecutionEvent, FlowExecution, WhatsappMessage
 
 PENDING = ("queued", "sending")
 
 
 async def add_many(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """Insert outbox rows in one multi-row INSERT (Core, like the event log)."""
-    await session.execute(insert(cast(Table, OutboundMessage.__table__)), rows)
+    await session.execute(insert(cast(Table, WhatsappMessage.__table__)), rows)
 
 
 async def add_event(session: AsyncSession, row: dict[str, Any]) -> None:
@@ -25,12 +25,12 @@ async def add_event(session: AsyncSession, row: dict[str, Any]) -> None:
     await session.execute(insert(cast(Table, ExecutionEvent.__table__)), [row])
 
 
-async def next_pending(session: AsyncSession, execution_id: uuid.UUID) -> OutboundMessage | None:
+async def next_pending(session: AsyncSession, execution_id: uuid.UUID) -> WhatsappMessage | None:
     """The execution's oldest message not yet settled."""
     statement = (
-        select(OutboundMessage)
-        .where(OutboundMessage.execution_id == execution_id, OutboundMessage.status.in_(PENDING))
-        .order_by(OutboundMessage.id)
+        select(WhatsappMessage)
+        .where(WhatsappMessage.execution_id == execution_id, WhatsappMessage.status.in_(PENDING))
+        .order_by(WhatsappMessage.id)
         .limit(1)
         .execution_options(populate_existing=True)
     )
@@ -55,8 +55,8 @@ async def set_status(
 ) -> bool:
     """Move a message to new values if it is still in one of ``from_statuses``."""
     statement = (
-        update(OutboundMessage)
-        .where(OutboundMessage.id == message_id, OutboundMessage.status.in_(from_statuses))
+        update(WhatsappMessage)
+        .where(WhatsappMessage.id == message_id, WhatsappMessage.status.in_(from_statuses))
         .values(**values)
         .execution_options(synchronize_session=False)
     )
@@ -67,8 +67,8 @@ async def set_status(
 async def cancel_pending(session: AsyncSession, execution_id: uuid.UUID, now: datetime) -> None:
     """Cancel every queued message of an execution that has failed."""
     await session.execute(
-        update(OutboundMessage)
-        .where(OutboundMessage.execution_id == execution_id, OutboundMessage.status == "queued")
+        update(WhatsappMessage)
+        .where(WhatsappMessage.execution_id == execution_id, WhatsappMessage.status == "queued")
         .values(status="cancelled", sent_at=None, attempted_at=now)
         .execution_options(synchronize_session=False)
     )

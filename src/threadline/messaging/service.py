@@ -27,8 +27,9 @@ from threadline.kit.faults import crash_point
 from threadline.kit.resources import Resources
 from threadline.messaging import outcomes, repository
 from threadline.messaging.outcomes import DeliveryTarget
-from threadline.models import FlowExecution, OutboundMessage
+from threadline.models import FlowExecution, WhatsappMessage
 from threadline.whatsapp.client import WhatsAppClient
+from threadline.whatsapp.content import describe
 from threadline.whatsapp.errors import (
     DeliveryNotAttempted,
     DeliveryOutcomeUnknown,
@@ -70,10 +71,14 @@ async def queue_messages(
     rows: list[dict[str, Any]] = [
         {
             "project_id": execution.project_id,
+            "direction": "outbound",
             "execution_id": execution.id,
+            "conversation_id": execution.conversation_id,
             "whatsapp_config_id": _config_id(send, execution),
             "node_id": send.node_id,
-            "to_phone": execution.phone_number,
+            "phone_number": execution.phone_number,
+            "message_type": str(send.payload.get("type", "text")),
+            "content": describe(send.payload),
             "payload": send.payload,
             "status": "queued",
             "attempts": 0,
@@ -89,14 +94,14 @@ async def queue_messages(
 
 
 Finish = Callable[[AsyncSession], Awaitable[None]]
-Ready = tuple[OutboundMessage, DeliveryTarget]
+Ready = tuple[WhatsappMessage, DeliveryTarget]
 
 
 @dataclass(frozen=True)
 class _Settlement:
     """How to record a call's outcome: an ``outcomes`` function and its argument."""
 
-    how: Callable[[AsyncSession, OutboundMessage, Any], Awaitable[None]]
+    how: Callable[[AsyncSession, WhatsappMessage, Any], Awaitable[None]]
     detail: Any
 
 
@@ -155,7 +160,7 @@ class _Delivery:
         return None
 
     async def _target(
-        self, session: AsyncSession, message: OutboundMessage
+        self, session: AsyncSession, message: WhatsappMessage
     ) -> DeliveryTarget | None:
         key = message.whatsapp_config_id
         if key not in self.targets:
@@ -167,7 +172,7 @@ class _Delivery:
             )
         return self.targets[key]
 
-    async def call(self, message: OutboundMessage, target: DeliveryTarget) -> _Settlement:
+    async def call(self, message: WhatsappMessage, target: DeliveryTarget) -> _Settlement:
         """Send one message; how to record what happened (transient errors raise)."""
         client = WhatsAppClient(
             self.resources.http,
@@ -185,7 +190,7 @@ class _Delivery:
         crash_point("deliver.after_send")
         return _Settlement(outcomes.sent, result.message_id)
 
-    async def _not_sent(self, message: OutboundMessage, error: Exception) -> _Settlement:
+    async def _not_sent(self, message: WhatsappMessage, error: Exception) -> _Settlement:
         retryable = isinstance(error, DeliveryNotAttempted) or (
             isinstance(error, GraphError) and error.retryable
         )
@@ -196,7 +201,7 @@ class _Delivery:
         return _Settlement(outcomes.failed, outcomes.error_dict(error))
 
     async def settle_and_continue(
-        self, outcome: tuple[OutboundMessage, _Settlement] | None, finish: Finish
+        self, outcome: tuple[WhatsappMessage, _Settlement] | None, finish: Finish
     ) -> Ready | None:
         """Record a call's outcome and claim the next message; none left: end the job."""
         async with self.resources.db.transaction() as session:
@@ -207,6 +212,6 @@ class _Delivery:
         return ready if ready is not None else await self.finish_or_next(finish)
 
 
-def _with_callback(message: OutboundMessage) -> dict[str, Any]:
+def _with_callback(message: WhatsappMessage) -> dict[str, Any]:
     # Echoed by Meta in status webhooks: lets a later status settle an unknown outcome.
     return {**message.payload, "biz_opaque_callback_data": f"tl:{message.id}"}

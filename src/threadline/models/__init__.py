@@ -1,6 +1,7 @@
 """Every table, imported here so Alembic and the app see one metadata."""
 
 from threadline.models.api_key import ApiKey
+from threadline.models.customer import Customer
 from threadline.models.execution_event import ExecutionEvent
 from threadline.models.flow import Flow, FlowVersion
 from threadline.models.flow_execution import FlowExecution
@@ -8,12 +9,17 @@ from threadline.models.flow_trigger import FlowTrigger
 from threadline.models.function import Function
 from threadline.models.idempotency_key import IdempotencyKey
 from threadline.models.job import Job
-from threadline.models.outbound_message import OutboundMessage
 from threadline.models.project import Project
+from threadline.models.sandbox_session import SandboxSession
 from threadline.models.whatsapp_config import WhatsappConfig
+from threadline.models.whatsapp_contact import WhatsappContact, WhatsappContactNote
+from threadline.models.whatsapp_conversation import WhatsappConversation
+from threadline.models.whatsapp_message import WhatsappMessage
+from threadline.models.whatsapp_webhook import InboundWebhook, MessageStatusEvent
 
 __all__ = [
     "ApiKey",
+    "Customer",
     "ExecutionEvent",
     "Flow",
     "FlowExecution",
@@ -21,8 +27,14 @@ __all__ = [
     "FlowVersion",
     "Function",
     "IdempotencyKey",
+    "InboundWebhook",
     "Job",
-    "OutboundMessage",
+    "MessageStatusEvent",
     "Project",
+    "SandboxSession",
     "WhatsappConfig",
+    "WhatsappContact",
+    "WhatsappContactNote",
+    "WhatsappConversation",
+    "WhatsappMessage",
 ]

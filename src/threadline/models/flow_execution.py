@@ -21,13 +21,19 @@ class FlowExecution(Base):
     """
 
     __tablename__ = "flow_executions"
-    __table_args__ = (Index("ix_flow_executions_flow_started", "flow_id", "started_at"),)
+    __table_args__ = (
+        Index("ix_flow_executions_flow_started", "flow_id", "started_at"),
+        Index("ix_flow_executions_conversation_id_status", "conversation_id", "status"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id"), index=True)
     flow_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("flows.id"))
     flow_version_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("flow_versions.id"))
     whatsapp_config_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    conversation_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("whatsapp_conversations.id", ondelete="SET NULL"), nullable=True
+    )
     tracking_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     phone_number: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(10))

@@ -1,0 +1,55 @@
+"""Meta's webhook deliveries as received, and the message statuses they carried."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Index, Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from threadline.kit.db import Base
+from threadline.models._types import BigId, Json, UtcDateTime
+
+
+class InboundWebhook(Base):
+    """One POST from Meta, stored (signature checked) before it is acknowledged.
+
+    ``body`` is the exact text received; a job parses it later. ``status`` is
+    pending | processed; ``errors`` lists items that could not be processed.
+    """
+
+    __tablename__ = "inbound_webhooks"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    whatsapp_config_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    item_count: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[list[dict[str, Any]] | None] = mapped_column(Json, nullable=True)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    processed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class MessageStatusEvent(Base):
+    """A delivery status Meta reported for an outbound message (wamid).
+
+    Stored once per (config, wamid, status); a status that arrives before its message
+    has its wamid stays here with ``applied_at`` empty and is applied when it does.
+    """
+
+    __tablename__ = "message_status_events"
+    __table_args__ = (
+        UniqueConstraint("whatsapp_config_id", "wamid", "status"),
+        Index("ix_message_status_events_wamid", "wamid"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    whatsapp_config_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    wamid: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(10))
+    payload: Mapped[dict[str, Any]] = mapped_column(Json)
+    meta_timestamp: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    applied_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
