@@ -51,6 +51,16 @@ class Settings(BaseSettings):
     #: Graph base URL that sandbox WhatsApp configs send to; empty: this server's own.
     sandbox_url: str = ""
 
+    # The WhatsApp channel (see "Inbound messages" in docs/architecture.md).
+    #: The Meta app's secret, which signs every webhook delivery (a config may override it).
+    meta_app_secret: str | None = None
+    #: Meta's own cap on a webhook delivery.
+    webhook_max_body_bytes: int = Field(default=3 * 1024 * 1024, ge=1)
+    #: A conversation with no message for this long is ended.
+    conversation_inactivity_minutes: float = Field(default=1440, gt=0)
+    #: Messages of one user this close together resume a flow once, combined (0: off).
+    inbound_debounce_ms: int = Field(default=0, ge=0)
+
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to a SQLite file in the data directory.
 

@@ -1,0 +1,1 @@
+"""WhatsApp conversations: threads between a number and a contact, and their inbound queue."""

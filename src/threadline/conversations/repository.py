@@ -1,0 +1,68 @@
+"""SQL for conversations."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from threadline.kit.sql import insert_ignoring_conflict
+from threadline.models import WhatsappConversation
+
+
+async def active(
+    session: AsyncSession, config_id: uuid.UUID, contact_id: uuid.UUID
+) -> WhatsappConversation | None:
+    """The active conversation of a number and a contact, if there is one."""
+    statement = select(WhatsappConversation).where(
+        WhatsappConversation.whatsapp_config_id == config_id,
+        WhatsappConversation.contact_id == contact_id,
+        WhatsappConversation.status == "active",
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def open_if_none(
+    session: AsyncSession,
+    *,
+    project_id: uuid.UUID,
+    config_id: uuid.UUID,
+    contact_id: uuid.UUID,
+    phone_number: str,
+    now: datetime,
+) -> None:
+    """Open a conversation unless one is active (the partial unique index decides)."""
+    values = {
+        "id": uuid.uuid4(),
+        "project_id": project_id,
+        "whatsapp_config_id": config_id,
+        "contact_id": contact_id,
+        "phone_number": phone_number,
+        "status": "active",
+        "last_active_at": now,
+        "created_at": now,
+        "updated_at": now,
+    }
+    await insert_ignoring_conflict(
+        session,
+        WhatsappConversation,
+        values,
+        conflict_on=("whatsapp_config_id", "contact_id"),
+        conflict_where=text("status = 'active'"),
+    )
+
+
+async def lock(session: AsyncSession, conversation_id: uuid.UUID) -> WhatsappConversation | None:
+    """Wait for, then hold, the conversation's row lock; the row, fresh.
+
+    On SQLite the statement is a plain read: the transaction already holds the write lock.
+    """
+    statement = (
+        select(WhatsappConversation)
+        .where(WhatsappConversation.id == conversation_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
