@@ -29,9 +29,21 @@ from builders import (
     get_execution,
     start_execution,
 )
+from threadline.config import Settings
 from threadline.jobs.worker import Worker
 from threadline.kit.resources import Resources
 from threadline.sandbox.state import SandboxState
+
+
+# A long lease, so "promptly" has room on a loaded machine and still cannot mean "after
+# the lease ran out".
+LEASE_SECONDS = 30
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The suite's settings with a job lease far longer than any retry here."""
+    return settings.model_copy(update={"job_lease_seconds": LEASE_SECONDS})
 
 
 @pytest.fixture
@@ -155,9 +167,9 @@ async def test_transient_error_while_the_execution_moves_on_is_retried_promptly(
         rows = await outbox_rows(resources, execution_id)
         return len(rows) == 2 and all(m.status not in PENDING for m in rows)
 
-    # Well inside the 5 s job lease: nothing may wait for a lease to run out.
-    await eventually(all_sent, timeout=4, what="both messages to be delivered")
-    assert time.monotonic() - started < 4
+    # Well inside the job lease: nothing may wait for a lease to run out.
+    await eventually(all_sent, timeout=LEASE_SECONDS / 3, what="both messages to be delivered")
+    assert time.monotonic() - started < LEASE_SECONDS / 3
     rows = await outbox_rows(resources, execution_id)
     assert [m.status for m in rows] == ["sent", "sent"]
     assert [e.payload["text"]["body"] for e in sandbox.outbox] == ["Question?", "You said blue"]
