@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     # The WhatsApp channel (see "Inbound messages" in docs/architecture.md).
     #: The Meta app's secret, which signs every webhook delivery (a config may override it).
     meta_app_secret: str | None = None
+    #: The token Meta's webhook handshake must present on ``/webhooks/whatsapp``.
+    meta_verify_token: str | None = None
     #: Meta's own cap on a webhook delivery.
     webhook_max_body_bytes: int = Field(default=3 * 1024 * 1024, ge=1)
     #: A conversation with no message for this long is ended.
@@ -98,6 +100,7 @@ class SandboxIdentity:
     waba_id: str = "200000000000001"
     access_token: str = "sandbox-token"
     api_version: str = "v23.0"
+    app_secret: str = "sandbox-app-secret"
 
 
 SANDBOX_IDENTITY = SandboxIdentity()

@@ -57,6 +57,13 @@ class Unauthorized(AppError):
     error = "Invalid or missing API key"
 
 
+class Forbidden(AppError):
+    """The credentials presented do not allow this."""
+
+    status_code = 403
+    error = "Forbidden"
+
+
 class NotFound(AppError):
     """The requested resource could not be found."""
 

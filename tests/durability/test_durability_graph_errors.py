@@ -34,7 +34,6 @@ from threadline.jobs.worker import Worker
 from threadline.kit.resources import Resources
 from threadline.sandbox.state import SandboxState
 
-
 # A long lease, so "promptly" has room on a loaded machine and still cannot mean "after
 # the lease ran out".
 LEASE_SECONDS = 30

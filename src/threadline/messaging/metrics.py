@@ -6,8 +6,8 @@ from prometheus_client import Counter
 
 DELIVERIES = Counter(
     "threadline_deliveries",
-    "Outbox delivery attempts by outcome: sent, retry (requeued), unknown, failed.",
+    "Outbox delivery outcomes: sent, retry (requeued), unknown, failed, failed_after_send.",
     ["outcome"],
 )
-for _outcome in ("sent", "retry", "unknown", "failed"):
+for _outcome in ("sent", "retry", "unknown", "failed", "failed_after_send"):
     DELIVERIES.labels(_outcome)  # every outcome shows, at 0, from the first scrape

@@ -34,6 +34,17 @@ async def list_for(session: AsyncSession, project_id: uuid.UUID) -> list[Whatsap
     return list((await session.execute(statement)).scalars())
 
 
+async def by_phone_number_id(session: AsyncSession, phone_number_id: str) -> list[WhatsappConfig]:
+    """Every config of every project on that number (sandbox configs share one)."""
+    statement = select(WhatsappConfig).where(WhatsappConfig.phone_number_id == phone_number_id)
+    return list((await session.execute(statement.order_by(WhatsappConfig.created_at))).scalars())
+
+
+async def by_id(session: AsyncSession, config_id: uuid.UUID) -> WhatsappConfig | None:
+    """A config by id, whatever its project (for its own webhook URL)."""
+    return await session.get(WhatsappConfig, config_id)
+
+
 def add(session: AsyncSession, config: WhatsappConfig) -> None:
     """Stage a new config row."""
     session.add(config)

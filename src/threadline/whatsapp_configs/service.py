@@ -85,3 +85,31 @@ async def get_by_id(
 async def list_for(session: AsyncSession, project: Project) -> list[WhatsappConfig]:
     """Every config of ``project``."""
     return await repository.list_for(session, project.id)
+
+
+async def find_by_phone_number_id(
+    session: AsyncSession, phone_number_id: str
+) -> list[WhatsappConfig]:
+    """The configs inbound messages on ``phone_number_id`` may belong to (any project)."""
+    return await repository.by_phone_number_id(session, phone_number_id)
+
+
+async def find_by_id(session: AsyncSession, config_id: uuid.UUID) -> WhatsappConfig | None:
+    """A config by id in any project: its per-config webhook URL names it."""
+    return await repository.by_id(session, config_id)
+
+
+def app_secret(config: WhatsappConfig, cipher: Cipher, default: str | None) -> str | None:
+    """The secret Meta signs this number's webhooks with: its own, the sandbox's, or the app's."""
+    if config.app_secret_encrypted:
+        return cipher.decrypt(config.app_secret_encrypted)
+    if config.kind == SANDBOX_KIND:
+        return SANDBOX_IDENTITY.app_secret
+    return default
+
+
+def verify_token(config: WhatsappConfig, cipher: Cipher) -> str | None:
+    """The token Meta's handshake must present for this config, if one was set."""
+    if config.webhook_verify_token_encrypted:
+        return cipher.decrypt(config.webhook_verify_token_encrypted)
+    return None

@@ -1,0 +1,135 @@
+"""Receiving a webhook delivery: check the signature, store it, answer at once.
+
+Nothing of a delivery is processed before the 200: it is stored as it came, and the
+``inbound.process`` job turns it into messages and statuses. So Meta's request is
+answered fast whatever the flows do, and a crash after the 200 loses nothing.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from threadline.errors import Forbidden, NotFound, Unauthorized
+from threadline.inbound import envelope, signature
+from threadline.jobs.queue import enqueue
+from threadline.kit.clock import utcnow
+from threadline.kit.crypto import Cipher
+from threadline.models import InboundWebhook, WhatsappConfig
+from threadline.whatsapp_configs import service as configs
+
+PROCESS_TASK = "inbound.process"
+log = logging.getLogger("threadline.inbound")
+
+
+class BadSignature(Unauthorized):
+    """X-Hub-Signature-256 is missing or does not sign this body with the Meta app's secret."""
+
+    error = "Invalid signature"
+
+
+class VerificationFailed(Forbidden):
+    """hub.mode must be "subscribe" and hub.verify_token the token configured for this URL."""
+
+    error = "Verification failed"
+
+
+class UnknownWebhookConfig(NotFound):
+    """No WhatsApp config has this id: use the URL shown for the config, or /webhooks/whatsapp."""
+
+    error = "WhatsApp config not found"
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """What the receiver checks with: the app's secret and token, and the cipher of the rest."""
+
+    cipher: Cipher
+    app_secret: str | None
+    verify_token: str | None
+
+
+async def receive(
+    session: AsyncSession,
+    body: bytes,
+    header: str | None,
+    secrets: Secrets,
+    config_id: uuid.UUID | None = None,
+) -> int:
+    """Store a signed delivery and queue its processing; the stored row's id."""
+    delivery = envelope.parse(body)
+    scope = await _scope(session, config_id)
+    candidates = await _signing_secrets(session, delivery, scope, secrets)
+    if not signature.is_valid(body, header, candidates):
+        raise BadSignature()
+    row = InboundWebhook(
+        whatsapp_config_id=config_id,
+        body=body.decode(),
+        status="pending",
+        item_count=0,
+        received_at=utcnow(),
+    )
+    session.add(row)
+    await session.flush()
+    await enqueue(session, PROCESS_TASK, {"webhook_id": row.id})
+    return row.id
+
+
+async def _scope(session: AsyncSession, config_id: uuid.UUID | None) -> WhatsappConfig | None:
+    if config_id is None:
+        return None
+    config = await configs.find_by_id(session, config_id)
+    if config is None:
+        raise UnknownWebhookConfig()
+    return config
+
+
+async def _signing_secrets(
+    session: AsyncSession,
+    delivery: envelope.Envelope,
+    scope: WhatsappConfig | None,
+    secrets: Secrets,
+) -> list[str]:
+    """The app's secret plus the overrides of the configs the delivery is about."""
+    found = [] if secrets.app_secret is None else [secrets.app_secret]
+    if scope is not None:
+        numbers = [scope]
+    else:
+        numbers = [
+            config
+            for number in sorted(delivery.phone_number_ids())
+            for config in await configs.find_by_phone_number_id(session, number)
+        ]
+    for config in numbers:
+        secret = configs.app_secret(config, secrets.cipher, secrets.app_secret)
+        if secret and secret not in found:
+            found.append(secret)
+    return found
+
+
+async def verify_subscription(
+    session: AsyncSession,
+    *,
+    mode: str | None,
+    token: str | None,
+    challenge: str | None,
+    secrets: Secrets,
+    config_id: uuid.UUID | None = None,
+) -> str:
+    """Meta's GET handshake: the challenge back if the token is the one configured."""
+    if mode != "subscribe" or not token or challenge is None:
+        raise VerificationFailed()
+    scope = await _scope(session, config_id)
+    expected = (
+        configs.verify_token(scope, secrets.cipher) if scope is not None else secrets.verify_token
+    )
+    if expected is None or not hmac.compare_digest(expected, token):
+        raise VerificationFailed()
+    if scope is not None:
+        scope.webhook_verified_at = utcnow()
+    log.info("webhook subscription verified", extra={"whatsapp_config_id": str(config_id)})
+    return challenge

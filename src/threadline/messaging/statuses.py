@@ -1,0 +1,186 @@
+"""Delivery statuses Meta reports for outbound messages: stored once, applied forward only.
+
+``sent`` < ``delivered`` < ``read``; ``failed`` is final. A late ``delivered`` never
+overwrites ``read``. A status that arrives before its message has a wamid (the Graph
+answer is still in flight) stays stored and is applied when the wamid is recorded;
+the ``biz_opaque_callback_data`` echoed back (``tl:<message id>``) finds the message
+even then, which also settles a send of unknown outcome.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from threadline.kit.sql import insert_ignoring_conflict
+from threadline.messaging import repository
+from threadline.messaging.metrics import DELIVERIES
+from threadline.models import MessageStatusEvent, WhatsappMessage
+
+RANK = {"sent": 1, "delivered": 2, "read": 3, "played": 4, "failed": 9}
+_TIMESTAMP_COLUMN = {"delivered": "delivered_at", "read": "read_at"}
+CALLBACK_PREFIX = "tl:"
+
+
+@dataclass(frozen=True)
+class Status:
+    """One status of one wamid, as a webhook reported it."""
+
+    config_id: uuid.UUID
+    wamid: str
+    status: str
+    at: datetime | None
+    payload: dict[str, Any]
+    callback_data: str | None = None
+
+
+def rank(status: str) -> int:
+    """Position in the progression; statuses before ``sent`` (queued, sending...) are 0."""
+    return RANK.get(status, 0)
+
+
+async def record(session: AsyncSession, status: Status, now: datetime) -> bool:
+    """Store ``status`` (once) and apply it if its message is known; False if a duplicate."""
+    values = {
+        "whatsapp_config_id": status.config_id,
+        "wamid": status.wamid,
+        "status": status.status,
+        "payload": status.payload,
+        "meta_timestamp": status.at,
+        "received_at": now,
+    }
+    if not await insert_ignoring_conflict(
+        session,
+        MessageStatusEvent,
+        values,
+        conflict_on=("whatsapp_config_id", "wamid", "status"),
+    ):
+        return False
+    message = await _message_for(session, status)
+    if message is not None:
+        await _apply(session, message, status, now)
+    return True
+
+
+async def apply_pending(session: AsyncSession, message: WhatsappMessage, now: datetime) -> None:
+    """The message got its wamid: apply the statuses that came before it, in order."""
+    if message.wamid is None or message.whatsapp_config_id is None:
+        return
+    rows = await session.execute(
+        select(MessageStatusEvent).where(
+            MessageStatusEvent.whatsapp_config_id == message.whatsapp_config_id,
+            MessageStatusEvent.wamid == message.wamid,
+            MessageStatusEvent.applied_at.is_(None),
+        )
+    )
+    for event in sorted(rows.scalars(), key=lambda row: rank(row.status)):
+        status = Status(
+            event.whatsapp_config_id, event.wamid, event.status, event.meta_timestamp, event.payload
+        )
+        await _apply(session, message, status, now)
+
+
+async def _message_for(session: AsyncSession, status: Status) -> WhatsappMessage | None:
+    by_wamid = select(WhatsappMessage).where(
+        WhatsappMessage.whatsapp_config_id == status.config_id,
+        WhatsappMessage.wamid == status.wamid,
+    )
+    message = (await session.execute(by_wamid.with_for_update())).scalar_one_or_none()
+    if message is not None or not status.callback_data:
+        return message
+    message_id = _callback_id(status.callback_data)
+    if message_id is None:
+        return None
+    by_id = select(WhatsappMessage).where(
+        WhatsappMessage.id == message_id,
+        WhatsappMessage.whatsapp_config_id == status.config_id,
+        WhatsappMessage.direction == "outbound",
+    )
+    return (await session.execute(by_id.with_for_update())).scalar_one_or_none()
+
+
+def _callback_id(data: str) -> int | None:
+    if not data.startswith(CALLBACK_PREFIX) or not data[len(CALLBACK_PREFIX) :].isdigit():
+        return None
+    return int(data[len(CALLBACK_PREFIX) :])
+
+
+async def _apply(
+    session: AsyncSession, message: WhatsappMessage, status: Status, now: datetime
+) -> None:
+    await _mark_applied(session, status, now)
+    if message.status == "failed" or rank(status.status) <= rank(message.status):
+        return  # final, or a late arrival of a status already passed
+    was = message.status
+    values = _values(message, status, now)
+    await session.execute(
+        update(WhatsappMessage)
+        .where(WhatsappMessage.id == message.id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    for key, value in values.items():
+        setattr(message, key, value)
+    await _log(session, message, status, was)
+
+
+def _values(message: WhatsappMessage, status: Status, now: datetime) -> dict[str, Any]:
+    values: dict[str, Any] = {"status": status.status, "updated_at": now, "wamid": status.wamid}
+    at = status.at or now
+    if message.sent_at is None:
+        values["sent_at"] = at
+    column = _TIMESTAMP_COLUMN.get(status.status)
+    if column:
+        values[column] = at
+    if status.status == "failed":
+        errors = status.payload.get("errors") or [{}]
+        values["last_error"] = errors[0] if isinstance(errors, list) and errors else errors
+    return values
+
+
+async def _mark_applied(session: AsyncSession, status: Status, now: datetime) -> None:
+    await session.execute(
+        update(MessageStatusEvent)
+        .where(
+            MessageStatusEvent.whatsapp_config_id == status.config_id,
+            MessageStatusEvent.wamid == status.wamid,
+            MessageStatusEvent.status == status.status,
+        )
+        .values(applied_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def _log(session: AsyncSession, message: WhatsappMessage, status: Status, was: str) -> None:
+    """Failures after the send, and settled unknown outcomes, go into the event log."""
+    if message.execution_id is None:
+        return
+    data: dict[str, Any]
+    if status.status == "failed":
+        kind, data = "message_failed_after_send", {"error": message.last_error}
+        DELIVERIES.labels("failed_after_send").inc()
+    elif was in ("unknown", "sending"):
+        kind, data = "message_settled", {"status": status.status, "was": was}
+    else:
+        return
+    await repository.add_event(
+        session,
+        {
+            "execution_id": message.execution_id,
+            "kind": kind,
+            "node_id": message.node_id,
+            "at": now_or(status, message),
+            "duration_ms": None,
+            "data": {"message_id": message.id, "wamid": status.wamid, **data},
+        },
+    )
+
+
+def now_or(status: Status, message: WhatsappMessage) -> datetime:
+    """When the event happened: Meta's stamp, else the message's last update."""
+    return status.at or message.updated_at or message.created_at
