@@ -285,3 +285,30 @@ async def test_a_hundred_concurrent_messages_while_the_flow_runs_are_processed_i
     inbound = [m for m in await _rows(resources, WhatsappMessage) if m.direction == "inbound"]
     assert len(inbound) == 101
     assert {m.processing_status for m in inbound} == {"processed"}
+
+
+async def test_a_delivery_left_pending_is_stored_by_the_process_job(
+    client: httpx.AsyncClient, resources: Resources, sandbox: SandboxState, sandbox_url: str
+) -> None:
+    """The fallback when the request could not store the items: the job does, once."""
+    from threadline.inbound.receiver import PROCESS_TASK
+    from threadline.jobs.queue import enqueue
+    from threadline.kit.clock import utcnow
+
+    project = await create_project(resources, sandbox_url)
+    flow_id = await create_active_flow(client, project, menu_flow())
+    await add_inbound_trigger(client, project, flow_id)
+    raw, _headers = signed(delivery(messages=[inbound_text("wamid.LATE", "hi")]))
+    async with resources.db.transaction() as session:
+        row = InboundWebhook(
+            body=raw.decode(), status="pending", item_count=0, received_at=utcnow()
+        )
+        session.add(row)
+        await session.flush()
+        for _ in range(2):  # a duplicate job changes nothing
+            await enqueue(session, PROCESS_TASK, {"webhook_id": row.id})
+    await run_jobs(resources)
+    (stored,) = await _rows(resources, InboundWebhook)
+    assert (stored.status, stored.item_count) == ("processed", 1)
+    assert len(await _rows(resources, WhatsappMessage)) == 2  # hi, and the menu sent back
+    assert _sent_texts(sandbox) == ["Hello hi! Coffee?"]

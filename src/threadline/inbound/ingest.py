@@ -57,6 +57,12 @@ async def process(
     return report
 
 
+def finish(webhook: InboundWebhook, report: Report, now: datetime) -> None:
+    """Mark the delivery processed, with what it held and what failed."""
+    webhook.status, webhook.processed_at = "processed", now
+    webhook.item_count, webhook.errors = report.items, report.errors or None
+
+
 async def _change(
     session: AsyncSession,
     change: envelope.Change,

@@ -24,7 +24,7 @@ log = logging.getLogger("threadline.inbound")
 
 @registry.task(PROCESS_TASK, policy=RetryPolicy(max_attempts=20, base_delay=0.2, max_delay=30))
 async def process(ctx: JobContext) -> None:
-    """Turn a stored delivery into messages and statuses, all in one transaction."""
+    """Store the items of a delivery the request could not (see ``receiver``)."""
     webhook_id = int(ctx.job.payload["webhook_id"])
     async with ctx.resources.db.transaction() as session:
         statement = select(InboundWebhook).where(InboundWebhook.id == webhook_id)
@@ -32,8 +32,7 @@ async def process(ctx: JobContext) -> None:
         if webhook is not None and webhook.status == "pending":
             now = utcnow()
             report = await ingest.process(session, webhook, ctx.resources.settings, now)
-            webhook.status, webhook.processed_at = "processed", now
-            webhook.item_count, webhook.errors = report.items, report.errors or None
+            ingest.finish(webhook, report, now)
         crash_point("inbound.before_commit")
         await ctx.finish(session)
 
