@@ -57,12 +57,15 @@ async def open_if_none(
 async def lock(session: AsyncSession, conversation_id: uuid.UUID) -> WhatsappConversation | None:
     """Wait for, then hold, the conversation's row lock; the row, fresh.
 
+    ``FOR NO KEY UPDATE``: a step that holds its execution's lock and inserts a message
+    of this conversation takes a key-share lock on the row (the foreign key); a plain
+    ``FOR UPDATE`` here would wait on it while it waits on us (a deadlock).
     On SQLite the statement is a plain read: the transaction already holds the write lock.
     """
     statement = (
         select(WhatsappConversation)
         .where(WhatsappConversation.id == conversation_id)
-        .with_for_update()
+        .with_for_update(key_share=True)  # PostgreSQL: FOR NO KEY UPDATE
         .execution_options(populate_existing=True)
     )
     return (await session.execute(statement)).scalar_one_or_none()
