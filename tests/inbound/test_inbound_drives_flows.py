@@ -257,11 +257,8 @@ async def test_an_unknown_number_is_acknowledged_and_recorded(
     assert webhook.errors is not None and "999" in webhook.errors[0]["error"]
 
 
-async def test_a_hundred_concurrent_messages_while_the_flow_runs_are_processed_in_order_once(
-    client: httpx.AsyncClient, resources: Resources, sandbox: SandboxState, sandbox_url: str
-) -> None:
-    """An echo loop: each reply is answered with its own text, in the order Meta stamped."""
-    project = await create_project(resources, sandbox_url)
+async def _echo_loop(client: httpx.AsyncClient, resources: Resources, project: Any) -> None:
+    """An echo loop started by "start": each reply is answered with its own text."""
     loop = chain(
         node("start", "start"),
         node("wait", "wait_for_response", save_response_to="said"),
@@ -273,17 +270,52 @@ async def test_a_hundred_concurrent_messages_while_the_flow_runs_are_processed_i
     await post_webhook(client, delivery(messages=[inbound_text("wamid.S", "start", at=1_000)]))
     await run_jobs(resources)
 
-    items = [inbound_text(f"wamid.{n}", f"m{n}", at=2_000 + n) for n in range(100)]
+
+async def _fire_shuffled(client: httpx.AsyncClient, count: int) -> list[httpx.Response]:
+    items = [inbound_text(f"wamid.{n}", f"m{n}", at=2_000 + n) for n in range(count)]
     random.shuffle(items)
-    answers = await asyncio.gather(
-        *(post_webhook(client, delivery(messages=[item])) for item in items), run_jobs(resources)
+    return await asyncio.gather(*(post_webhook(client, delivery(messages=[i])) for i in items))
+
+
+async def test_a_hundred_concurrent_messages_while_the_flow_runs_are_processed_in_order_once(
+    client: httpx.AsyncClient, resources: Resources, sandbox: SandboxState, sandbox_url: str
+) -> None:
+    """They arrive, shuffled, while a step of the execution is in flight (resumed through
+    the API, its advance not yet run): all wait, then go through in Meta's order."""
+    project = await create_project(resources, sandbox_url)
+    await _echo_loop(client, resources, project)
+    (execution,) = await _rows(resources, FlowExecution)
+    resumed = await client.post(
+        f"/api/v1/flow_executions/{execution.id}/resume",
+        headers=project.headers,
+        json={"input": "first"},
     )
-    assert all(a.status_code == 200 for a in answers[:-1])
+    assert resumed.status_code == 200, resumed.text
+
+    answers = await _fire_shuffled(client, 100)
+    assert [a.status_code for a in answers] == [200] * 100
     await run_jobs(resources)
 
-    assert _sent_texts(sandbox) == [f"echo m{n}" for n in range(100)]
+    assert _sent_texts(sandbox) == ["echo first"] + [f"echo m{n}" for n in range(100)]
     inbound = [m for m in await _rows(resources, WhatsappMessage) if m.direction == "inbound"]
     assert len(inbound) == 101
+    assert {m.processing_status for m in inbound} == {"processed"}
+
+
+async def test_a_hundred_concurrent_messages_with_a_worker_running_are_each_processed_once(
+    client: httpx.AsyncClient, resources: Resources, sandbox: SandboxState, sandbox_url: str
+) -> None:
+    """With the worker running while they arrive, none is lost or processed twice (the
+    order is Meta's among the messages received so far: see "Inbound messages")."""
+    project = await create_project(resources, sandbox_url)
+    await _echo_loop(client, resources, project)
+    answers, _ = await asyncio.gather(_fire_shuffled(client, 100), run_jobs(resources))
+    assert [a.status_code for a in answers] == [200] * 100
+    await run_jobs(resources)
+
+    sent = _sent_texts(sandbox)
+    assert sorted(sent) == sorted(f"echo m{n}" for n in range(100))
+    inbound = [m for m in await _rows(resources, WhatsappMessage) if m.direction == "inbound"]
     assert {m.processing_status for m in inbound} == {"processed"}
 
 
