@@ -234,9 +234,9 @@ async def run_jobs(resources: Resources, *, rounds: int = 50) -> None:
 
     from threadline.conversations.service import EXPIRE_TASK
     from threadline.executions.keys import TIMEOUT_TASK
-    from threadline.messaging.settle import SETTLE_TASK
     from threadline.jobs.worker import Worker
     from threadline.kit.clock import utcnow
+    from threadline.messaging.settle import SETTLE_TASK
     from threadline.models import Job
 
     worker = Worker(resources)
