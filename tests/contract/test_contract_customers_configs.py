@@ -130,3 +130,31 @@ async def test_contract_whatsapp_configs(
     for answer in answers:
         check(whatsapp, "/whatsapp_configs/{id}", answer)
         check(platform, "/whatsapp_configs/{whatsapp_config_id}", answer)
+
+
+async def test_contract_whatsapp_config_health(
+    client: httpx.AsyncClient, resources: Resources, sandbox_url: str
+) -> None:
+    """An unhealthy report (a token the sandbox refuses: every check fails) and a 404.
+
+    The reference declares ``error`` on the report and on most checks; a passing check or
+    a healthy report has no error to give, so only the failing report shows every field.
+    The platform spec's ``overall_status`` enum has no value for "Meta did not say", so the
+    WhatsApp spec (a plain string) is the one checked.
+    """
+    whatsapp = load_spec(WHATSAPP)
+    project = await create_project(resources, sandbox_url)
+    customer = await create_customer(client, project)
+    config = await create_whatsapp_config(
+        client, project, customer["id"], access_token="EAAG-refused", graph_url=sandbox_url
+    )
+    report = await client.get(
+        f"/api/v1/whatsapp_configs/{config['id']}/health", headers=project.headers
+    )
+    assert report.status_code == 200 and report.json()["status"] == "unhealthy"
+    check(whatsapp, "/whatsapp_configs/{id}/health", report)
+    missing = await client.get(
+        f"/api/v1/whatsapp_configs/{uuid.uuid4()}/health", headers=project.headers
+    )
+    assert missing.status_code == 404
+    check(whatsapp, "/whatsapp_configs/{id}/health", missing)

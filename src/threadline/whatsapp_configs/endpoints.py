@@ -10,8 +10,9 @@ from fastapi import APIRouter, Depends, Query, Response
 from threadline.auth.dependencies import AppResources, CurrentProject, DbSession
 from threadline.kit.listing import CreatedQuery, PageQuery, page_of
 from threadline.kit.schemas import Envelope, Page
-from threadline.whatsapp_configs import presenters, removal, service
+from threadline.whatsapp_configs import health, presenters, removal, service
 from threadline.whatsapp_configs.schemas import (
+    HealthReport,
     WhatsappConfigFilters,
     WhatsappConfigOut,
     WhatsappConfigUpdate,
@@ -88,3 +89,17 @@ async def delete_whatsapp_config(
     """Delete a config; refused (422) while in use unless ``force=true``."""
     await removal.delete(session, project, config_id, force=force)
     return Response(status_code=204)
+
+
+@router.get(
+    "/whatsapp_configs/{config_id}/health",
+    response_model=HealthReport,
+    response_model_exclude_none=True,
+)
+async def whatsapp_config_health(
+    config_id: uuid.UUID, session: DbSession, project: CurrentProject, resources: AppResources
+) -> HealthReport:
+    """Ask the Graph API about the number and its WABA; each failed check says why."""
+    return await health.check(
+        session, project, resources.settings, resources.cipher, resources.http, config_id
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -103,3 +103,42 @@ class WhatsappConfigOut(BaseModel):
     app_secret_set: bool
     created_at: datetime
     updated_at: datetime
+
+
+HealthStatus = Literal["healthy", "degraded", "unhealthy", "error"]
+
+
+class HealthCheck(BaseModel):
+    """One check: whether it passed, what Meta said, and (failed) why, with Meta's error."""
+
+    passed: bool
+    details: dict[str, Any] = Field(default_factory=dict)
+    error: str | None = None
+    graph_error: dict[str, Any] | None = Field(
+        default=None, description="Meta's error as the Graph API answered it (code, type, ...)"
+    )
+
+
+class MessagingHealthCheck(HealthCheck):
+    """Whether the number can send: Meta's ``health_status.can_send_message``."""
+
+    overall_status: str
+
+
+class HealthChecks(BaseModel):
+    """The checks of a health report (critical: the phone number and the WABA)."""
+
+    phone_number_access: HealthCheck
+    business_account_access: HealthCheck
+    messaging_health: MessagingHealthCheck
+    webhook_subscription: HealthCheck
+    webhook_verified: HealthCheck
+
+
+class HealthReport(BaseModel):
+    """``GET /whatsapp_configs/{id}/health``: overall status, each check, when it ran."""
+
+    status: HealthStatus
+    checks: HealthChecks
+    timestamp: datetime
+    error: str | None = Field(default=None, description="Why it is not healthy, in one line")
