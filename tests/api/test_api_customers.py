@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import httpx
@@ -158,3 +159,19 @@ async def test_bad_and_foreign_ids(
     assert (await client.get("/api/v1/customers")).status_code == 401
     still = await client.get(path, headers=project.headers)
     assert still.json()["data"]["name"] == "Acme"
+
+
+async def test_concurrent_creates_of_one_external_id_make_one_customer(
+    client: httpx.AsyncClient, resources: Resources, sandbox_url: str
+) -> None:
+    project = await create_project(resources, sandbox_url)
+    body = {"customer": {"name": "Twin", "external_customer_id": "CUS-TWIN"}}
+    answers = await asyncio.gather(
+        *(client.post("/api/v1/customers", headers=project.headers, json=body) for _ in range(6))
+    )
+    statuses = sorted(answer.status_code for answer in answers)
+    assert statuses == [201] + [422] * 5, [a.text for a in answers]
+    for answer in answers[1:]:
+        if answer.status_code == 422:
+            assert "external_customer_id" in answer.json()["message"]
+    assert await count_rows(resources, Customer) == 1

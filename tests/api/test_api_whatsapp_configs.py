@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -299,3 +300,27 @@ async def test_bad_and_foreign_ids(
     still = await client.get(f"/api/v1/whatsapp_configs/{config['id']}", headers=project.headers)
     assert still.json()["data"]["name"] == config["name"]
     assert await count_rows(resources, WhatsappConfig) == 3  # two defaults and ``config``
+
+
+async def test_concurrent_creates_of_one_number_connect_it_once(
+    client: httpx.AsyncClient, resources: Resources, sandbox_url: str
+) -> None:
+    projects = [await create_project(resources, sandbox_url, name=f"P{i}") for i in range(5)]
+    customers = [await create_customer(client, project) for project in projects]
+    fields = production_config_fields()
+    answers = await asyncio.gather(
+        *(
+            client.post(
+                f"/api/v1/customers/{customer['id']}/whatsapp_configs",
+                headers=project.headers,
+                json={"whatsapp_config": fields},
+            )
+            for project, customer in zip(projects, customers, strict=True)
+        )
+    )
+    statuses = sorted(answer.status_code for answer in answers)
+    assert statuses == [201, 422, 422, 422, 422], [a.text for a in answers]
+    for answer in answers:
+        if answer.status_code == 422:
+            assert answer.json()["error"] == "Phone number already connected"
+    assert await count_rows(resources, WhatsappConfig) == 6  # five defaults and the winner

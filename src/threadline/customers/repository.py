@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.customers.schemas import CustomerFilters
@@ -51,11 +52,21 @@ async def list_for(
     return await fetch_page(session, ordered, page)
 
 
-def add(session: AsyncSession, customer: Customer) -> None:
-    """Stage a new customer row."""
-    session.add(customer)
-
-
 async def remove(session: AsyncSession, customer_id: uuid.UUID) -> None:
     """Delete the customer row (its configs are gone already)."""
     await session.execute(delete(Customer).where(Customer.id == customer_id))
+
+
+async def save_unless_external_id_taken(session: AsyncSession, customer: Customer) -> bool:
+    """Write the new or changed row; False (nothing written) if its external id is taken.
+
+    A savepoint around the write: of concurrent requests for one key, the unique index
+    lets one win and the others learn it without aborting their transaction.
+    """
+    try:
+        async with session.begin_nested():
+            session.add(customer)
+            await session.flush()
+    except IntegrityError:
+        return False
+    return True

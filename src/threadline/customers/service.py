@@ -70,8 +70,7 @@ async def create(session: AsyncSession, project: Project, fields: CustomerCreate
         created_at=now,
         updated_at=now,
     )
-    repository.add(session, customer)
-    await session.flush()
+    await _save(session, customer)
     return customer
 
 
@@ -87,8 +86,15 @@ async def update(
     for name, value in fields.model_dump(include=fields.model_fields_set).items():
         setattr(customer, name, value)
     customer.updated_at = utcnow()
-    await session.flush()
+    await _save(session, customer)
     return customer
+
+
+async def _save(session: AsyncSession, customer: Customer) -> None:
+    if not await repository.save_unless_external_id_taken(session, customer):
+        raise InvalidCustomer.of(
+            "external_customer_id", f"{customer.external_customer_id!r} is already used"
+        )
 
 
 async def _check_external_id_free(

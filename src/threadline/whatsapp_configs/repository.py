@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.kit.listing import CreatedRange, contains, fetch_page
@@ -182,3 +183,18 @@ async def purge(session: AsyncSession, config_ids: Sequence[uuid.UUID]) -> None:
     ]
     for statement in statements:
         await session.execute(statement.execution_options(synchronize_session=False))
+
+
+async def save_unless_number_taken(session: AsyncSession, config: WhatsappConfig) -> bool:
+    """Write the new or changed row; False (nothing written) if its real number is taken.
+
+    A savepoint around the write: of concurrent requests for one key, the unique index
+    lets one win and the others learn it without aborting their transaction.
+    """
+    try:
+        async with session.begin_nested():
+            session.add(config)
+            await session.flush()
+    except IntegrityError:
+        return False
+    return True

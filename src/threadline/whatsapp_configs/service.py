@@ -67,6 +67,14 @@ class PhoneNumberTaken(Unprocessable):
 
     error = "Phone number already connected"
 
+    @classmethod
+    def of(cls, phone_number_id: str) -> PhoneNumberTaken:
+        """The error naming the number and what to do."""
+        return cls(
+            f"phone_number_id {phone_number_id} is already connected to another WhatsApp "
+            "config: delete that config first, or use another number"
+        )
+
 
 class UnknownWhatsappConfig(Unprocessable):
     """whatsapp_config_id names no WhatsApp config of this project (omit it for the default)."""
@@ -219,8 +227,7 @@ async def create(
         config = _production_row(project.id, settings, cipher, customer_id, fields)
         await _check_number_free(session, config.phone_number_id, None)
     _apply_plain(config, fields, cipher)
-    repository.add(session, config)
-    await session.flush()
+    await _save(session, config)
     return config
 
 
@@ -275,8 +282,13 @@ async def update(
         await _check_number_free(session, fields.phone_number_id, config.id)
     _apply_plain(config, fields, cipher)
     config.updated_at = utcnow()
-    await session.flush()
+    await _save(session, config)
     return config
+
+
+async def _save(session: AsyncSession, config: WhatsappConfig) -> None:
+    if not await repository.save_unless_number_taken(session, config):
+        raise PhoneNumberTaken.of(config.phone_number_id)
 
 
 def _check_nulls(fields: WhatsappConfigFields) -> None:
@@ -301,10 +313,7 @@ async def _check_number_free(
 ) -> None:
     holder = await repository.production_by_phone_number_id(session, phone_number_id)
     if holder is not None and holder.id != config_id:
-        raise PhoneNumberTaken(
-            f"phone_number_id {phone_number_id} is already connected to another WhatsApp "
-            "config: delete that config first, or use another number"
-        )
+        raise PhoneNumberTaken.of(phone_number_id)
 
 
 _COLUMNS = {
