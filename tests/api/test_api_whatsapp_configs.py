@@ -139,6 +139,7 @@ async def test_bad_bodies_name_the_field_and_create_nothing(
         assert response.status_code == 422, (fields, response.text)
         for word in words:
             assert word in response.json()["message"], (word, response.text)
+        assert "has space" not in response.text  # a refused secret is not echoed
     not_json = await client.post(
         path, headers={**project.headers, "content-type": "application/json"}, content=b"{"
     )
@@ -324,3 +325,32 @@ async def test_concurrent_creates_of_one_number_connect_it_once(
         if answer.status_code == 422:
             assert answer.json()["error"] == "Phone number already connected"
     assert await count_rows(resources, WhatsappConfig) == 6  # five defaults and the winner
+
+
+async def test_one_config_is_the_projects_default(
+    client: httpx.AsyncClient, resources: Resources, sandbox_url: str
+) -> None:
+    project = await create_project(resources, sandbox_url)
+    customer = await create_customer(client, project)
+    [sandbox] = (await client.get("/api/v1/whatsapp_configs", headers=project.headers)).json()[
+        "data"
+    ]
+    config = await create_whatsapp_config(client, project, customer["id"], is_default=True)
+    assert config["is_default"] is True
+    listing = await client.get("/api/v1/whatsapp_configs", headers=project.headers)
+    defaults = {c["id"]: c["is_default"] for c in listing.json()["data"]}
+    assert defaults == {config["id"]: True, sandbox["id"]: False}
+    back = await client.patch(
+        f"/api/v1/whatsapp_configs/{sandbox['id']}",
+        headers=project.headers,
+        json={"whatsapp_config": {"is_default": True}},
+    )
+    assert back.status_code == 200 and back.json()["data"]["is_default"] is True
+    old = await client.get(f"/api/v1/whatsapp_configs/{config['id']}", headers=project.headers)
+    assert old.json()["data"]["is_default"] is False
+    refused = await client.patch(
+        f"/api/v1/whatsapp_configs/{sandbox['id']}",
+        headers=project.headers,
+        json={"whatsapp_config": {"is_default": False}},
+    )
+    assert refused.status_code == 422 and "is_default" in refused.json()["message"]

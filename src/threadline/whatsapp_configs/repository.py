@@ -43,6 +43,16 @@ async def default_for(session: AsyncSession, project_id: uuid.UUID) -> WhatsappC
     return (await session.execute(statement.limit(1))).scalar_one_or_none()
 
 
+async def make_default(session: AsyncSession, project_id: uuid.UUID, config_id: uuid.UUID) -> None:
+    """Make the config the project's one default (every other config of it stops being one)."""
+    await session.execute(
+        update(WhatsappConfig)
+        .where(WhatsappConfig.project_id == project_id)
+        .values(is_default=WhatsappConfig.id == config_id)
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def list_for(session: AsyncSession, project_id: uuid.UUID) -> list[WhatsappConfig]:
     """Every config of the project."""
     statement = select(WhatsappConfig).where(WhatsappConfig.project_id == project_id)

@@ -49,6 +49,10 @@ class WhatsappConfigFields(BaseModel):
     graph_url: GraphUrl | None = None
     inbound_processing_enabled: bool | None = None
     calls_enabled: bool | None = None
+    is_default: Literal[True] | None = Field(
+        default=None,
+        description="true makes this the project's default config (flows started without one)",
+    )
 
 
 class WhatsappConfigCreateFields(WhatsappConfigFields):

@@ -228,6 +228,7 @@ async def create(
         await _check_number_free(session, config.phone_number_id, None)
     _apply_plain(config, fields, cipher)
     await _save(session, config)
+    await _default_if_asked(session, config, fields)
     return config
 
 
@@ -283,7 +284,16 @@ async def update(
     _apply_plain(config, fields, cipher)
     config.updated_at = utcnow()
     await _save(session, config)
+    await _default_if_asked(session, config, fields)
     return config
+
+
+async def _default_if_asked(
+    session: AsyncSession, config: WhatsappConfig, fields: WhatsappConfigFields
+) -> None:
+    if fields.is_default and not config.is_default:
+        await repository.make_default(session, config.project_id, config.id)
+        config.is_default = True
 
 
 async def _save(session: AsyncSession, config: WhatsappConfig) -> None:
