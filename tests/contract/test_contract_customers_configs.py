@@ -16,7 +16,12 @@ import uuid
 import httpx
 from test_contract_kapso_v1 import CORE, PLATFORM, Spec, check, load_spec
 
-from builders import create_customer, create_project, create_whatsapp_config
+from builders import (
+    create_customer,
+    create_project,
+    create_whatsapp_config,
+    production_config_fields,
+)
 from threadline.kit.resources import Resources
 
 WHATSAPP = "openapi-whatsapp.yaml"
@@ -82,16 +87,18 @@ async def test_contract_customer_whatsapp_configs(
     mine = f"/api/v1/customers/{customer['id']}/whatsapp_configs"
     nobody = f"/api/v1/customers/{uuid.uuid4()}/whatsapp_configs"
     body = {"whatsapp_config": {"name": "Sandbox", "kind": "sandbox"}}
+    production = {"whatsapp_config": production_config_fields(webhook_verify_token="v")}
     answers = [
         await client.post(mine, headers=h, json=body),
+        await client.post(mine, headers=h, json=production),
         await client.post(mine, headers=h, json={"whatsapp_config": {"name": "Prod"}}),
         await client.post(nobody, headers=h, json=body),
         await client.get(mine, headers=h),
         await client.get(nobody, headers=h),
         await client.get(mine, headers=NO_KEY),
     ]
-    assert [a.status_code for a in answers] == [201, 422, 404, 200, 404, 401]
-    assert answers[3].json()["data"]
+    assert [a.status_code for a in answers] == [201, 201, 422, 404, 200, 404, 401]
+    assert len(answers[4].json()["data"]) == 2
     for answer in answers:
         check(platform, path, answer)
 
