@@ -34,7 +34,8 @@ class InvalidCustomer(Unprocessable):
     @classmethod
     def of(cls, field: str, why: str) -> InvalidCustomer:
         """The error naming ``field`` and what to change."""
-        error = cls(f"{field}: {why}", errors=[{"field": f"customer.{field}", "message": why}])
+        located = f"customer.{field}"
+        error = cls(f"{located}: {why}", errors=[{"field": located, "message": why}])
         error.details = error.message
         return error
 

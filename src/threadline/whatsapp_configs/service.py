@@ -53,10 +53,10 @@ class InvalidWhatsappConfig(Unprocessable):
     @classmethod
     def of(cls, problems: dict[str, str]) -> InvalidWhatsappConfig:
         """The error naming each field of ``problems`` and what is wrong with it."""
-        text = "; ".join(f"{field}: {why}" for field, why in problems.items())
         errors = [
             {"field": f"whatsapp_config.{field}", "message": why} for field, why in problems.items()
         ]
+        text = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
         error = cls(text, errors=errors)
         error.details = text
         return error
