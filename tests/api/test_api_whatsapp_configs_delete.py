@@ -25,7 +25,9 @@ from builders import (
     resume,
     run_jobs,
 )
+from threadline.conversations.service import end
 from threadline.executions.keys import TIMEOUT_TASK
+from threadline.kit.clock import utcnow
 from threadline.kit.resources import Resources
 from threadline.models import (
     FlowExecution,
@@ -82,15 +84,19 @@ async def test_an_unused_config_goes_with_its_triggers_and_messages(
     flow_id = await create_active_flow(
         client, project, chain(node("start", "start"), node("hi", "send_text", message="Hi"))
     )
-    await add_inbound_trigger(resources, project, flow_id, config["id"])
-    await add_inbound_trigger(resources, project, flow_id, kept["id"])
+    await add_inbound_trigger(client, project, flow_id, whatsapp_config_id=config["id"])
+    await add_inbound_trigger(client, project, flow_id, whatsapp_config_id=kept["id"])
     execution_id = await _start(client, project, flow_id, config["id"])
     await run_jobs(resources)
     assert (await get_execution(client, project, execution_id))["status"] == "ended"
     conversation = await open_conversation(resources, project, kept["id"])
-    assert await count_rows(resources, WhatsappMessage) == 2  # one sent on each config
+    assert await count_rows(resources, WhatsappMessage) == 2  # one on each config
 
     path = f"/api/v1/whatsapp_configs/{config['id']}"
+    refused = await client.delete(path, headers=project.headers)
+    assert refused.status_code == 422, refused.text  # the flow's conversation is open
+    assert "0 live executions" in refused.text and "1 open conversation:" in refused.text
+    await _end_conversations(resources, config["id"])
     deleted = await client.delete(path, headers=project.headers)
     assert deleted.status_code == 204, deleted.text
     assert (await client.get(path, headers=project.headers)).status_code == 404
@@ -105,6 +111,16 @@ async def test_an_unused_config_goes_with_its_triggers_and_messages(
     [message] = await _messages(resources)
     assert message.conversation_id == uuid.UUID(conversation)  # the other config's stays
     assert await count_rows(resources, WhatsappConversation) == 1
+
+
+async def _end_conversations(resources: Resources, config_id: str) -> None:
+    """End the config's conversations, as their inactivity timer would."""
+    async with resources.db.transaction() as session:
+        statement = select(WhatsappConversation).where(
+            WhatsappConversation.whatsapp_config_id == uuid.UUID(config_id)
+        )
+        for conversation in (await session.execute(statement)).scalars():
+            end(conversation, "inactivity", utcnow())
 
 
 async def _messages(resources: Resources) -> list[WhatsappMessage]:
@@ -133,11 +149,12 @@ async def test_a_config_in_use_is_refused_until_forced(
     assert refused.status_code == 422, refused.text
     body = refused.json()
     assert body["error"] == "WhatsApp config in use"
-    assert "1 live execution " in body["message"] and "2 open conversations" in body["message"]
+    # The API-started execution joined its phone's conversation: three are open.
+    assert "1 live execution " in body["message"] and "3 open conversations" in body["message"]
     assert f"DELETE {path}?force=true" in body["message"]
     assert (await client.get(path, headers=project.headers)).status_code == 200
     assert (await get_execution(client, project, execution_id))["status"] == "waiting"
-    assert await count_rows(resources, WhatsappConversation) == 2
+    assert await count_rows(resources, WhatsappConversation) == 3
     not_forced = await client.delete(path, headers=project.headers, params={"force": "false"})
     assert not_forced.status_code == 422
     bad = await client.delete(path, headers=project.headers, params={"force": "maybe"})
@@ -154,7 +171,7 @@ async def test_a_config_in_use_is_refused_until_forced(
     assert (await get_execution(client, project, execution_id))["status"] == "failed"
     assert await count_rows(resources, WhatsappConversation) == 0
     assert await count_rows(resources, WhatsappMessage) == 0
-    assert await count_rows(resources, WhatsappContact) == 2  # contacts belong to the project
+    assert await count_rows(resources, WhatsappContact) == 3  # contacts belong to the project
     assert await _config_ids_of_executions(resources) == [None]
 
 

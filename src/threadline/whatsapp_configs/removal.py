@@ -81,6 +81,7 @@ async def delete_all(
     ids = [config.id for config in configs]
     if not ids:
         return
+    await repository.lock_conversations(session, ids)
     usage = await repository.usage(session, ids)
     if usage.in_use and not force:
         raise ConfigInUse.of(subject, usage, path)

@@ -150,6 +150,23 @@ async def usage(session: AsyncSession, config_ids: Sequence[uuid.UUID]) -> Usage
     )
 
 
+async def lock_conversations(session: AsyncSession, config_ids: Sequence[uuid.UUID]) -> None:
+    """Row-lock the configs' conversations, as their inbox does (``FOR NO KEY UPDATE``).
+
+    Taken before any execution's row, as the lock order says (AGENTS.md), and in id
+    order: a delete and an inbox processing one of them wait for each other, never
+    deadlock. Not ``FOR UPDATE``: a step holding its execution's lock takes a key-share
+    lock on the conversation to insert a message, and must not wait on this one.
+    """
+    statement = (
+        select(WhatsappConversation.id)
+        .where(WhatsappConversation.whatsapp_config_id.in_(config_ids))
+        .order_by(WhatsappConversation.id)
+        .with_for_update(key_share=True)
+    )
+    await session.execute(statement)
+
+
 async def live_execution_ids(
     session: AsyncSession, config_ids: Sequence[uuid.UUID]
 ) -> list[uuid.UUID]:
