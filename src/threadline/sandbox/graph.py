@@ -18,6 +18,7 @@ from threadline.sandbox.templates import parse_create_request
 from threadline.sandbox.validation import OutgoingMessage, ReadReceipt, validate_message
 
 _DEFAULT_PAGE_SIZE, _MAX_PAGE_SIZE = 25, 1000
+_SANDBOX_APP_ID = "300000000000001"
 
 
 class _GraphVersion(Convertor[str]):
@@ -111,6 +112,14 @@ async def delete_template(waba_id: str, request: Request, state: State) -> dict[
     if state.delete_templates(name, request.query_params.get("hsm_id")) == 0:
         raise invalid_parameter(f"Message template {name} not found")
     return {"success": True}
+
+
+@router.get(_V + "/{waba_id}/subscribed_apps")
+async def list_subscribed_apps(waba_id: str, state: State) -> dict[str, Any]:
+    """The one app subscribed to the WABA's webhooks: the sandbox delivers them itself."""
+    _check_waba(state, waba_id, "GET")
+    app = {"id": _SANDBOX_APP_ID, "name": state.config.verified_name, "link": ""}
+    return {"data": [{"whatsapp_business_api_data": app}]}
 
 
 @router.get(_V + "/{object_id}")
