@@ -1,0 +1,77 @@
+"""A real HTTP server that plays the platform's webhook endpoint for sandbox tests.
+
+It keeps every POST's exact bytes and headers, and answers with queued statuses (200 once
+they run out) or with an async handler, so a test can check signatures, retries and order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.types import Receive, Scope, Send
+
+
+@dataclass(frozen=True)
+class Received:
+    """One webhook POST as it arrived."""
+
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        """The body parsed as JSON."""
+        return json.loads(self.body)
+
+    def value(self) -> dict[str, Any]:
+        """The single change's ``value`` (the sandbox sends one entry with one change)."""
+        value: dict[str, Any] = self.json()["entry"][0]["changes"][0]["value"]
+        return value
+
+
+Handler = Callable[[Received], Awaitable[None]]
+
+
+class Receiver:
+    """An ASGI app recording webhook POSTs; ``statuses`` are answered first, then 200."""
+
+    def __init__(self) -> None:
+        self.url = ""
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget what was received and every queued answer."""
+        self.received: list[Received] = []
+        self.statuses: list[int] = []
+        self.handler: Handler | None = None
+        self._arrived = asyncio.Event()
+
+    async def wait_for(self, count: int, timeout: float = 5.0) -> list[Received]:
+        """The first ``count`` POSTs, once they arrived."""
+        async with asyncio.timeout(timeout):
+            while len(self.received) < count:
+                self._arrived.clear()
+                await self._arrived.wait()
+        return self.received[:count]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        received = Received({k.decode().lower(): v.decode() for k, v in scope["headers"]}, body)
+        status = self.statuses.pop(0) if self.statuses else 200
+        if status < 300:
+            self.received.append(received)
+            self._arrived.set()
+            if self.handler is not None:
+                await self.handler(received)
+        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
