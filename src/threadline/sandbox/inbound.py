@@ -182,6 +182,7 @@ _CONTENT_FIELDS = (
 
 def inject(state: SandboxState, request: InboundRequest) -> tuple[dict[str, Any], str | None]:
     """Record the phone's message, open its window and send it: the message and delivery id."""
+    body = _content(state, request)  # first: it may refuse the request
     now = state.now()
     phone = state.phone(request.from_)
     message: dict[str, Any] = {
@@ -192,7 +193,7 @@ def inject(state: SandboxState, request: InboundRequest) -> tuple[dict[str, Any]
     if request.context is not None:
         message["context"] = _context(state, request.from_, request.context)
     message["type"] = request.type
-    message.update(_content(state, request))
+    message.update(body)
     phone.profile_name = request.profile_name
     phone.last_inbound_at = now
     phone.thread.append(Inbound(message["id"], message, now))
