@@ -43,6 +43,13 @@ def sandbox_state(request: Request) -> SandboxState:
     return state
 
 
+def public_base_url(request: Request) -> str:
+    """This app's own URL, including the path it is mounted at (``/sandbox``)."""
+    root, app_root = request.scope.get("root_path", ""), request.scope.get("app_root_path", "")
+    mount = root[len(app_root) :] if root.startswith(app_root) else ""
+    return str(request.base_url).rstrip("/") + mount
+
+
 def authorized_state(request: Request) -> SandboxState:
     """The sandbox state, once the request's Bearer token has been checked."""
     state = sandbox_state(request)
@@ -146,7 +153,7 @@ async def get_object(object_id: str, request: Request, state: State) -> dict[str
     """The phone number, the WABA, a template or a media object, looked up by id."""
     config = state.config
     if object_id in state.media:
-        return media.to_graph(state.media[object_id], str(request.base_url))
+        return media.to_graph(state.media[object_id], public_base_url(request))
     if object_id == config.phone_number_id:
         return {
             "verified_name": config.verified_name,

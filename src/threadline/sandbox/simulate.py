@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from threadline.sandbox import inbound, statuses
 from threadline.sandbox import media as media_store
 from threadline.sandbox.faults import TITLES, GraphFault
-from threadline.sandbox.graph import sandbox_state
+from threadline.sandbox.graph import public_base_url, sandbox_state
 from threadline.sandbox.state import SandboxState, digits
 from threadline.sandbox.thread import thread_json
 from threadline.sandbox.webhooks import iso
@@ -184,7 +184,7 @@ async def upload_inbound_media(
         stored = media_store.upload_media(state, content_type, body, require_product=False)
     except GraphFault as fault:
         raise HTTPException(422, fault.details or fault.title) from fault
-    return {"id": stored.id, **media_store.to_graph(stored, str(request.base_url))}
+    return {"id": stored.id, **media_store.to_graph(stored, public_base_url(request))}
 
 
 def _wa_id(phone: str) -> str:
