@@ -25,6 +25,7 @@ InboundType = Literal[
     "reaction",
     "unsupported",
 ]
+DEFAULT_PROFILE_NAME = "Sandbox user"
 MEDIA_KINDS = ("image", "audio", "video", "document", "sticker")
 _Strict = ConfigDict(extra="forbid")
 
@@ -123,7 +124,12 @@ class InboundRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     from_: str = Field(alias="from", description="The sender's phone number (digits)")
-    profile_name: str = Field(default="Sandbox user", min_length=1, max_length=256)
+    profile_name: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=256,
+        description="The name WhatsApp shows; by default the phone's last one",
+    )
     type: InboundType
     text: TextBody | None = None
     interactive: InteractiveBody | None = None
@@ -194,10 +200,10 @@ def inject(state: SandboxState, request: InboundRequest) -> tuple[dict[str, Any]
         message["context"] = _context(state, request.from_, request.context)
     message["type"] = request.type
     message.update(body)
-    phone.profile_name = request.profile_name
+    phone.profile_name = request.profile_name or phone.profile_name or DEFAULT_PROFILE_NAME
     phone.last_inbound_at = now
     phone.thread.append(Inbound(message["id"], message, now))
-    contact = {"profile": {"name": request.profile_name}, "wa_id": phone.wa_id}
+    contact = {"profile": {"name": phone.profile_name}, "wa_id": phone.wa_id}
     delivery = state.dispatcher.submit("messages", {"contacts": [contact], "messages": [message]})
     return message, delivery.id if delivery is not None else None
 
