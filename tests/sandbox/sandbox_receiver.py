@@ -32,7 +32,8 @@ class Received:
         return value
 
 
-Handler = Callable[[Received], Awaitable[None]]
+Handler = Callable[[Received], Awaitable[int]]
+"""Answers a POST with an HTTP status (a platform's webhook endpoint)."""
 
 
 class Receiver:
@@ -68,10 +69,10 @@ class Receiver:
                 break
         received = Received({k.decode().lower(): v.decode() for k, v in scope["headers"]}, body)
         status = self.statuses.pop(0) if self.statuses else 200
+        if status < 300 and self.handler is not None:
+            status = await self.handler(received)
         if status < 300:
             self.received.append(received)
             self._arrived.set()
-            if self.handler is not None:
-                await self.handler(received)
         await send({"type": "http.response.start", "status": status, "headers": []})
         await send({"type": "http.response.body", "body": b"ok"})
