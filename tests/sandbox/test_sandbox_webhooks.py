@@ -237,6 +237,7 @@ async def test_reset_and_delete_forget_the_log(client: httpx.AsyncClient, hooked
         {"status_delays_ms": {"sent": -1}},
         {"status_delays_ms": {"seen": 1}},
         {"window_mode": "strict"},
+        {"webhook_url": "localhost:8000/webhooks/whatsapp"},
     ],
 )
 async def test_bad_webhook_settings_are_refused(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from threadline.config import SANDBOX_IDENTITY
 
@@ -78,6 +78,13 @@ class SandboxSettings(BaseModel):
     #: The 24-hour window: ``async`` fails late with 131047 like Meta, ``sync`` answers 400.
     window_mode: WindowMode = "async"
     window_hours: float = Field(default=24.0, gt=0)
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("webhook_url must be an http:// or https:// URL (or null: none)")
+        return value
 
 
 class SandboxConfig(SandboxSettings):
