@@ -121,7 +121,7 @@ async def delete_template(waba_id: str, request: Request, state: State) -> dict[
     return {"success": True}
 
 
-@router.post(_V + "/{phone_number_id}/media")
+@router.post(_V + "/{phone_number_id}/media", openapi_extra=media.UPLOAD_OPENAPI)
 async def upload_media(phone_number_id: str, request: Request, state: State) -> dict[str, Any]:
     """Multipart upload (``file``, ``type``, ``messaging_product``): the new media id."""
     if phone_number_id != state.config.phone_number_id:

@@ -41,6 +41,27 @@ PLACEHOLDERS: dict[str, tuple[str, bytes]] = {
 }
 
 
+#: The OpenAPI request body of the multipart upload routes (they parse it themselves).
+UPLOAD_OPENAPI: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "type": {"type": "string", "description": "The MIME type"},
+                        "messaging_product": {"type": "string", "enum": ["whatsapp"]},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
 def store(state: SandboxState, data: bytes, mime_type: str, filename: str | None = None) -> Media:
     """Keep ``data`` as a new media object after Meta's type and size checks."""
     base = mime_type.split(";", 1)[0].strip().lower()

@@ -8,7 +8,7 @@ clock past the 24-hour window, read a phone's thread, and inspect or redeliver w
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -17,13 +17,14 @@ from threadline.sandbox import inbound, statuses
 from threadline.sandbox import media as media_store
 from threadline.sandbox.faults import TITLES, GraphFault
 from threadline.sandbox.graph import public_base_url, sandbox_state
+from threadline.sandbox.phones import Phone
 from threadline.sandbox.state import SandboxState, digits
 from threadline.sandbox.thread import thread_json
 from threadline.sandbox.webhooks import iso
 
 TAG = "sandbox phones and webhooks"
 router = APIRouter(prefix="/_sandbox", tags=[TAG])
-State = SandboxState
+Sandbox = Annotated[SandboxState, Depends(sandbox_state)]
 
 
 class ErrorsRequest(BaseModel):
@@ -61,9 +62,7 @@ class ReadRequest(BaseModel):
 
 
 @router.post("/inbound")
-async def inject_inbound(
-    request: inbound.InboundRequest, state: State = Depends(sandbox_state)
-) -> dict[str, Any]:
+async def inject_inbound(request: inbound.InboundRequest, state: Sandbox) -> dict[str, Any]:
     """A phone sends a message of any type; it is webhooked to the platform like Meta does."""
     try:
         message, delivery_id = inbound.inject(state, request)
@@ -73,9 +72,7 @@ async def inject_inbound(
 
 
 @router.post("/errors")
-async def emit_errors(
-    request: ErrorsRequest, state: State = Depends(sandbox_state)
-) -> dict[str, Any]:
+async def emit_errors(request: ErrorsRequest, state: Sandbox) -> dict[str, Any]:
     """A value-level ``errors`` webhook (system or app errors, e.g. 130429)."""
     title = request.title or TITLES.get(request.code, "Error")
     error = {
@@ -90,9 +87,7 @@ async def emit_errors(
 
 
 @router.post("/status")
-async def force_status(
-    request: StatusRequest, state: State = Depends(sandbox_state)
-) -> dict[str, Any]:
+async def force_status(request: StatusRequest, state: Sandbox) -> dict[str, Any]:
     """Report any status for a sent message, including ``failed`` with any error code."""
     outbound = state.sent.get(request.message_id)
     if outbound is None:
@@ -103,22 +98,20 @@ async def force_status(
 
 
 @router.get("/clock")
-async def get_clock(state: State = Depends(sandbox_state)) -> dict[str, Any]:
+async def get_clock(state: Sandbox) -> dict[str, Any]:
     """The sandbox's time and how far it was moved ahead of the wall clock."""
     return {"now": iso(state.now()), "offset_seconds": state.clock_offset.total_seconds()}
 
 
 @router.post("/clock")
-async def advance_clock(
-    request: ClockRequest, state: State = Depends(sandbox_state)
-) -> dict[str, Any]:
+async def advance_clock(request: ClockRequest, state: Sandbox) -> dict[str, Any]:
     """Move the clock forward (windows close, webhook timestamps jump); reset undoes it."""
     state.clock_offset += timedelta(seconds=request.advance_seconds)
     return await get_clock(state)
 
 
 @router.get("/phones")
-async def list_phones(state: State = Depends(sandbox_state)) -> dict[str, Any]:
+async def list_phones(state: Sandbox) -> dict[str, Any]:
     """Phones that wrote to the sandbox number or were written to, most recent first."""
     now, hours = state.now(), state.settings.window_hours
     phones = sorted(state.phones.values(), key=_last_activity, reverse=True)
@@ -127,23 +120,21 @@ async def list_phones(state: State = Depends(sandbox_state)) -> dict[str, Any]:
 
 
 @router.get("/thread")
-async def get_thread(phone: str, state: State = Depends(sandbox_state)) -> dict[str, Any]:
+async def get_thread(phone: str, state: Sandbox) -> dict[str, Any]:
     """One phone's chat: its messages and the ones delivered to it, with status ticks."""
     wa_id = _wa_id(phone)
     return thread_json(state, state.phones.get(wa_id), wa_id)
 
 
 @router.post("/thread/read")
-async def read_thread(
-    request: ReadRequest, state: State = Depends(sandbox_state)
-) -> dict[str, Any]:
+async def read_thread(request: ReadRequest, state: Sandbox) -> dict[str, Any]:
     """The phone reads its thread: unread messages get a ``read`` status webhook."""
     return {"read": statuses.read_by_phone(state, _wa_id(request.phone))}
 
 
 @router.get("/webhooks")
 async def list_webhooks(
-    status: str | None = None, kind: str | None = None, state: State = Depends(sandbox_state)
+    state: Sandbox, status: str | None = None, kind: str | None = None
 ) -> dict[str, Any]:
     """The delivery log, oldest first: each POST's exact payload, signature and attempts."""
     deliveries = [
@@ -155,7 +146,7 @@ async def list_webhooks(
 
 
 @router.delete("/webhooks")
-async def clear_webhooks(state: State = Depends(sandbox_state)) -> dict[str, Any]:
+async def clear_webhooks(state: Sandbox) -> dict[str, Any]:
     """Forget the delivery log and drop deliveries not yet sent."""
     cleared = len(state.dispatcher.log)
     state.dispatcher.clear()
@@ -163,7 +154,7 @@ async def clear_webhooks(state: State = Depends(sandbox_state)) -> dict[str, Any
 
 
 @router.post("/webhooks/{delivery_id}/redeliver")
-async def redeliver(delivery_id: str, state: State = Depends(sandbox_state)) -> dict[str, Any]:
+async def redeliver(delivery_id: str, state: Sandbox) -> dict[str, Any]:
     """Send a logged delivery's exact bytes again, as a new delivery."""
     original = state.dispatcher.log.get(delivery_id)
     if original is None:
@@ -173,10 +164,8 @@ async def redeliver(delivery_id: str, state: State = Depends(sandbox_state)) -> 
     return state.dispatcher.redeliver(original).to_json()
 
 
-@router.post("/media")
-async def upload_inbound_media(
-    request: Request, state: State = Depends(sandbox_state)
-) -> dict[str, Any]:
+@router.post("/media", openapi_extra=media_store.UPLOAD_OPENAPI)
+async def upload_inbound_media(request: Request, state: Sandbox) -> dict[str, Any]:
     """Upload a file for inbound media messages (multipart ``file`` and ``type``)."""
     body = await request.body()
     content_type = request.headers.get("content-type", "")
@@ -194,7 +183,7 @@ def _wa_id(phone: str) -> str:
     return wa_id
 
 
-def _last_activity(phone: Any) -> str:
+def _last_activity(phone: Phone) -> str:
     last = phone.thread[-1] if phone.thread else None
     moment = getattr(last, "received_at", None) or getattr(last, "sent_at", None)
     return iso(moment) or ""
