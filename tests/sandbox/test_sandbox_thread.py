@@ -62,6 +62,11 @@ async def test_the_thread_shows_both_directions_with_buttons_and_rows(
         ("outbound", rows),
     ]
     assert messages[0]["text"] == "hi"
+    assert messages[0]["status"] == "delivered"
+    receipt = {"messaging_product": "whatsapp", "status": "read", "message_id": hi["wamid"]}
+    assert (await client.post(MESSAGES, json=receipt)).json() == {"success": True}
+    again = (await client.get("/_sandbox/thread", params={"phone": PHONE})).json()
+    assert again["messages"][0]["status"] == "read"
     assert messages[1]["interactive"] == {
         "type": "button",
         "header": "Menu",

@@ -29,17 +29,20 @@ def thread_json(state: SandboxState, phone: Phone | None, wa_id: str) -> dict[st
 
 def _message(state: SandboxState, message: Inbound | Outbound) -> dict[str, Any]:
     if isinstance(message, Inbound):
-        return _inbound(message)
+        return _inbound(state, message)
     return _outbound(state, message)
 
 
-def _inbound(message: Inbound) -> dict[str, Any]:
+def _inbound(state: SandboxState, message: Inbound) -> dict[str, Any]:
     raw = message.message
+    read = any(receipt["message_id"] == message.wamid for receipt in state.reads)
     return {
         "direction": "inbound",
         "id": message.wamid,
         "type": raw["type"],
         "timestamp": iso(message.received_at),
+        # What the user's own ticks show: the business marked it read, or it was delivered.
+        "status": "read" if read else "delivered",
         "text": _inbound_text(raw),
         "message": raw,
     }

@@ -269,27 +269,30 @@ class Dispatcher:
     async def _attempt(
         self, client: httpx.AsyncClient, delivery: Delivery, copy: int, number: int
     ) -> bool:
-        assert delivery.body is not None and delivery.signature is not None
-        headers = {
-            "Content-Type": "application/json",
-            "X-Hub-Signature-256": delivery.signature,
-            "User-Agent": "facebookexternalua",
-        }
         started, at = time.perf_counter(), self._now()
-        status_code, error = None, None
-        try:
-            response = await client.post(
-                delivery.url,
-                content=delivery.body,
-                headers=headers,
-                timeout=self._settings().webhook_timeout_s,
-            )
-            status_code = response.status_code
-        except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}"
+        status_code, error = await self._post(client, delivery)
         elapsed = (time.perf_counter() - started) * 1000
         delivery.attempts.append(Attempt(copy, number, at, status_code, error, elapsed))
         ok = status_code is not None and 200 <= status_code < 300
         if ok and delivery.delivered_at is None:
             delivery.delivered_at = self._now()
         return ok
+
+    async def _post(
+        self, client: httpx.AsyncClient, delivery: Delivery
+    ) -> tuple[int | None, str | None]:
+        """POST the signed bytes: the HTTP status, or the transport error."""
+        assert delivery.body is not None and delivery.signature is not None
+        headers = {
+            "Content-Type": "application/json",
+            "X-Hub-Signature-256": delivery.signature,
+            "User-Agent": "facebookexternalua",
+        }
+        timeout = self._settings().webhook_timeout_s
+        try:
+            response = await client.post(
+                delivery.url, content=delivery.body, headers=headers, timeout=timeout
+            )
+        except httpx.HTTPError as exc:
+            return None, f"{type(exc).__name__}: {exc}"
+        return response.status_code, None

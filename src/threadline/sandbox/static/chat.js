@@ -113,7 +113,7 @@ function listRows(wamid, box) {
 
 function meta(message) {
   const line = el("div", "meta", message.timestamp ? message.timestamp.slice(11, 16) + " " : "");
-  if (message.direction === "outbound") {
+  if (message.status) {
     const ticks = el("span", `ticks ${message.status}`, TICKS[message.status] || "");
     ticks.dataset.status = message.status;
     ticks.title = message.status;
