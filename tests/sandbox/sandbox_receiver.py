@@ -11,6 +11,7 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.types import Receive, Scope, Send
 
@@ -45,6 +46,7 @@ class Receiver:
 
     def reset(self) -> None:
         """Forget what was received and every queued answer."""
+        self.verify_token = "receiver-token"
         self.received: list[Received] = []
         self.statuses: list[int] = []
         self.handler: Handler | None = None
@@ -61,6 +63,9 @@ class Receiver:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
+        if scope["method"] == "GET":
+            await self._handshake(scope, send)
+            return
         body = b""
         while True:
             message = await receive()
@@ -76,3 +81,13 @@ class Receiver:
             self._arrived.set()
         await send({"type": "http.response.start", "status": status, "headers": []})
         await send({"type": "http.response.body", "body": b"ok"})
+
+    async def _handshake(self, scope: Scope, send: Send) -> None:
+        """Meta's GET verification: echo ``hub.challenge`` if the token matches."""
+        query = dict(parse_qsl(scope["query_string"].decode()))
+        ok = query.get("hub.mode") == "subscribe" and query.get("hub.verify_token") == (
+            self.verify_token
+        )
+        body = query.get("hub.challenge", "").encode() if ok else b"Forbidden"
+        await send({"type": "http.response.start", "status": 200 if ok else 403, "headers": []})
+        await send({"type": "http.response.body", "body": body})

@@ -249,3 +249,20 @@ async def test_bad_webhook_settings_are_refused(
 
     assert response.status_code == 422
     assert (await client.get("/_sandbox/config")).json() == before
+
+
+async def test_the_handshake_is_performed_like_metas(
+    client: httpx.AsyncClient, hooked: Receiver
+) -> None:
+    good = await client.post("/_sandbox/webhooks/verify", json={"verify_token": "receiver-token"})
+    bad = await client.post("/_sandbox/webhooks/verify", json={"verify_token": "wrong"})
+
+    assert good.json() == {"verified": True, "status_code": 200, "error": None}
+    assert bad.json() == {"verified": False, "status_code": 403, "error": None}
+
+
+async def test_the_handshake_needs_a_webhook_url(client: httpx.AsyncClient) -> None:
+    response = await client.post("/_sandbox/webhooks/verify", json={"verify_token": "t"})
+
+    assert response.status_code == 409
+    assert "webhook_url" in response.json()["detail"]

@@ -7,9 +7,11 @@ clock past the 24-hour window, read a phone's thread, and inspect or redeliver w
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
+import httpx
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -52,6 +54,13 @@ class ClockRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     advance_seconds: float = Field(ge=0, le=10 * 365 * 86400)
+
+
+class VerifyRequest(BaseModel):
+    """Body of ``POST /_sandbox/webhooks/verify``: the token Meta's dashboard was given."""
+
+    model_config = ConfigDict(extra="forbid")
+    verify_token: str = Field(min_length=1)
 
 
 class ReadRequest(BaseModel):
@@ -151,6 +160,24 @@ async def clear_webhooks(state: Sandbox) -> dict[str, Any]:
     cleared = len(state.dispatcher.log)
     state.dispatcher.clear()
     return {"cleared": cleared}
+
+
+@router.post("/webhooks/verify")
+async def verify_webhook(request: VerifyRequest, state: Sandbox) -> dict[str, Any]:
+    """Meta's handshake: GET the webhook URL with ``hub.*`` and check the challenge echoed."""
+    url = state.settings.webhook_url
+    if url is None:
+        raise HTTPException(409, "Set webhook_url first (POST /_sandbox/config)")
+    challenge = str(secrets.randbelow(10**10))
+    query = {"hub.mode": "subscribe", "hub.challenge": challenge,
+             "hub.verify_token": request.verify_token}  # fmt: skip
+    try:
+        async with httpx.AsyncClient(timeout=state.settings.webhook_timeout_s) as client:
+            response = await client.get(url, params=query)
+    except httpx.HTTPError as exc:
+        return {"verified": False, "status_code": None, "error": f"{type(exc).__name__}: {exc}"}
+    verified = response.status_code == 200 and response.text == challenge
+    return {"verified": verified, "status_code": response.status_code, "error": None}
 
 
 @router.post("/webhooks/{delivery_id}/redeliver")
