@@ -37,7 +37,7 @@ def after_send(state: SandboxState, entry: OutboxEntry) -> None:
     outbound = Outbound(entry.id, entry.wa_id, entry.type, entry.payload, entry.received_at)
     outbound.in_thread = not outside
     state.sent[entry.id] = outbound
-    if not outside:  # Meta accepted it, but the phone never sees it
+    if not outside:  # outside the window Meta accepts the send, but the phone never sees it
         state.phone(entry.wa_id).thread.append(outbound)
     steps = _steps(state, entry.type, outside)
     if state.settings.webhook_url is None:
