@@ -266,3 +266,17 @@ async def test_the_handshake_needs_a_webhook_url(client: httpx.AsyncClient) -> N
 
     assert response.status_code == 409
     assert "webhook_url" in response.json()["detail"]
+
+
+async def test_concurrent_injections_all_arrive_once_in_the_order_they_were_made(
+    client: httpx.AsyncClient, hooked: Receiver
+) -> None:
+    results = await asyncio.gather(*(inject(client, hi(body=f"m{n}")) for n in range(60)))
+
+    received = await hooked.wait_for(60)
+    log = await settled(client, 60)
+
+    arrived = [r.value()["messages"][0]["id"] for r in received]
+    assert sorted(arrived) == sorted(r["wamid"] for r in results)
+    assert len(set(arrived)) == 60
+    assert arrived == [d["ids"][0] for d in log]  # the log is in creation order

@@ -142,6 +142,7 @@ function quickReply(wamid, button) {
 }
 
 $("open").addEventListener("click", openThread);
+$("phone").addEventListener("focus", loadPhones);
 $("phone").addEventListener("keydown", (event) => { if (event.key === "Enter") openThread(); });
 $("composer").addEventListener("submit", (event) => {
   event.preventDefault();
