@@ -30,8 +30,8 @@ control plane (outbox, injected failures, settings) at
 [/sandbox/_sandbox/docs](/sandbox/_sandbox/docs), and its chat page, where you play a
 WhatsApp user, at [/sandbox/_sandbox/chat](/sandbox/_sandbox/chat)."""
 
-#: Where Meta (and the embedded sandbox) POST WhatsApp webhooks.
-WHATSAPP_WEBHOOK_PATH = "/webhooks/whatsapp"
+#: Where Meta (and the embedded sandbox) POST WhatsApp webhooks: the receiver's route.
+WHATSAPP_WEBHOOK_PATH = inbound_router.prefix
 
 
 def embedded_sandbox(settings: Settings) -> FastAPI:
