@@ -281,3 +281,25 @@ async def run_flow(
     execution = await start_execution(client, project, flow_id, **start)
     await run_jobs(resources)
     return await get_execution(client, project, execution["id"])
+
+
+# Builders of the contacts, notes and sandbox sessions tests (tests/contacts,
+# tests/sandbox_sessions, tests/contract/test_contract_contacts.py).
+
+
+async def create_sandbox_session(
+    resources: Resources, project: TestProject, phone_number: str = "+15550102030"
+) -> Any:
+    """A pending sandbox session of ``project`` (its row, a ``SandboxSession``)."""
+    import uuid
+
+    from threadline.kit.clock import utcnow
+    from threadline.models import Project
+    from threadline.sandbox_sessions import service as sandbox_sessions
+
+    async with resources.db.transaction() as session:
+        owner = await session.get(Project, uuid.UUID(project.id))
+        assert owner is not None
+        return await sandbox_sessions.create(
+            session, owner, phone_number=phone_number, agent_id=None, now=utcnow()
+        )
