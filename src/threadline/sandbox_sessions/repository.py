@@ -6,10 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from threadline.kit.sql import insert_ignoring_conflict
+from threadline.kit.sql import insert_ignoring_conflict, page_of
 from threadline.models import SandboxSession
 
 PENDING = "pending_activation"
@@ -40,16 +40,12 @@ async def list_for(
     session: AsyncSession, project_id: uuid.UUID, *, offset: int, limit: int
 ) -> tuple[list[SandboxSession], int]:
     """A page of the project's sessions, newest first; and how many there are in all."""
-    condition = SandboxSession.project_id == project_id
-    total = await session.execute(select(func.count()).select_from(SandboxSession).where(condition))
-    rows = await session.execute(
+    statement = (
         select(SandboxSession)
-        .where(condition)
+        .where(SandboxSession.project_id == project_id)
         .order_by(SandboxSession.created_at.desc(), SandboxSession.id)
-        .offset(offset)
-        .limit(limit)
     )
-    return list(rows.scalars()), int(total.scalar_one())
+    return await page_of(session, statement, offset=offset, limit=limit)
 
 
 async def insert_if_code_free(session: AsyncSession, values: dict[str, Any]) -> bool:
