@@ -330,3 +330,16 @@ async def test_without_an_api_key_nothing_is_shown(
     await create_project(resources, sandbox_url)
     assert (await client.get(BASE)).status_code == 401
     assert (await client.get(f"{BASE}/15550102030")).status_code == 401
+
+
+async def test_a_profile_name_not_known_yet_is_an_empty_string(
+    client: httpx.AsyncClient, resources: Resources, sandbox_url: str
+) -> None:
+    """The reference's ``profile_name`` is a string, never null."""
+    project = await create_project(resources, sandbox_url)
+    created = await create_contact(client, project, "15550102030")
+    assert created["profile_name"] == ""
+    await create_contact(client, project, "15550109999", profile_name="Ada")
+    body = {"contact": {"profile_name": None}}
+    cleared = await client.patch(f"{BASE}/15550109999", json=body, headers=project.headers)
+    assert cleared.status_code == 200 and cleared.json()["data"]["profile_name"] == ""

@@ -7,11 +7,11 @@ from threadline.models import WhatsappContact, WhatsappContactNote
 
 
 def contact(row: WhatsappContact) -> ContactOut:
-    """A contact."""
+    """A contact; a profile name not known yet is ``""`` (the reference's is never null)."""
     return ContactOut(
         id=row.id,
         wa_id=row.wa_id,
-        profile_name=row.profile_name,
+        profile_name=row.profile_name or "",
         customer_id=row.customer_id,
         metadata=row.meta,
         created_at=row.created_at,

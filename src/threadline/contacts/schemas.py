@@ -49,7 +49,7 @@ class ContactOut(BaseModel):
 
     id: uuid.UUID
     wa_id: str
-    profile_name: str | None
+    profile_name: str = Field(description='The WhatsApp profile name; "" until one is known')
     customer_id: uuid.UUID | None
     metadata: dict[str, Any]
     created_at: datetime
