@@ -343,3 +343,22 @@ async def test_a_profile_name_not_known_yet_is_an_empty_string(
     body = {"contact": {"profile_name": None}}
     cleared = await client.patch(f"{BASE}/15550109999", json=body, headers=project.headers)
     assert cleared.status_code == 200 and cleared.json()["data"]["profile_name"] == ""
+
+
+async def test_patch_assigns_and_unassigns_a_customer_of_the_project_only(
+    client: httpx.AsyncClient, resources: Resources, sandbox_url: str
+) -> None:
+    project = await create_project(resources, sandbox_url, name="Mine")
+    other = await create_project(resources, sandbox_url, name="Theirs")
+    mine = await create_customer(resources, project, "Acme")
+    theirs = await create_customer(resources, other, "Their customer")
+    await create_contact(client, project, "15550102030")
+    path, h = f"{BASE}/15550102030", project.headers
+
+    assigned = await client.patch(path, json={"contact": {"customer_id": mine}}, headers=h)
+    assert assigned.status_code == 200 and assigned.json()["data"]["customer_id"] == mine
+    refused = await client.patch(path, json={"contact": {"customer_id": theirs}}, headers=h)
+    assert refused.status_code == 422 and refused.json()["error"] == "Invalid customer"
+    assert (await client.get(path, headers=h)).json()["data"]["customer_id"] == mine
+    cleared = await client.patch(path, json={"contact": {"customer_id": None}}, headers=h)
+    assert cleared.json()["data"]["customer_id"] is None

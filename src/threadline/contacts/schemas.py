@@ -24,11 +24,15 @@ class ContactCreateFields(BaseModel):
 
 
 class ContactUpdateFields(BaseModel):
-    """What a contact's PATCH may change; ``metadata`` replaces the stored object."""
+    """What a contact's PATCH may change; ``metadata`` replaces the stored object.
+
+    ``customer_id`` is an addition to the reference: it assigns a customer (null unassigns).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     profile_name: str | None = Field(default=None, max_length=200)
+    customer_id: uuid.UUID | None = None
     metadata: dict[str, Any] | None = None
 
 

@@ -117,8 +117,13 @@ async def update(
     fields: ContactUpdateFields,
     now: datetime,
 ) -> WhatsappContact:
-    """Rename a contact or replace its metadata; fields left out stay as they are."""
+    """Rename a contact, (un)assign its customer or replace its metadata; fields left out
+    stay as they are."""
     contact = await get(session, project, identifier)
+    if "customer_id" in fields.model_fields_set:
+        if fields.customer_id is not None:
+            await _check_customer(session, project, fields.customer_id)
+        contact.customer_id = fields.customer_id
     if "profile_name" in fields.model_fields_set:
         contact.profile_name = fields.profile_name
     if fields.metadata is not None:
