@@ -8,12 +8,13 @@ from threadline.errors import Unprocessable
 
 #: What people type between digits: ``+1 (555) 010-2030``, ``+44.20.7946.0000``.
 _SEPARATORS = re.compile(r"[\s\-().]")
-_WA_ID = re.compile(r"[0-9]{5,15}")
+#: Country codes never start with 0: a leading 0 is a national number, or a 00 prefix.
+_WA_ID = re.compile(r"[1-9][0-9]{4,14}")
 
 
 class InvalidPhoneNumber(Unprocessable):
-    """Give the phone number in international form, 5 to 15 digits with its country code
-    (for example +15550102030); spaces, dashes, dots and parentheses are ignored."""
+    """Give the phone number in international form, 5 to 15 digits starting with its country
+    code (for example +15550102030); spaces, dashes, dots and parentheses are ignored."""
 
     error = "Invalid phone number"
 
@@ -21,8 +22,8 @@ class InvalidPhoneNumber(Unprocessable):
 def normalise(phone_number: str) -> str:
     """The ``wa_id`` of ``phone_number`` (``+1 555-010-2030`` → ``15550102030``).
 
-    Raises ``InvalidPhoneNumber`` for anything that is not 5 to 15 digits once an
-    optional leading ``+`` and the separators are removed.
+    Raises ``InvalidPhoneNumber`` for anything that is not 5 to 15 digits, the first
+    not 0, once an optional leading ``+`` and the separators are removed.
     """
     digits = _SEPARATORS.sub("", phone_number.strip()).removeprefix("+")
     if not _WA_ID.fullmatch(digits):
