@@ -227,8 +227,8 @@ async def count_rows(resources: Resources, model: type[Any]) -> int:
 async def run_jobs(resources: Resources, *, rounds: int = 50) -> None:
     """Run the worker until idle; jobs waiting out a retry backoff are made due at once.
 
-    Timers (``executions.timeout``, the conversations' inactivity timer) are left alone:
-    see :func:`fire_wait_timers`.
+    Timers (``executions.timeout``, the conversations' inactivity timer, the settling of
+    unknown outcomes after their grace period) are left alone: see :func:`fire_wait_timers`.
     """
     from sqlalchemy import update
 
@@ -236,6 +236,7 @@ async def run_jobs(resources: Resources, *, rounds: int = 50) -> None:
     from threadline.executions.keys import TIMEOUT_TASK
     from threadline.jobs.worker import Worker
     from threadline.kit.clock import utcnow
+    from threadline.messaging.settle import SETTLE_TASK
     from threadline.models import Job
 
     worker = Worker(resources)
@@ -244,7 +245,10 @@ async def run_jobs(resources: Resources, *, rounds: int = 50) -> None:
         async with resources.db.transaction() as session:
             moved = await session.execute(
                 update(Job)
-                .where(Job.status == "queued", Job.task.not_in((TIMEOUT_TASK, EXPIRE_TASK)))
+                .where(
+                    Job.status == "queued",
+                    Job.task.not_in((TIMEOUT_TASK, EXPIRE_TASK, SETTLE_TASK)),
+                )
                 .values(run_at=utcnow())
                 .execution_options(synchronize_session=False)
             )

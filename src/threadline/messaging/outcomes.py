@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.kit.clock import utcnow
 from threadline.kit.crypto import Cipher
-from threadline.messaging import repository, statuses
+from threadline.messaging import repository, settle, statuses
 from threadline.messaging.hooks import execution_hooks
 from threadline.messaging.metrics import DELIVERIES
 from threadline.models import WhatsappMessage
@@ -104,7 +104,7 @@ async def requeue(session: AsyncSession, message: WhatsappMessage, error: dict[s
 
 
 async def unknown(session: AsyncSession, message: WhatsappMessage, reason: str) -> None:
-    """The attempt may or may not have reached WhatsApp; it is flagged, not resent."""
+    """The attempt may or may not have reached WhatsApp: flagged, then settled (``settle``)."""
     if await repository.set_status(
         session,
         message.id,
@@ -113,6 +113,7 @@ async def unknown(session: AsyncSession, message: WhatsappMessage, reason: str) 
     ):
         await _event(session, message, "message_outcome_unknown", {"reason": reason})
         DELIVERIES.labels("unknown").inc()
+        await settle.schedule(session, message)
 
 
 async def failed(session: AsyncSession, message: WhatsappMessage, error: dict[str, Any]) -> None:

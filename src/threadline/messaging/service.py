@@ -87,9 +87,22 @@ async def queue_messages(
         for send in sends
     ]
     await repository.add_many(session, rows)
-    key = outbox_key(execution.id)
+    await _enqueue_delivery(session, execution.id)
+
+
+async def wake_delivery(session: AsyncSession, message: WhatsappMessage) -> None:
+    """A message was queued again: make sure its delivery job will see it.
+
+    The caller holds the lock the delivery job decides "nothing left" under.
+    """
+    if message.execution_id is not None:
+        await _enqueue_delivery(session, message.execution_id)
+
+
+async def _enqueue_delivery(session: AsyncSession, execution_id: uuid.UUID) -> None:
+    key = outbox_key(execution_id)
     await enqueue(
-        session, DELIVER_TASK, {"execution_id": str(execution.id)}, dedupe_key=key, lock_key=key
+        session, DELIVER_TASK, {"execution_id": str(execution_id)}, dedupe_key=key, lock_key=key
     )
 
 
