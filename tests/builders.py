@@ -493,3 +493,71 @@ async def add_inbound_trigger(
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data
+
+
+# Builders of the contacts, notes and sandbox sessions tests (tests/contacts,
+# tests/sandbox_sessions, tests/contract/test_contract_contacts.py).
+
+
+async def create_sandbox_session(
+    resources: Resources, project: TestProject, phone_number: str = "+15550102030"
+) -> Any:
+    """A pending sandbox session of ``project`` (its row, a ``SandboxSession``)."""
+    import uuid
+
+    from threadline.kit.clock import utcnow
+    from threadline.models import Project
+    from threadline.sandbox_sessions import service as sandbox_sessions
+
+    async with resources.db.transaction() as session:
+        owner = await session.get(Project, uuid.UUID(project.id))
+        assert owner is not None
+        return await sandbox_sessions.create(
+            session, owner, phone_number=phone_number, agent_id=None, now=utcnow()
+        )
+
+
+async def create_contact(
+    client: httpx.AsyncClient, project: TestProject, wa_id: str, **fields: Any
+) -> dict[str, Any]:
+    """A contact made through ``POST /api/v1/whatsapp_contacts`` (its JSON)."""
+    body = {"contact": {"wa_id": wa_id, **fields}}
+    response = await client.post("/api/v1/whatsapp_contacts", json=body, headers=project.headers)
+    assert response.status_code == 201, response.text
+    data: dict[str, Any] = response.json()["data"]
+    return data
+
+
+async def create_note(
+    client: httpx.AsyncClient, project: TestProject, identifier: str, content: str, **fields: Any
+) -> dict[str, Any]:
+    """A note made through ``POST /api/v1/whatsapp_contacts/{identifier}/notes`` (its JSON)."""
+    path = f"/api/v1/whatsapp_contacts/{identifier}/notes"
+    body = {"note": {"content": content, **fields}}
+    response = await client.post(path, json=body, headers=project.headers)
+    assert response.status_code == 201, response.text
+    data: dict[str, Any] = response.json()["data"]
+    return data
+
+
+async def create_customer_row(
+    resources: Resources, project: TestProject, name: str, external_id: str | None = None
+) -> str:
+    """A customer of ``project``, written directly (its id)."""
+    import uuid
+
+    from threadline.kit.clock import utcnow
+    from threadline.models import Customer
+
+    now = utcnow()
+    customer = Customer(
+        id=uuid.uuid4(),
+        project_id=uuid.UUID(project.id),
+        name=name,
+        external_customer_id=external_id,
+        created_at=now,
+        updated_at=now,
+    )
+    async with resources.db.transaction() as session:
+        session.add(customer)
+    return str(customer.id)
