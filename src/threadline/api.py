@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
+from threadline.conversations.endpoints import router as conversations
 from threadline.executions.endpoints import router as executions
 from threadline.flows.endpoints import router as flows
 from threadline.functions.endpoints import router as functions
@@ -11,9 +12,18 @@ from threadline.kit.input_guard import reject_unstorable_input
 from threadline.kit.openapi import ERROR_RESPONSES
 from threadline.projects.endpoints import router as projects
 from threadline.triggers.endpoints import router as triggers
+from threadline.whatsapp_messages.endpoints import router as whatsapp_messages
 
 router = APIRouter(
     prefix="/api/v1", dependencies=[Depends(reject_unstorable_input)], responses=ERROR_RESPONSES
 )
-for domain in (projects, flows, triggers, executions, functions):
+for domain in (
+    projects,
+    flows,
+    triggers,
+    executions,
+    functions,
+    conversations,
+    whatsapp_messages,
+):
     router.include_router(domain)

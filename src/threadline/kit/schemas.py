@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
 from pydantic import BaseModel, Field
+
+from threadline.errors import BadRequest
 
 T = TypeVar("T")
 
@@ -51,3 +54,13 @@ class PageParams(BaseModel):
     def offset(self) -> int:
         """Rows to skip."""
         return (self.page - 1) * self.per_page
+
+
+def as_utc(name: str, moment: datetime | None) -> datetime | None:
+    """A ``q[name]`` filter time in UTC; one without an offset is UTC, not the server's time."""
+    if moment is None:
+        return None
+    try:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:
+        raise BadRequest(f"q[{name}] is out of range") from None
