@@ -328,9 +328,12 @@ async def open_conversation(
     import uuid
     from datetime import timedelta
 
+    from sqlalchemy import delete
+
     from threadline.contacts import service as contacts
     from threadline.conversations import service as conversations
     from threadline.kit.clock import utcnow
+    from threadline.models import Job
 
     config = config_id or await default_config_id(resources, project)
     now = utcnow()
@@ -349,6 +352,10 @@ async def open_conversation(
             moment = now if inbound_at == "now" else inbound_at
             conversations.touch(conversation, moment, inbound=True)
         ids = TestConversation(str(conversation.id), str(contact.id), config, phone)
+        # run_jobs makes every queued job due: the inactivity timer would re-arm forever.
+        await session.execute(
+            delete(Job).where(Job.dedupe_key == conversations.expiry_key(conversation.id))
+        )
     return ids
 
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
-
 from threadline.jobs.registry import registry
 from threadline.jobs.retry import RetryPolicy
 from threadline.jobs.worker import JobContext
 from threadline.messaging.hooks import give_up
-from threadline.messaging.service import DELIVER_TASK, deliver_all
+from threadline.messaging.service import DELIVER_TASK, Scope, deliver_all
 
 
 @registry.task(
@@ -17,7 +15,7 @@ from threadline.messaging.service import DELIVER_TASK, deliver_all
     on_give_up=give_up,
 )
 async def deliver(ctx: JobContext) -> None:
-    """Deliver an execution's queued messages, in order."""
+    """Deliver a conversation's (or an execution's) queued messages, in order."""
     last_try = ctx.job.attempts >= ctx.job.max_attempts
-    execution_id = uuid.UUID(ctx.job.payload["execution_id"])
-    await deliver_all(ctx.resources, execution_id, last_try=last_try, finish=ctx.finish)
+    scope = Scope.from_payload(ctx.job.payload)
+    await deliver_all(ctx.resources, scope, last_try=last_try, finish=ctx.finish)
