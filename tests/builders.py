@@ -412,3 +412,14 @@ async def send_api_message(
         headers=project.headers,
         json={"message": message},
     )
+
+
+async def drop_inactivity_timers(resources: Resources) -> None:
+    """Delete conversations' inactivity timers: run_jobs would make them due and re-arm forever."""
+    from sqlalchemy import delete
+
+    from threadline.conversations.service import EXPIRE_TASK
+    from threadline.models import Job
+
+    async with resources.db.transaction() as session:
+        await session.execute(delete(Job).where(Job.task == EXPIRE_TASK))

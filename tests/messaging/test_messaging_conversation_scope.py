@@ -76,19 +76,18 @@ async def _flow_in_conversation(
     return conversation, execution_id
 
 
-def _api_row(project: TestProject, conversation: TestConversation, body: str) -> dict[str, Any]:
-    payload = payloads.text_message(conversation.phone, body)
-    return {
-        "project_id": uuid.UUID(project.id),
-        "direction": "outbound",
-        "conversation_id": uuid.UUID(conversation.id),
-        "whatsapp_config_id": uuid.UUID(conversation.config_id),
-        "phone_number": conversation.phone,
-        "message_type": "text",
-        "content": body,
-        "payload": payload,
-        "created_at": utcnow(),
-    }
+def _api_row(project: TestProject, conversation: TestConversation, body: str) -> WhatsappMessage:
+    return WhatsappMessage(
+        project_id=uuid.UUID(project.id),
+        direction="outbound",
+        conversation_id=uuid.UUID(conversation.id),
+        whatsapp_config_id=uuid.UUID(conversation.config_id),
+        phone_number=conversation.phone,
+        message_type="text",
+        content=body,
+        payload=payloads.text_message(conversation.phone, body),
+        created_at=utcnow(),
+    )
 
 
 async def _statuses(resources: Resources) -> list[str]:

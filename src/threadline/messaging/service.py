@@ -143,13 +143,17 @@ async def queue_messages(
     await schedule_delivery(session, Scope.of_execution(execution))
 
 
-async def queue_outbound(session: AsyncSession, row: dict[str, Any]) -> None:
+async def queue_outbound(session: AsyncSession, message: WhatsappMessage) -> None:
     """Queue one message sent through the API to its conversation's delivery job.
 
-    The caller holds the conversation's row lock (``row`` names the conversation).
+    The caller holds the conversation's row lock (``message`` names the conversation).
     """
-    await repository.add_many(session, [{**row, "status": "queued", "attempts": 0}])
-    await schedule_delivery(session, Scope(row["conversation_id"], conversation=True))
+    assert message.conversation_id is not None, "an API message belongs to a conversation"
+    message.status = "queued"
+    message.attempts = 0
+    session.add(message)
+    await session.flush()
+    await schedule_delivery(session, Scope(message.conversation_id, conversation=True))
 
 
 Finish = Callable[[AsyncSession], Awaitable[None]]

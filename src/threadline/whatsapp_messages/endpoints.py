@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from threadline.auth.dependencies import CurrentProject, DbSession
-from threadline.kit.schemas import MAX_PAGE, Page, PageMeta, PageParams
+from threadline.auth.dependencies import AppResources, CurrentProject, DbSession
+from threadline.kit.clock import utcnow
+from threadline.kit.schemas import MAX_PAGE, Envelope, Page, PageMeta, PageParams
 from threadline.whatsapp_messages import presenters, service
 from threadline.whatsapp_messages.repository import MessageFilters
-from threadline.whatsapp_messages.schemas import MessageOut
+from threadline.whatsapp_messages.schemas import MessageCreate, MessageOut
 
 router = APIRouter(tags=["WhatsApp Messages"])
 
@@ -40,3 +42,35 @@ async def list_messages(
     )
     meta = PageMeta.of(page=page, per_page=per_page, total_count=total)
     return Page(data=[presenters.present(row) for row in rows], meta=meta)
+
+
+@router.post(
+    "/whatsapp_conversations/{conversation_id}/whatsapp_messages",
+    status_code=201,
+    response_model=Envelope[MessageOut],
+)
+async def send_in_conversation(
+    conversation_id: uuid.UUID, body: MessageCreate, session: DbSession, project: CurrentProject
+) -> Envelope[MessageOut]:
+    """Queue a message to the conversation's contact; the outbox delivers it, in order."""
+    message = await service.send_in_conversation(
+        session, project, conversation_id, body.message, utcnow()
+    )
+    return Envelope(data=presenters.present(message))
+
+
+@router.post("/whatsapp_messages", status_code=201, response_model=Envelope[MessageOut])
+async def send_to_phone(
+    body: MessageCreate,
+    session: DbSession,
+    project: CurrentProject,
+    resources: AppResources,
+    whatsapp_config_id: uuid.UUID | None = None,
+    customer_id: uuid.UUID | None = None,
+    phone_number: Annotated[str | None, Query(max_length=32)] = None,
+) -> Envelope[MessageOut]:
+    """Queue a message to a phone number, opening its contact and conversation as needed."""
+    inactivity = timedelta(minutes=resources.settings.conversation_inactivity_minutes)
+    target = service.SendTarget(phone_number, whatsapp_config_id, customer_id, inactivity)
+    message = await service.send_to_phone(session, project, target, body.message, utcnow())
+    return Envelope(data=presenters.present(message))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from threadline.models import WhatsappMessage
+from threadline.models import WhatsappConfig, WhatsappMessage
 
 
 @dataclass(frozen=True)
@@ -73,3 +73,16 @@ async def get_by_id(session: AsyncSession, message_id: int) -> WhatsappMessage |
 async def remove(session: AsyncSession, message_id: int) -> None:
     """Delete a message row."""
     await session.execute(delete(WhatsappMessage).where(WhatsappMessage.id == message_id))
+
+
+async def config_of_customer(
+    session: AsyncSession, project_id: uuid.UUID, customer_id: uuid.UUID
+) -> WhatsappConfig | None:
+    """The customer's WhatsApp config in the project (the oldest, if it has several)."""
+    statement = (
+        select(WhatsappConfig)
+        .where(WhatsappConfig.project_id == project_id, WhatsappConfig.customer_id == customer_id)
+        .order_by(WhatsappConfig.created_at, WhatsappConfig.id)
+        .limit(1)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()

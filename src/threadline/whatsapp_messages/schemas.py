@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 def public_id(message_id: int) -> str:
@@ -46,3 +46,67 @@ class MessageOut(BaseModel):
     read_at: datetime | None
     created_at: datetime
     updated_at: datetime
+
+
+MessageType = Literal[
+    "text",
+    "image",
+    "video",
+    "audio",
+    "document",
+    "sticker",
+    "template",
+    "location",
+    "interactive",
+    "reaction",
+    "contacts",
+]
+TemplateParams = list[str] | dict[str, str] | dict[str, dict[str, str]]
+
+
+class ButtonIn(BaseModel):
+    """A reply button of an interactive ``button`` message."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    title: str
+
+
+class MessageIn(BaseModel):
+    """A message to send, in the reference's flat shape (the fields its type needs)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    phone_number: str | None = Field(default=None, max_length=32)
+    content: str | None = None
+    message_type: MessageType = "text"
+    media_url: str | None = Field(default=None, max_length=2048)
+    media_id: str | None = Field(default=None, max_length=256)
+    caption: str | None = None
+    filename: str | None = Field(default=None, max_length=240)
+    latitude: float | None = None
+    longitude: float | None = None
+    location_name: str | None = Field(default=None, max_length=1000)
+    location_address: str | None = Field(default=None, max_length=1000)
+    interactive_type: Literal["button", "list"] | None = None
+    body_text: str | None = None
+    header_text: str | None = None
+    footer_text: str | None = None
+    buttons: list[ButtonIn] | None = None
+    sections: list[dict[str, Any]] | None = None
+    list_button_text: str | None = None
+    template_name: str | None = Field(default=None, max_length=512)
+    template_language: str | None = Field(default=None, max_length=15)
+    template_params: TemplateParams | None = None
+    reaction_emoji: str | None = Field(default=None, max_length=16)
+    reacted_to_message_id: str | None = Field(default=None, max_length=256)
+    contacts: list[dict[str, Any]] | None = None
+
+
+class MessageCreate(BaseModel):
+    """``{"message": {...}}``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    message: MessageIn
