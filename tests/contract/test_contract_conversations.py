@@ -52,7 +52,10 @@ def _message_spec() -> Spec:
     message = copy.deepcopy(spec.schemas["WhatsappMessage"])
     message["properties"]["message_type_data"] = {"type": "object"}
     for name in NULLABLE:
-        message["properties"][name] = {**message["properties"][name], "nullable": True}
+        field = {**message["properties"][name], "nullable": True}
+        if "enum" in field:
+            field["enum"] = [*field["enum"], None]
+        message["properties"][name] = field
     return spec.with_schemas({"WhatsappMessage": message})
 
 
@@ -129,3 +132,21 @@ async def test_message_list_matches_the_reference(
         "/api/v1/whatsapp_conversations/00000000-0000-0000-0000-000000000000/whatsapp_messages"
     )
     check_messages(path, await client.get(missing, headers=project.headers))
+
+
+async def test_sends_match_the_reference(
+    client: httpx.AsyncClient, resources: Resources, sandbox_url: str
+) -> None:
+    project = await create_project(resources, sandbox_url)
+    conversation = await open_conversation(resources, project)
+    path = "/whatsapp_conversations/{conversation_id}/whatsapp_messages"
+    url = f"/api/v1/whatsapp_conversations/{conversation.id}/whatsapp_messages"
+    for message in ({"content": "hi"}, {"content": ""}):
+        response = await client.post(url, headers=project.headers, json={"message": message})
+        check_messages(path, response)
+    standalone = {"phone_number": "+15550002222", "content": "hi"}
+    response = await client.post(
+        "/api/v1/whatsapp_messages", headers=project.headers, json={"message": standalone}
+    )
+    assert response.status_code == 201
+    check_messages("/whatsapp_messages", response)
