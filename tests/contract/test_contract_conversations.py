@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import uuid
 from typing import Any
 
 import httpx
@@ -150,3 +151,29 @@ async def test_sends_match_the_reference(
     )
     assert response.status_code == 201
     check_messages("/whatsapp_messages", response)
+
+
+async def test_mark_as_read_and_delete_match_the_reference(
+    client: httpx.AsyncClient, resources: Resources, sandbox_url: str
+) -> None:
+    project = await create_project(resources, sandbox_url)
+    conversation = await open_conversation(resources, project)
+    inbound = str(
+        uuid.UUID(
+            int=await add_inbound_message(resources, project, conversation, inbound_text("hi"))
+        )
+    )
+    sent = await client.post(
+        f"/api/v1/whatsapp_conversations/{conversation.id}/whatsapp_messages",
+        headers=project.headers,
+        json={"message": {"content": "hi"}},
+    )
+    outbound = sent.json()["data"]["id"]
+    read = "/whatsapp_messages/{id}/mark_as_read"
+    for message_id in (inbound, outbound, str(uuid.uuid4())):
+        url = f"/api/v1/whatsapp_messages/{message_id}/mark_as_read"
+        check_messages(read, await client.patch(url, headers=project.headers))
+    one = "/whatsapp_messages/{id}"
+    for message_id in (outbound, outbound):
+        url = f"/api/v1/whatsapp_messages/{message_id}"
+        check_messages(one, await client.delete(url, headers=project.headers))

@@ -12,8 +12,10 @@ import pytest
 from sqlalchemy import func, select
 
 from builders import (
+    add_inbound_message,
     create_project,
     drop_inactivity_timers,
+    inbound_text,
     open_conversation,
     run_jobs,
     send_api_message,
@@ -253,3 +255,81 @@ async def test_twenty_api_sends_and_a_flows_sends_leave_in_order_exactly_once(
     assert _bodies(sandbox) == in_order
     assert in_order[:20] == [f"m{i}" for i in range(20)]
     assert sorted(in_order[20:]) == sorted(f"m{i}" for i in range(20, 30))
+
+
+async def test_mark_as_read_records_it_and_a_job_sends_one_receipt(
+    client: httpx.AsyncClient, resources: Resources, sandbox: SandboxState, sandbox_url: str
+) -> None:
+    project = await create_project(resources, sandbox_url)
+    conversation = await open_conversation(resources, project)
+    first = await add_inbound_message(
+        resources, project, conversation, inbound_text("hi"), wamid="wamid.in.1"
+    )
+    second = await add_inbound_message(
+        resources, project, conversation, inbound_text("again"), wamid="wamid.in.2"
+    )
+
+    url = f"/api/v1/whatsapp_messages/{uuid.UUID(int=first)}/mark_as_read"
+    for _ in range(2):
+        response = await client.patch(url, headers=project.headers)
+        assert response.status_code == 200, response.text
+        data = response.json()["data"]
+        assert data["status"] == "read" and data["read_at"] is not None
+    assert sandbox.reads == [], "the Graph call never runs in the request"
+    quiet = f"/api/v1/whatsapp_messages/{uuid.UUID(int=second)}/mark_as_read"
+    response = await client.patch(
+        quiet, headers=project.headers, params={"typing_indicator": "false"}
+    )
+    assert response.status_code == 200, response.text
+    await run_jobs(resources)
+
+    receipts = sorted((r["message_id"], r["typing_indicator"]) for r in sandbox.reads)
+    assert receipts == [("wamid.in.1", True), ("wamid.in.2", False)]
+
+
+async def test_mark_as_read_refuses_outbound_unknown_and_foreign_messages(
+    client: httpx.AsyncClient, resources: Resources, sandbox_url: str
+) -> None:
+    project = await create_project(resources, sandbox_url)
+    other = await create_project(resources, sandbox_url, name="Other")
+    conversation = await open_conversation(resources, project)
+    theirs = await open_conversation(resources, other)
+    foreign = await add_inbound_message(resources, other, theirs, inbound_text("hi"))
+    sent = await send_api_message(client, project, conversation.id, {"content": "hi"})
+    outbound = sent.json()["data"]["id"]
+
+    response = await client.patch(
+        f"/api/v1/whatsapp_messages/{outbound}/mark_as_read", headers=project.headers
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["message"] == "Can only mark inbound messages as read."
+    for missing in (str(uuid.UUID(int=foreign)), str(uuid.uuid4()), "42", "nope"):
+        response = await client.patch(
+            f"/api/v1/whatsapp_messages/{missing}/mark_as_read", headers=project.headers
+        )
+        assert response.status_code == 404, (missing, response.text)
+        assert response.json()["error"] == "WhatsApp message not found"
+
+
+async def test_delete_removes_the_message_and_a_queued_one_is_never_sent(
+    client: httpx.AsyncClient, resources: Resources, sandbox: SandboxState, sandbox_url: str
+) -> None:
+    project = await create_project(resources, sandbox_url)
+    other = await create_project(resources, sandbox_url, name="Other")
+    conversation = await open_conversation(resources, project)
+    kept = await send_api_message(client, project, conversation.id, {"content": "kept"})
+    dropped = await send_api_message(client, project, conversation.id, {"content": "dropped"})
+    url = f"/api/v1/whatsapp_messages/{dropped.json()['data']['id']}"
+
+    assert (await client.delete(url, headers=other.headers)).status_code == 404
+    response = await client.delete(url, headers=project.headers)
+    assert response.status_code == 204 and response.content == b""
+    assert (await client.delete(url, headers=project.headers)).status_code == 404
+    await run_jobs(resources)
+
+    assert _bodies(sandbox) == ["kept"]
+    listing = await client.get(
+        f"/api/v1/whatsapp_conversations/{conversation.id}/whatsapp_messages",
+        headers=project.headers,
+    )
+    assert [m["id"] for m in listing.json()["data"]] == [kept.json()["data"]["id"]]

@@ -6,7 +6,7 @@ import uuid
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from threadline.auth.dependencies import AppResources, CurrentProject, DbSession
 from threadline.kit.clock import utcnow
@@ -74,3 +74,24 @@ async def send_to_phone(
     target = service.SendTarget(phone_number, whatsapp_config_id, customer_id, inactivity)
     message = await service.send_to_phone(session, project, target, body.message, utcnow())
     return Envelope(data=presenters.present(message))
+
+
+@router.patch("/whatsapp_messages/{message_id}/mark_as_read", response_model=Envelope[MessageOut])
+async def mark_as_read(
+    message_id: str,
+    session: DbSession,
+    project: CurrentProject,
+    typing_indicator: bool = True,
+) -> Envelope[MessageOut]:
+    """Mark an inbound message read; Meta's read receipt is sent by a job."""
+    message = await service.mark_as_read(
+        session, project, message_id, typing_indicator=typing_indicator, now=utcnow()
+    )
+    return Envelope(data=presenters.present(message))
+
+
+@router.delete("/whatsapp_messages/{message_id}", status_code=204)
+async def delete_message(message_id: str, session: DbSession, project: CurrentProject) -> Response:
+    """Delete a message from Threadline (WhatsApp keeps its copy)."""
+    await service.delete(session, project, message_id)
+    return Response(status_code=204)

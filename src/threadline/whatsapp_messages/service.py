@@ -12,8 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.contacts import service as contacts
 from threadline.conversations import service as conversations
-from threadline.errors import NotFound, Unprocessable
+from threadline.errors import BadRequest, NotFound, Unprocessable
+from threadline.jobs.queue import enqueue
+from threadline.kit.crypto import Cipher
 from threadline.kit.schemas import PageParams
+from threadline.messaging.outcomes import DeliveryTarget
+from threadline.messaging.outcomes import target as delivery_target
 from threadline.messaging.service import queue_outbound
 from threadline.models import Project, WhatsappConfig, WhatsappConversation, WhatsappMessage
 from threadline.whatsapp.content import describe
@@ -223,3 +227,70 @@ async def _config(session: AsyncSession, project: Project, target: SendTarget) -
             raise UnknownWhatsappConfig()
         return config
     return await resolve_config(session, project, target.whatsapp_config_id)
+
+
+READ_TASK = "whatsapp_messages.mark_read"
+
+
+class NotInbound(BadRequest):
+    """Can only mark inbound messages as read."""
+
+
+async def mark_as_read(
+    session: AsyncSession,
+    project: Project,
+    message_id: str,
+    *,
+    typing_indicator: bool,
+    now: datetime,
+) -> WhatsappMessage:
+    """Mark an inbound message read now; a job sends Meta's read receipt (once per message).
+
+    A message already read is left as it is: no second receipt.
+    """
+    message = await get(session, project, message_id, for_update=True)
+    if message.direction != "inbound":
+        raise NotInbound()
+    if message.read_at is None:
+        message.read_at = now
+        message.status = "read"
+        message.updated_at = now
+        payload = {"message_id": message.id, "typing_indicator": typing_indicator}
+        await enqueue(session, READ_TASK, payload, dedupe_key=f"read:{message.id}")
+        await session.flush()
+    return message
+
+
+async def delete(session: AsyncSession, project: Project, message_id: str) -> None:
+    """Delete a message from Threadline (not from WhatsApp); a queued one is then never sent."""
+    message = await get(session, project, message_id, for_update=True)
+    await repository.remove(session, message.id)
+
+
+@dataclass(frozen=True)
+class ReadReceipt:
+    """What the read-receipt job needs, read before the Graph call."""
+
+    message_id: int
+    wamid: str
+    target: DeliveryTarget
+
+
+async def read_receipt(
+    session: AsyncSession, cipher: Cipher, message_id: int, *, sandbox_url: str
+) -> ReadReceipt | None:
+    """The receipt to send for a message, or None if there is nothing to send it for."""
+    message = await repository.get_by_id(session, message_id)
+    if message is None or message.wamid is None:
+        return None
+    target = await delivery_target(session, cipher, message, sandbox_url=sandbox_url)
+    return None if target is None else ReadReceipt(message.id, message.wamid, target)
+
+
+async def record_receipt_error(
+    session: AsyncSession, message_id: int, error: dict[str, Any]
+) -> None:
+    """Meta refused the read receipt for good: keep its error on the message."""
+    message = await repository.get_by_id(session, message_id)
+    if message is not None:
+        message.last_error = {**error, "operation": "mark_as_read"}
