@@ -12,6 +12,7 @@ from threadline.auth.dependencies import AppResources, CurrentProject, DbSession
 from threadline.kit.clock import utcnow
 from threadline.kit.schemas import MAX_PAGE, Envelope, Page, PageMeta, PageParams
 from threadline.whatsapp_messages import presenters, service
+from threadline.whatsapp_messages.media import MediaResponse
 from threadline.whatsapp_messages.repository import MessageFilters
 from threadline.whatsapp_messages.schemas import MessageCreate, MessageOut
 
@@ -95,3 +96,22 @@ async def delete_message(message_id: str, session: DbSession, project: CurrentPr
     """Delete a message from Threadline (WhatsApp keeps its copy)."""
     await service.delete(session, project, message_id)
     return Response(status_code=204)
+
+
+@router.get(
+    "/whatsapp_messages/{message_id}/media",
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": {}}, "description": "The media"}},
+)
+async def download_media(
+    message_id: str, session: DbSession, project: CurrentProject, resources: AppResources
+) -> Response:
+    """Download an inbound message's media, proxied from the Graph API with the number's token."""
+    source = await service.media_source(
+        session,
+        resources.cipher,
+        project,
+        message_id,
+        sandbox_url=resources.settings.sandbox_graph_url(),
+    )
+    return MediaResponse(source, resources.http)

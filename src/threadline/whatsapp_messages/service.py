@@ -28,6 +28,7 @@ from threadline.whatsapp_messages import repository
 from threadline.whatsapp_messages.compose import compose
 from threadline.whatsapp_messages.repository import MessageFilters
 from threadline.whatsapp_messages.schemas import MessageIn, row_id
+from threadline.whatsapp_messages.type_data import MEDIA_TYPES, type_data
 
 SERVICE_WINDOW = timedelta(hours=24)
 
@@ -294,3 +295,33 @@ async def record_receipt_error(
     message = await repository.get_by_id(session, message_id)
     if message is not None:
         message.last_error = {**error, "operation": "mark_as_read"}
+
+
+class NoMedia(NotFound):
+    """This message has no media to download."""
+
+    error = "Media not found"
+
+
+@dataclass(frozen=True)
+class MediaSource:
+    """Where a message's media is, and the token that reads it (read before any Graph call)."""
+
+    media_id: str
+    mime_type: str | None
+    target: DeliveryTarget
+
+
+async def media_source(
+    session: AsyncSession, cipher: Cipher, project: Project, message_id: str, *, sandbox_url: str
+) -> MediaSource:
+    """The media of an inbound message of the project, to be proxied from the Graph API."""
+    message = await get(session, project, message_id)
+    data = type_data(message.payload)
+    media_id = data.get("media_id")
+    if message.direction != "inbound" or message.message_type not in MEDIA_TYPES or not media_id:
+        raise NoMedia()
+    target = await delivery_target(session, cipher, message, sandbox_url=sandbox_url)
+    if target is None:
+        raise NoMedia("The WhatsApp config this message came through no longer exists")
+    return MediaSource(str(media_id), data.get("mime_type"), target)
