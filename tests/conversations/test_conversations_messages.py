@@ -228,7 +228,7 @@ async def test_post_whatsapp_messages_opens_the_contact_and_conversation(
     assert await _count(resources) == 1
 
 
-async def test_twenty_api_sends_and_a_flows_sends_leave_in_order_exactly_once(
+async def test_twenty_api_sends_then_ten_concurrent_ones_are_sent_once_in_order(
     client: httpx.AsyncClient, resources: Resources, sandbox: SandboxState, sandbox_url: str
 ) -> None:
     project = await create_project(resources, sandbox_url)

@@ -26,11 +26,14 @@ from builders import (
     TestConversation,
     TestProject,
     ask_and_reply,
+    chain,
     create_active_flow,
     create_project,
+    node,
     open_conversation,
     resume,
     run_jobs,
+    send_api_message,
     start_execution,
 )
 from threadline.conversations import repository as conversations
@@ -58,11 +61,15 @@ async def _job_statuses(resources: Resources) -> list[str]:
 
 
 async def _flow_in_conversation(
-    client: httpx.AsyncClient, resources: Resources, project: TestProject, phone: str
+    client: httpx.AsyncClient,
+    resources: Resources,
+    project: TestProject,
+    phone: str,
+    definition: dict[str, Any] | None = None,
 ) -> tuple[TestConversation, uuid.UUID]:
     """A conversation and an execution inside it that has sent "Question?" and waits."""
     conversation = await open_conversation(resources, project, phone=phone)
-    flow_id = await create_active_flow(client, project, ask_and_reply())
+    flow_id = await create_active_flow(client, project, definition or ask_and_reply())
     started = await start_execution(client, project, flow_id, phone=phone)
     execution_id = uuid.UUID(started["id"])
     await run_jobs(resources)
@@ -188,3 +195,60 @@ async def test_a_flow_step_held_open_while_the_conversations_job_finishes_is_sen
 
     assert await _statuses(resources) == ["sent", "sent"]
     assert [m.payload["text"]["body"] for m in sandbox.outbox] == ["Question?", "late"]
+
+
+async def test_twenty_api_sends_and_a_flows_sends_leave_in_one_line(
+    client: httpx.AsyncClient, resources: Resources, sandbox: SandboxState, sandbox_url: str
+) -> None:
+    """API sends before, during and after a flow's burst, a worker running all along."""
+    project = await create_project(resources, sandbox_url)
+    replies = [node(f"r{i}", "send_text", message=f"flow {i}") for i in range(5)]
+    definition = chain(
+        node("start", "start"),
+        node("ask", "send_text", message="Question?"),
+        node("wait", "wait_for_response"),
+        *replies,
+    )
+    conversation, execution_id = await _flow_in_conversation(
+        client, resources, project, "+15550006666", definition
+    )
+    stop = asyncio.Event()
+
+    async def keep_working() -> None:
+        worker = Worker(resources)
+        while not stop.is_set():
+            await worker.run_until_idle()
+            await asyncio.sleep(0.01)
+
+    async def api_send(index: int) -> None:
+        response = await send_api_message(
+            client, project, conversation.id, {"content": f"api {index}"}
+        )
+        assert response.status_code == 201, response.text
+
+    background = asyncio.create_task(keep_working())
+    for index in range(10):
+        await api_send(index)
+    answered = await resume(client, project, str(execution_id), {"input": "go"})
+    assert answered.status_code == 200, answered.text
+    for index in range(10, 20):
+        await api_send(index)
+    stop.set()
+    await background
+    await run_jobs(resources)
+
+    async with resources.db.session() as session:
+        statement = (
+            select(WhatsappMessage)
+            .where(WhatsappMessage.conversation_id == uuid.UUID(conversation.id))
+            .order_by(WhatsappMessage.id)
+        )
+        rows = list((await session.execute(statement)).scalars())
+    bodies = [m.payload["text"]["body"] for m in rows]
+    assert sorted(bodies) == sorted(
+        [f"api {i}" for i in range(20)] + [f"flow {i}" for i in range(5)]
+    )
+    assert {m.status for m in rows} == {"sent"}
+    sent = [m.payload["text"]["body"] for m in sandbox.outbox][1:]  # after "Question?"
+    assert sent == bodies, "one conversation's messages leave in the order they were queued"
+    assert [b for b in sent if b.startswith("flow")] == [f"flow {i}" for i in range(5)]
