@@ -29,7 +29,8 @@ PG_URL = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{PG_DATABASE}"
 WAIT_TIMEOUT_SECONDS = 86_400
 
 
-def _node(node_id: str, node_type: str, **config: Any) -> dict[str, Any]:
+def flow_node(node_id: str, node_type: str, **config: Any) -> dict[str, Any]:
+    """One node of a definition, as the API takes it."""
     return {"id": node_id, "type": "flow-node", "data": {"node_type": node_type, "config": config}}
 
 
@@ -40,12 +41,12 @@ def loop_definition() -> dict[str, Any]:
     guards loops that never wait), so one flow serves any number of resumes.
     """
     nodes = [
-        _node("start", "start"),
-        _node("hi", "send_text", message="hi"),
-        _node(
+        flow_node("start", "start"),
+        flow_node("hi", "send_text", message="hi"),
+        flow_node(
             "wait", "wait_for_response", save_response_to="x", timeout_seconds=WAIT_TIMEOUT_SECONDS
         ),
-        _node("reply", "send_text", message="got {{vars.x}}"),
+        flow_node("reply", "send_text", message="got {{vars.x}}"),
     ]
     edges = [
         {"source": "start", "target": "hi", "label": "next"},

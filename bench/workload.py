@@ -7,7 +7,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -164,6 +164,7 @@ async def start_many(
                 world.project,
                 world.flow_id,
                 ExecutionCreate(phone_number=phone(index, prefix)),
+                inactivity=timedelta(minutes=resources.settings.conversation_inactivity_minutes),
             )
         latencies.append(time.perf_counter() - began)
         ids.append(started.execution.id)

@@ -227,13 +227,16 @@ async def count_rows(resources: Resources, model: type[Any]) -> int:
 async def run_jobs(resources: Resources, *, rounds: int = 50) -> None:
     """Run the worker until idle; jobs waiting out a retry backoff are made due at once.
 
-    Wait timers (``executions.timeout``) are left alone: see :func:`fire_wait_timers`.
+    Timers (``executions.timeout``, the conversations' inactivity timer, the settling of
+    unknown outcomes after their grace period) are left alone: see :func:`fire_wait_timers`.
     """
     from sqlalchemy import update
 
+    from threadline.conversations.service import EXPIRE_TASK
     from threadline.executions.keys import TIMEOUT_TASK
     from threadline.jobs.worker import Worker
     from threadline.kit.clock import utcnow
+    from threadline.messaging.settle import SETTLE_TASK
     from threadline.models import Job
 
     worker = Worker(resources)
@@ -242,7 +245,10 @@ async def run_jobs(resources: Resources, *, rounds: int = 50) -> None:
         async with resources.db.transaction() as session:
             moved = await session.execute(
                 update(Job)
-                .where(Job.status == "queued", Job.task != TIMEOUT_TASK)
+                .where(
+                    Job.status == "queued",
+                    Job.task.not_in((TIMEOUT_TASK, EXPIRE_TASK, SETTLE_TASK)),
+                )
                 .values(run_at=utcnow())
                 .execution_options(synchronize_session=False)
             )
@@ -281,6 +287,104 @@ async def run_flow(
     execution = await start_execution(client, project, flow_id, **start)
     await run_jobs(resources)
     return await get_execution(client, project, execution["id"])
+
+
+# Inbound webhooks: Meta-shaped deliveries, signed like Meta signs them.
+
+SANDBOX_APP_SECRET = "sandbox-app-secret"
+
+
+def inbound_text(
+    wamid: str, text: str, *, sender: str = "15550001111", at: int = 1_760_000_000
+) -> dict[str, Any]:
+    """A ``messages[]`` item: a text from ``sender`` stamped ``at`` (Unix seconds)."""
+    return {
+        "from": sender,
+        "id": wamid,
+        "timestamp": str(at),
+        "type": "text",
+        "text": {"body": text},
+    }
+
+
+def inbound_button_reply(
+    wamid: str, button_id: str, title: str, *, sender: str = "15550001111", at: int = 1_760_000_001
+) -> dict[str, Any]:
+    """A ``messages[]`` item: the user tapped a reply button."""
+    return {
+        "from": sender,
+        "id": wamid,
+        "timestamp": str(at),
+        "type": "interactive",
+        "interactive": {"type": "button_reply", "button_reply": {"id": button_id, "title": title}},
+    }
+
+
+def delivery(
+    *,
+    messages: list[dict[str, Any]] | None = None,
+    statuses: list[dict[str, Any]] | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    profile_name: str = "Ada",
+) -> dict[str, Any]:
+    """A whole webhook delivery for the sandbox number."""
+    from threadline.config import SANDBOX_IDENTITY
+
+    value: dict[str, Any] = {
+        "messaging_product": "whatsapp",
+        "metadata": {
+            "display_phone_number": SANDBOX_IDENTITY.display_phone_number.lstrip("+"),
+            "phone_number_id": SANDBOX_IDENTITY.phone_number_id,
+        },
+    }
+    if messages:
+        senders = sorted({m["from"] for m in messages})
+        value["contacts"] = [{"profile": {"name": profile_name}, "wa_id": s} for s in senders]
+        value["messages"] = messages
+    if statuses:
+        value["statuses"] = statuses
+    if errors:
+        value["errors"] = errors
+    change = {"field": "messages", "value": value}
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [{"id": SANDBOX_IDENTITY.waba_id, "changes": [change]}],
+    }
+
+
+def signed(
+    body: dict[str, Any] | bytes, secret: str = SANDBOX_APP_SECRET
+) -> tuple[bytes, dict[str, str]]:
+    """The exact bytes to POST and their ``X-Hub-Signature-256`` header."""
+    import hashlib
+    import hmac
+    import json
+
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    digest = hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+    return raw, {"X-Hub-Signature-256": f"sha256={digest}", "Content-Type": "application/json"}
+
+
+async def post_webhook(
+    client: httpx.AsyncClient, body: dict[str, Any] | bytes, *, secret: str = SANDBOX_APP_SECRET
+) -> httpx.Response:
+    """POST a signed delivery to the app-wide webhook URL."""
+    raw, headers = signed(body, secret)
+    return await client.post("/webhooks/whatsapp", content=raw, headers=headers)
+
+
+async def add_inbound_trigger(
+    client: httpx.AsyncClient, project: TestProject, flow_id: str, **fields: Any
+) -> dict[str, Any]:
+    """An ``inbound_message`` trigger on the project's default number."""
+    response = await client.post(
+        f"/api/v1/flows/{flow_id}/triggers",
+        headers=project.headers,
+        json={"trigger": {"trigger_type": "inbound_message", **fields}},
+    )
+    assert response.status_code == 201, response.text
+    data: dict[str, Any] = response.json()["data"]
+    return data
 
 
 # Builders of the conversations and messages API tests (tests/conversations,
@@ -328,12 +432,9 @@ async def open_conversation(
     import uuid
     from datetime import timedelta
 
-    from sqlalchemy import delete
-
     from threadline.contacts import service as contacts
     from threadline.conversations import service as conversations
     from threadline.kit.clock import utcnow
-    from threadline.models import Job
 
     config = config_id or await default_config_id(resources, project)
     now = utcnow()
@@ -352,10 +453,6 @@ async def open_conversation(
             moment = now if inbound_at == "now" else inbound_at
             conversations.touch(conversation, moment, inbound=True)
         ids = TestConversation(str(conversation.id), str(contact.id), config, phone)
-        # run_jobs makes every queued job due: the inactivity timer would re-arm forever.
-        await session.execute(
-            delete(Job).where(Job.dedupe_key == conversations.expiry_key(conversation.id))
-        )
     return ids
 
 
@@ -398,7 +495,7 @@ async def add_inbound_message(
         return message.id
 
 
-def inbound_text(body: str, phone: str = "+15550002222") -> dict[str, Any]:
+def inbound_text_message(body: str, phone: str = "+15550002222") -> dict[str, Any]:
     """Meta's inbound text message object."""
     return {"from": phone.removeprefix("+"), "type": "text", "text": {"body": body}}
 
@@ -412,14 +509,3 @@ async def send_api_message(
         headers=project.headers,
         json={"message": message},
     )
-
-
-async def drop_inactivity_timers(resources: Resources) -> None:
-    """Delete conversations' inactivity timers: run_jobs would make them due and re-arm forever."""
-    from sqlalchemy import delete
-
-    from threadline.conversations.service import EXPIRE_TASK
-    from threadline.models import Job
-
-    async with resources.db.transaction() as session:
-        await session.execute(delete(Job).where(Job.task == EXPIRE_TASK))

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from threadline import api
 from threadline.config import SANDBOX_MOUNT, Settings, get_settings
+from threadline.inbound.endpoints import router as inbound_router
 from threadline.jobs.worker import Worker
 from threadline.kit import docs, http_errors, metrics
 from threadline.kit.body_limit import BodyLimitMiddleware
@@ -62,11 +63,16 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
     )
     if resources is not None:
         app.state.resources = resources
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        per_prefix={inbound_router.prefix: settings.webhook_max_body_bytes},
+    )
     app.add_middleware(ObserveMiddleware)  # added last: it wraps the body limit, sees its 413s
     http_errors.install(app)
     docs.install(app, docs_url="/docs", redoc_url="/redoc", assets_url="/docs-assets")
     app.include_router(api.router)
+    app.include_router(inbound_router)
     if settings.metrics_enabled:
         metrics.install(app)
     if settings.sandbox_enabled:

@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     conversation_inactivity_minutes: float = Field(default=1440, gt=0)
     #: Messages of one user this close together resume a flow once, combined (0: off).
     inbound_debounce_ms: int = Field(default=0, ge=0)
+    #: A send of unknown outcome: ``never`` resent, or ``resend`` once after the grace
+    #: period when Meta reported no status for it but did for later messages to the
+    #: same number (see "The unknown-outcome window" in docs/architecture.md).
+    unknown_outcome_policy: Literal["never", "resend"] = "resend"
+    unknown_outcome_grace_seconds: float = Field(default=60.0, ge=0)
 
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to a SQLite file in the data directory.

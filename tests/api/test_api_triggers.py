@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 
 import httpx
+import pytest
 
 from builders import add_api_trigger, count_rows, create_flow, create_project
 from threadline.kit.resources import Resources
@@ -31,20 +32,45 @@ async def test_create_api_call_trigger(
     assert await count_rows(resources, FlowTrigger) == 2
 
 
-async def test_inbound_message_triggers_are_refused_for_now(
+async def test_inbound_message_triggers_listen_on_a_config_with_keywords_or_a_pattern(
     client: httpx.AsyncClient, resources: Resources, sandbox_url: str
 ) -> None:
     project = await create_project(resources, sandbox_url)
     flow = await create_flow(client, project)
+    body = {"trigger_type": "inbound_message", "keywords": [" Hi ", "hello"], "pattern": "^order"}
     response = await client.post(
-        f"/api/v1/flows/{flow['id']}/triggers",
-        headers=project.headers,
-        json={"trigger": {"trigger_type": "inbound_message", "whatsapp_config_id": None}},
+        f"/api/v1/flows/{flow['id']}/triggers", headers=project.headers, json={"trigger": body}
     )
-    assert response.status_code == 422, response.text
-    body = response.json()
-    assert body["status"] == 422
-    assert "inbound_message" in body["message"]
+    assert response.status_code == 201, response.text
+    triggerable = response.json()["data"]["triggerable"]
+    # No config named: the project's default one.
+    assert triggerable["whatsapp_config_id"] is not None
+    assert (triggerable["keywords"], triggerable["pattern"]) == (["Hi", "hello"], "^order")
+
+
+@pytest.mark.parametrize(
+    ("fields", "says"),
+    [
+        ({"trigger_type": "inbound_message", "pattern": "(unclosed"}, "regular expression"),
+        ({"trigger_type": "inbound_message", "keywords": [""]}, "keywords"),
+        ({"trigger_type": "inbound_message", "whatsapp_config_id": str(uuid.uuid4())}, "config"),
+        ({"trigger_type": "api_call", "keywords": ["hi"]}, "inbound_message triggers only"),
+    ],
+)
+async def test_bad_inbound_triggers_are_refused_and_nothing_is_stored(
+    client: httpx.AsyncClient,
+    resources: Resources,
+    sandbox_url: str,
+    fields: dict[str, object],
+    says: str,
+) -> None:
+    project = await create_project(resources, sandbox_url)
+    flow = await create_flow(client, project)
+    response = await client.post(
+        f"/api/v1/flows/{flow['id']}/triggers", headers=project.headers, json={"trigger": fields}
+    )
+    assert response.status_code in (404, 422), response.text
+    assert says in response.text
     assert await count_rows(resources, FlowTrigger) == 0
 
 

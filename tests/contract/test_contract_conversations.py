@@ -25,7 +25,7 @@ from openapi_schema_validator import OAS30Validator, oas30_format_checker
 from builders import (
     add_inbound_message,
     create_project,
-    inbound_text,
+    inbound_text_message,
     open_conversation,
 )
 from contract.test_contract_kapso_v1 import Spec, assert_matches, load_spec
@@ -113,7 +113,7 @@ async def test_message_list_matches_the_reference(
     project = await create_project(resources, sandbox_url)
     conversation = await open_conversation(resources, project)
     for payload in (
-        inbound_text("hi"),
+        inbound_text_message("hi"),
         {"type": "image", "image": {"id": "m-1", "mime_type": "image/png", "caption": "cat"}},
         {"type": "location", "location": {"latitude": 1.5, "longitude": 2.5, "name": "Here"}},
         {
@@ -160,7 +160,9 @@ async def test_mark_as_read_and_delete_match_the_reference(
     conversation = await open_conversation(resources, project)
     inbound = str(
         uuid.UUID(
-            int=await add_inbound_message(resources, project, conversation, inbound_text("hi"))
+            int=await add_inbound_message(
+                resources, project, conversation, inbound_text_message("hi")
+            )
         )
     )
     sent = await client.post(

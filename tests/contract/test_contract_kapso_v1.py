@@ -434,7 +434,7 @@ async def test_contract_triggers(
     check(spec, "/flows/{flow_id}/triggers", created)
     trigger_id = created.json()["data"]["id"]
     for body in (
-        {"trigger": {"trigger_type": "inbound_message"}},
+        {"trigger": {"trigger_type": "inbound_message", "pattern": "("}},
         {"trigger": {"trigger_type": "cron"}},
         {"trigger_type": "api_call"},
     ):

@@ -10,7 +10,7 @@ import httpx
 from builders import (
     add_inbound_message,
     create_project,
-    inbound_text,
+    inbound_text_message,
     open_conversation,
 )
 from threadline.kit.clock import utcnow
@@ -183,7 +183,7 @@ async def test_messages_of_both_directions_newest_first_with_filters(
     project = await create_project(resources, sandbox_url)
     other = await create_project(resources, sandbox_url, name="Other")
     conversation = await open_conversation(resources, project)
-    first = await add_inbound_message(resources, project, conversation, inbound_text("hi"))
+    first = await add_inbound_message(resources, project, conversation, inbound_text_message("hi"))
     image = {"type": "image", "image": {"id": "media-1", "mime_type": "image/jpeg"}}
     await add_inbound_message(resources, project, conversation, image)
     url = f"{BASE}/{conversation.id}/whatsapp_messages"

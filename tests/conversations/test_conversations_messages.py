@@ -14,8 +14,7 @@ from sqlalchemy import func, select
 from builders import (
     add_inbound_message,
     create_project,
-    drop_inactivity_timers,
-    inbound_text,
+    inbound_text_message,
     open_conversation,
     run_jobs,
     send_api_message,
@@ -206,7 +205,6 @@ async def test_post_whatsapp_messages_opens_the_contact_and_conversation(
         json={"message": {"content": "hi"}},
     )
     assert free.status_code == 422, "the contact never wrote"
-    await drop_inactivity_timers(resources)
     await run_jobs(resources)
     assert [m.payload["template"]["name"] for m in sandbox.outbox] == ["hello_world"]
     conversations = await client.get("/api/v1/whatsapp_conversations", headers=project.headers)
@@ -263,10 +261,10 @@ async def test_mark_as_read_records_it_and_a_job_sends_one_receipt(
     project = await create_project(resources, sandbox_url)
     conversation = await open_conversation(resources, project)
     first = await add_inbound_message(
-        resources, project, conversation, inbound_text("hi"), wamid="wamid.in.1"
+        resources, project, conversation, inbound_text_message("hi"), wamid="wamid.in.1"
     )
     second = await add_inbound_message(
-        resources, project, conversation, inbound_text("again"), wamid="wamid.in.2"
+        resources, project, conversation, inbound_text_message("again"), wamid="wamid.in.2"
     )
 
     url = f"/api/v1/whatsapp_messages/{uuid.UUID(int=first)}/mark_as_read"
@@ -294,7 +292,7 @@ async def test_mark_as_read_refuses_outbound_unknown_and_foreign_messages(
     other = await create_project(resources, sandbox_url, name="Other")
     conversation = await open_conversation(resources, project)
     theirs = await open_conversation(resources, other)
-    foreign = await add_inbound_message(resources, other, theirs, inbound_text("hi"))
+    foreign = await add_inbound_message(resources, other, theirs, inbound_text_message("hi"))
     sent = await send_api_message(client, project, conversation.id, {"content": "hi"})
     outbound = sent.json()["data"]["id"]
 

@@ -200,9 +200,17 @@ async def events(resources: Resources, execution_id: str | uuid.UUID) -> list[Ex
 
 
 async def jobs(resources: Resources) -> list[Job]:
-    """Every job row."""
+    """Every job row but the conversations' inactivity timers (a day away, unrelated to the
+    execution's own work)."""
+    from threadline.conversations.service import EXPIRE_TASK
+
     async with resources.db.session() as session:
-        statement = select(Job).order_by(Job.id).execution_options(populate_existing=True)
+        statement = (
+            select(Job)
+            .where(Job.task != EXPIRE_TASK)
+            .order_by(Job.id)
+            .execution_options(populate_existing=True)
+        )
         return list((await session.execute(statement)).scalars())
 
 

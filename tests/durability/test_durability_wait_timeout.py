@@ -82,7 +82,7 @@ async def test_wait_timeout_fires_within_a_second_of_its_deadline(
             await asyncio.wait_for(running, 10)
 
     row = await execution_row(resources, execution_id)
-    assert row.system["last_resume"] == "timeout"
+    assert row.system["last_resume"] == {"reason": "timeout"}
     assert row.current_node_id == "late"
     assert "answer" not in row.variables
     assert sandbox_bodies(sandbox) == {"Question?": 1, "Timed out": 1}

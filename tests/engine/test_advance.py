@@ -71,7 +71,7 @@ def test_resume_saves_the_answer_and_ends() -> None:
     outcome = advance(ASK, run, Resume(reason="api", input="42"), NOW + timedelta(seconds=3))
     assert outcome.status == "ended"
     assert run.variables["answer"] == "42"
-    assert run.system["last_resume"] == "api"
+    assert run.system["last_resume"] == {"reason": "api"}
     assert texts(outcome) == ["Got 42 / 42"]
     left = next(e for e in outcome.events if e.kind == "step_left" and e.node_id == "wait")
     assert left.duration_ms == 3000
@@ -103,7 +103,7 @@ def test_timeout_takes_the_timeout_edge(reason: str, expected: str) -> None:
     advance(TIMEOUT, run, Start(), NOW)
     outcome = advance(TIMEOUT, run, Resume(reason=reason), NOW)  # type: ignore[arg-type]
     assert texts(outcome) == [expected]
-    assert run.system["last_resume"] == reason
+    assert run.system["last_resume"] == {"reason": reason}
 
 
 def test_timeout_without_a_timeout_edge_goes_next() -> None:

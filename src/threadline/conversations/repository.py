@@ -6,11 +6,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, select, text
+from sqlalchemy import ColumnElement, Select, exists, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.kit.sql import insert_ignoring_conflict
-from threadline.models import WhatsappConfig, WhatsappContact, WhatsappConversation
+from threadline.models import WhatsappConfig, WhatsappContact, WhatsappConversation, WhatsappMessage
 
 
 @dataclass(frozen=True)
@@ -70,12 +70,15 @@ async def open_if_none(
 async def lock(session: AsyncSession, conversation_id: uuid.UUID) -> WhatsappConversation | None:
     """Wait for, then hold, the conversation's row lock; the row, fresh.
 
+    ``FOR NO KEY UPDATE``: a step that holds its execution's lock and inserts a message
+    of this conversation takes a key-share lock on the row (the foreign key); a plain
+    ``FOR UPDATE`` here would wait on it while it waits on us (a deadlock).
     On SQLite the statement is a plain read: the transaction already holds the write lock.
     """
     statement = (
         select(WhatsappConversation)
         .where(WhatsappConversation.id == conversation_id)
-        .with_for_update()
+        .with_for_update(key_share=True)  # PostgreSQL: FOR NO KEY UPDATE
         .execution_options(populate_existing=True)
     )
     return (await session.execute(statement)).scalar_one_or_none()
@@ -150,3 +153,43 @@ async def last_inbound_at(
     )
     latest: datetime | None = (await session.execute(statement)).scalar_one()
     return latest
+
+
+def _pending_inbound(conversation_id: uuid.UUID) -> Select[WhatsappMessage]:
+    return select(WhatsappMessage).where(
+        WhatsappMessage.conversation_id == conversation_id,
+        WhatsappMessage.direction == "inbound",
+        WhatsappMessage.processing_status == "pending",
+    )
+
+
+async def next_pending_inbound(
+    session: AsyncSession, conversation_id: uuid.UUID
+) -> WhatsappMessage | None:
+    """The conversation's oldest unprocessed inbound message, in Meta's order."""
+    statement = (
+        _pending_inbound(conversation_id)
+        .order_by(WhatsappMessage.meta_timestamp, WhatsappMessage.id)
+        .limit(1)
+        .execution_options(populate_existing=True)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def pending_inbound_after(
+    session: AsyncSession, first: WhatsappMessage, until: datetime
+) -> list[WhatsappMessage]:
+    """Unprocessed inbound messages after ``first`` stamped no later than ``until``."""
+    assert first.conversation_id is not None
+    statement = (
+        _pending_inbound(first.conversation_id)
+        .where(WhatsappMessage.id != first.id, WhatsappMessage.meta_timestamp <= until)
+        .order_by(WhatsappMessage.meta_timestamp, WhatsappMessage.id)
+    )
+    return list((await session.execute(statement)).scalars())
+
+
+async def has_pending_inbound(session: AsyncSession, conversation_id: uuid.UUID) -> bool:
+    """Whether an inbound message of the conversation waits to be processed."""
+    statement = select(exists(_pending_inbound(conversation_id)))
+    return bool((await session.execute(statement)).scalar_one())

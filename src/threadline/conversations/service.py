@@ -11,10 +11,44 @@ from threadline.conversations import repository
 from threadline.conversations.repository import ConversationFilters
 from threadline.errors import NotFound, Unprocessable
 from threadline.jobs.queue import enqueue
+from threadline.kit.clock import utcnow
 from threadline.kit.schemas import PageParams
 from threadline.models import Project, WhatsappContact, WhatsappConversation
 
 EXPIRE_TASK = "conversations.expire"
+#: Processes a conversation's inbound messages one at a time (registered by ``inbound``).
+INBOX_TASK = "inbound.inbox"
+
+
+def inbox_key(conversation_id: uuid.UUID | str) -> str:
+    """Dedupe and lock key of a conversation's inbox job: one runs at a time, in order."""
+    return f"inbox:{conversation_id}"
+
+
+async def wake_inbox(
+    session: AsyncSession, conversation_id: uuid.UUID, *, delay: timedelta | None = None
+) -> None:
+    """Make sure a job will process the conversation's pending inbound messages.
+
+    Callers that add a message hold the conversation's row lock, and the job decides it
+    is done under that lock, so a queued job that this enqueue folds into sees it.
+    """
+    key = inbox_key(conversation_id)
+    run_at = utcnow() + delay if delay else None
+    await enqueue(
+        session,
+        INBOX_TASK,
+        {"conversation_id": str(conversation_id)},
+        run_at=run_at,
+        dedupe_key=key,
+        lock_key=key,
+    )
+
+
+async def wake_inbox_if_pending(session: AsyncSession, conversation_id: uuid.UUID) -> None:
+    """An execution stopped running: carry on with messages that came in meanwhile."""
+    if await repository.has_pending_inbound(session, conversation_id):
+        await wake_inbox(session, conversation_id)
 
 
 def expiry_key(conversation_id: uuid.UUID) -> str:

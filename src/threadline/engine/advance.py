@@ -8,6 +8,7 @@ that as an :class:`Outcome` with the messages to queue and the events to log.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from threadline.engine.nodes import HANDLERS
 from threadline.engine.state import (
@@ -21,6 +22,9 @@ from threadline.engine.state import (
 )
 from threadline.engine.steps import Fail, Next, Park, Step, StepContext
 from threadline.flows.definition import FlowDefinition, FlowNode
+
+#: Structured replies whose id and title ``system.last_resume`` carries.
+REPLY_TYPES = frozenset({"button_reply", "list_reply", "button"})
 
 #: Steps one advance may take before the run is failed as a loop.
 MAX_STEPS = 1000
@@ -38,12 +42,21 @@ def advance(
     handler = HANDLERS[node.node_type]
     if isinstance(event, Resume):
         walk.log(LogEvent("resumed", node.id, {"reason": event.reason}))
-        state.system["last_resume"] = event.reason
+        state.system["last_resume"] = _last_resume(event)
         return walk.follow(node, handler.resume(ctx, event))
     assert isinstance(event, CallResult)
     finished = {"ok": event.ok, "status": event.status_code}
     walk.log(LogEvent("call_finished", node.id, finished | _error_of(event)))
     return walk.follow(node, handler.on_result(ctx, event))
+
+
+def _last_resume(event: Resume) -> dict[str, Any]:
+    """``{{system.last_resume.reason}}``, plus the id and title of a tapped button or row."""
+    resumed: dict[str, Any] = {"reason": event.reason}
+    reply = event.message or {}
+    if reply.get("type") in REPLY_TYPES:
+        resumed.update({key: reply.get(key) for key in ("type", "id", "title")})
+    return resumed
 
 
 def _error_of(result: CallResult) -> dict[str, str]:

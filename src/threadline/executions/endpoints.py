@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Query, Request
 from fastapi.responses import JSONResponse
 
-from threadline.auth.dependencies import CurrentProject, DbSession
+from threadline.auth.dependencies import CurrentProject, DbSession, get_resources
 from threadline.errors import BadRequest
 from threadline.executions import examples, presenters, service, views
 from threadline.executions.schemas import (
@@ -98,7 +98,9 @@ async def create_execution(
     """Start the flow for a phone number; find the execution by ``tracking_id``."""
 
     async def operation() -> tuple[int, dict[str, Any]]:
-        started = await service.start(session, project, flow_id, body)
+        settings = get_resources(request).settings
+        inactivity = timedelta(minutes=settings.conversation_inactivity_minutes)
+        started = await service.start(session, project, flow_id, body, inactivity=inactivity)
         accepted = ExecutionAccepted(
             flow_id=started.flow.id, tracking_id=started.execution.tracking_id
         )

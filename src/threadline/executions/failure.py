@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from threadline.conversations import service as conversations
 from threadline.executions import repository
 from threadline.executions.keys import timer_key
 from threadline.jobs.queue import cancel
@@ -55,4 +56,6 @@ async def fail_execution(
         "data": error,
     }
     await repository.add_events(session, [event])
+    if execution.conversation_id is not None:
+        await conversations.wake_inbox_if_pending(session, execution.conversation_id)
     return True

@@ -151,3 +151,21 @@ async def exists_in_project(
         FlowExecution.id == execution_id, FlowExecution.project_id == project_id
     )
     return (await session.execute(statement)).first() is not None
+
+
+async def active_in_conversation(
+    session: AsyncSession, conversation_id: uuid.UUID
+) -> FlowExecution | None:
+    """The conversation's running or waiting execution (the newest), row-locked."""
+    statement = (
+        select(FlowExecution)
+        .where(
+            FlowExecution.conversation_id == conversation_id,
+            FlowExecution.status.in_(("running", "waiting")),
+        )
+        .order_by(FlowExecution.started_at.desc())
+        .limit(1)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()

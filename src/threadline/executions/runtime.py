@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from threadline.conversations import service as conversations
 from threadline.engine.advance import advance
 from threadline.engine.state import EngineInput, HttpCall, Outcome, RunState
 from threadline.executions import repository
@@ -50,6 +51,13 @@ async def apply(
         await _set_timer(session, execution)
     if outcome.call is not None:
         await _request_call(session, execution, outcome.call)
+    await wake_conversation(session, execution)
+
+
+async def wake_conversation(session: AsyncSession, execution: FlowExecution) -> None:
+    """Inbound messages that arrived while the execution ran are processed once it stops."""
+    if execution.conversation_id is not None and execution.status != "running":
+        await conversations.wake_inbox_if_pending(session, execution.conversation_id)
 
 
 def _update_row(execution: FlowExecution, outcome: Outcome, now: datetime) -> None:

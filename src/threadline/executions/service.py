@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from threadline.contacts import service as contacts
+from threadline.conversations import repository as conversation_rows
+from threadline.conversations import service as conversations
 from threadline.engine.state import Start
 from threadline.errors import NotFound, Unprocessable
 from threadline.executions import repository
@@ -89,9 +93,18 @@ class Started:
 
 
 async def start(
-    session: AsyncSession, project: Project, flow_id: uuid.UUID, data: ExecutionCreate
+    session: AsyncSession,
+    project: Project,
+    flow_id: uuid.UUID,
+    data: ExecutionCreate,
+    *,
+    inactivity: timedelta,
 ) -> Started:
-    """Start a flow for one phone number, as its active API trigger allows."""
+    """Start a flow for one phone number, as its active API trigger allows.
+
+    The execution joins the number's conversation with the phone (opened if none is
+    active), so the user's replies resume it like those of an inbound-started run.
+    """
     flow = await flows.get(session, project, flow_id)
     if flow.status != "active" or flow.current_version_id is None:
         raise FlowNotActive.of(flow)
@@ -99,11 +112,32 @@ async def start(
         raise NoActiveApiTrigger.of(flow)
     config = await resolve_whatsapp_config(session, project, data.whatsapp_config_id)
     execution = _new_execution(project, flow, data, config.id)
+    execution.conversation_id = await _conversation_for(
+        session, project, config.id, data.phone_number, execution.started_at, inactivity
+    )
+    execution.system["conversation_id"] = str(execution.conversation_id)
     repository.add(session, execution)
     await flows.record_execution(session, flow, execution.started_at)
     await run_engine(session, execution, Start(), execution.started_at)
     await session.flush()
     return Started(flow=flow, execution=execution)
+
+
+async def _conversation_for(
+    session: AsyncSession,
+    project: Project,
+    config_id: uuid.UUID,
+    phone_number: str,
+    now: datetime,
+    inactivity: timedelta,
+) -> uuid.UUID:
+    """The conversation the run belongs to, row-locked (before any execution's lock)."""
+    contact = await contacts.for_phone(session, project.id, phone_number.lstrip("+"), now)
+    conversation = await conversations.current(
+        session, config_id=config_id, contact=contact, now=now, inactivity=inactivity
+    )
+    await conversation_rows.lock(session, conversation.id)
+    return conversation.id
 
 
 def _new_execution(

@@ -103,6 +103,11 @@ async def get(
     return flow
 
 
+async def find(session: AsyncSession, project_id: uuid.UUID, flow_id: uuid.UUID) -> Flow | None:
+    """A flow by id within a project, or None (for jobs, which know the project)."""
+    return await repository.get(session, project_id, flow_id)
+
+
 async def list_flows(
     session: AsyncSession, project: Project, *, status: str | None, page: PageParams
 ) -> tuple[list[Flow], int]:

@@ -52,7 +52,7 @@ async def receive_app(
     """Store a signed delivery for any number (routed by ``metadata.phone_number_id``)."""
     body = await request.body()
     header = request.headers.get(SIGNATURE_HEADER)
-    await receiver.receive(session, body, header, _secrets(resources))
+    await receiver.receive(session, body, header, _secrets(resources), resources.settings)
     return {"received": True}
 
 
@@ -83,5 +83,7 @@ async def receive_config(
     """Store a signed delivery for the config (its own app secret, if it has one)."""
     body = await request.body()
     header = request.headers.get(SIGNATURE_HEADER)
-    await receiver.receive(session, body, header, _secrets(resources), config_id=config_id)
+    await receiver.receive(
+        session, body, header, _secrets(resources), resources.settings, config_id=config_id
+    )
     return {"received": True}

@@ -1,8 +1,11 @@
 """Receiving a webhook delivery: check the signature, store it, answer at once.
 
-Nothing of a delivery is processed before the 200: it is stored as it came, and the
-``inbound.process`` job turns it into messages and statuses. So Meta's request is
-answered fast whatever the flows do, and a crash after the 200 loses nothing.
+Before the 200, the delivery is stored as it came and its items are stored as rows
+(messages, statuses) in the same transaction: once Meta has its answer, a message is in
+its conversation's inbox, so messages are processed in Meta's order even when the
+deliveries that carried them were processed out of order. No flow runs in the request:
+the conversation's inbox job does that. If storing the items fails unexpectedly, the
+delivery stays ``pending`` and the ``inbound.process`` job stores them later.
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from threadline.config import Settings
 from threadline.errors import Forbidden, NotFound, Unauthorized
-from threadline.inbound import envelope, signature
+from threadline.inbound import envelope, ingest, signature
 from threadline.jobs.queue import enqueue
 from threadline.kit.clock import utcnow
 from threadline.kit.crypto import Cipher
@@ -58,9 +62,10 @@ async def receive(
     body: bytes,
     header: str | None,
     secrets: Secrets,
+    settings: Settings,
     config_id: uuid.UUID | None = None,
 ) -> int:
-    """Store a signed delivery and queue its processing; the stored row's id."""
+    """Store a signed delivery and its items; the stored row's id."""
     delivery = envelope.parse(body)
     scope = await _scope(session, config_id)
     candidates = await _signing_secrets(session, delivery, scope, secrets)
@@ -75,8 +80,20 @@ async def receive(
     )
     session.add(row)
     await session.flush()
-    await enqueue(session, PROCESS_TASK, {"webhook_id": row.id})
+    await _store_items(session, row, settings)
     return row.id
+
+
+async def _store_items(session: AsyncSession, row: InboundWebhook, settings: Settings) -> None:
+    now = utcnow()
+    try:
+        async with session.begin_nested():
+            report = await ingest.process(session, row, settings, now)
+    except Exception:
+        log.exception("webhook items not stored now; a job retries", extra={"webhook": row.id})
+        await enqueue(session, PROCESS_TASK, {"webhook_id": row.id})
+        return
+    ingest.finish(row, report, now)
 
 
 async def _scope(session: AsyncSession, config_id: uuid.UUID | None) -> WhatsappConfig | None:

@@ -13,19 +13,34 @@ class BodyTooLarge(Exception):
 
 
 class BodyLimitMiddleware:
-    """ASGI middleware answering 413 for bodies larger than ``max_bytes``."""
+    """ASGI middleware answering 413 for bodies larger than ``max_bytes``.
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    ``per_prefix`` raises (or lowers) the limit for paths under a prefix: Meta's webhook
+    deliveries may be up to 3 MB, far more than any API request needs.
+    """
+
+    def __init__(
+        self, app: ASGIApp, *, max_bytes: int, per_prefix: dict[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.per_prefix = per_prefix or {}
+
+    def limit_for(self, path: str) -> int:
+        """The byte limit of a request to ``path``."""
+        for prefix, limit in self.per_prefix.items():
+            if path == prefix or path.startswith(prefix + "/"):
+                return limit
+        return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.limit_for(scope.get("path", ""))
         declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._reject(send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._reject(send, limit)
             return
         exceeded = started = rejected = False
 
@@ -42,34 +57,34 @@ class BodyLimitMiddleware:
                 await send(message)
             elif not rejected:
                 rejected = True
-                await self._reject(send)
+                await self._reject(send, limit)
 
         try:
-            await self.app(scope, self._counting(receive, on_exceeded), guarded_send)
+            await self.app(scope, self._counting(receive, limit, on_exceeded), guarded_send)
         except BodyTooLarge:
             if not started and not rejected:
-                await self._reject(send)
+                await self._reject(send, limit)
 
-    def _counting(self, receive: Receive, on_exceeded: Callable[[], None]) -> Receive:
+    def _counting(self, receive: Receive, limit: int, on_exceeded: Callable[[], None]) -> Receive:
         seen = 0
 
         async def wrapped() -> Message:
             nonlocal seen
             message = await receive()
             seen += len(message.get("body", b""))
-            if seen > self.max_bytes:
+            if seen > limit:
                 on_exceeded()
                 raise BodyTooLarge()
             return message
 
         return wrapped
 
-    async def _reject(self, send: Send) -> None:
+    async def _reject(self, send: Send, limit: int) -> None:
         body = json.dumps(
             {
                 "error": "Payload too large",
                 "status": 413,
-                "message": f"The request body exceeds {self.max_bytes} bytes",
+                "message": f"The request body exceeds {limit} bytes",
             }
         ).encode()
         headers = [

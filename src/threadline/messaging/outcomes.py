@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.kit.clock import utcnow
 from threadline.kit.crypto import Cipher
-from threadline.messaging import repository
+from threadline.messaging import repository, settle, statuses
 from threadline.messaging.hooks import execution_hooks
 from threadline.messaging.metrics import DELIVERIES
 from threadline.models import WhatsappMessage
@@ -78,12 +78,17 @@ async def _event(session: AsyncSession, message: WhatsappMessage, kind: str, dat
 
 async def sent(session: AsyncSession, message: WhatsappMessage, wamid: str) -> None:
     """The Graph API accepted the message (a late answer also settles an unknown one)."""
-    values = {"status": "sent", "wamid": wamid, "sent_at": utcnow(), "last_error": None}
+    now = utcnow()
+    values = {"status": "sent", "wamid": wamid, "sent_at": now, "last_error": None}
     if await repository.set_status(
         session, message.id, from_statuses=("sending", "unknown"), values=values
     ):
         await _event(session, message, "message_sent", {"wamid": wamid})
         DELIVERIES.labels("sent").inc()
+        for key, value in values.items():
+            setattr(message, key, value)
+        # Meta's statuses can come in before the answer that names the wamid.
+        await statuses.apply_pending(session, message, now)
 
 
 async def requeue(session: AsyncSession, message: WhatsappMessage, error: dict[str, Any]) -> None:
@@ -99,7 +104,7 @@ async def requeue(session: AsyncSession, message: WhatsappMessage, error: dict[s
 
 
 async def unknown(session: AsyncSession, message: WhatsappMessage, reason: str) -> None:
-    """The attempt may or may not have reached WhatsApp; it is flagged, not resent."""
+    """The attempt may or may not have reached WhatsApp: flagged, then settled (``settle``)."""
     if await repository.set_status(
         session,
         message.id,
@@ -108,6 +113,7 @@ async def unknown(session: AsyncSession, message: WhatsappMessage, reason: str) 
     ):
         await _event(session, message, "message_outcome_unknown", {"reason": reason})
         DELIVERIES.labels("unknown").inc()
+        await settle.schedule(session, message)
 
 
 async def failed(session: AsyncSession, message: WhatsappMessage, error: dict[str, Any]) -> None:

@@ -51,11 +51,16 @@ async def lock_execution(session: AsyncSession, execution_id: uuid.UUID) -> None
 
 
 async def lock_conversation(session: AsyncSession, conversation_id: uuid.UUID) -> None:
-    """Wait for, then hold, the conversation's row lock (the one every API send holds)."""
+    """Wait for, then hold, the conversation's row lock (the one every API send holds).
+
+    ``FOR NO KEY UPDATE``, like ``conversations.repository.lock``: a step inserting a
+    message of the conversation holds a key-share lock on the row (the foreign key) while
+    this deliverer waits for that step's execution lock; ``FOR UPDATE`` would deadlock.
+    """
     statement = (
         select(WhatsappConversation.id)
         .where(WhatsappConversation.id == conversation_id)
-        .with_for_update()
+        .with_for_update(key_share=True)
     )
     await session.execute(statement)
 
@@ -132,3 +137,51 @@ async def cancel_pending(session: AsyncSession, execution_id: uuid.UUID, now: da
         .values(status="cancelled", sent_at=None, attempted_at=now)
         .execution_options(synchronize_session=False)
     )
+
+
+async def load_message(session: AsyncSession, message_id: int) -> WhatsappMessage | None:
+    """A message by id, fresh from the database."""
+    statement = (
+        select(WhatsappMessage)
+        .where(WhatsappMessage.id == message_id)
+        .execution_options(populate_existing=True)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def lock_message(session: AsyncSession, message_id: int) -> WhatsappMessage | None:
+    """A message by id, row-locked and fresh."""
+    statement = (
+        select(WhatsappMessage)
+        .where(WhatsappMessage.id == message_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def requeue_unknown(session: AsyncSession, message: WhatsappMessage, now: datetime) -> bool:
+    """Put a message of unknown outcome back in line, once (``resent_at``)."""
+    values = {"status": "queued", "resent_at": now, "updated_at": now}
+    moved = await set_status(session, message.id, from_statuses=("unknown",), values=values)
+    if moved:
+        for key, value in values.items():
+            setattr(message, key, value)
+    return moved
+
+
+async def add_event_for(
+    session: AsyncSession, message: WhatsappMessage, kind: str, data: dict[str, Any]
+) -> None:
+    """Log ``kind`` on the execution that sent ``message`` (none: its row is its record)."""
+    if message.execution_id is None:
+        return
+    row = {
+        "execution_id": message.execution_id,
+        "kind": kind,
+        "node_id": message.node_id,
+        "at": message.updated_at or message.created_at,
+        "duration_ms": None,
+        "data": {"message_id": message.id, **data},
+    }
+    await add_event(session, row)

@@ -156,6 +156,18 @@ async def queue_outbound(session: AsyncSession, message: WhatsappMessage) -> Non
     await schedule_delivery(session, Scope(message.conversation_id, conversation=True))
 
 
+async def wake_delivery(session: AsyncSession, message: WhatsappMessage) -> None:
+    """A message was queued again: make sure its delivery job will see it.
+
+    The caller holds the lock the delivery job decides "nothing left" under (the
+    conversation's row for a conversation's message, else the execution's).
+    """
+    if message.conversation_id is not None:
+        await schedule_delivery(session, Scope(message.conversation_id, conversation=True))
+    elif message.execution_id is not None:
+        await schedule_delivery(session, Scope(message.execution_id, conversation=False))
+
+
 Finish = Callable[[AsyncSession], Awaitable[None]]
 Ready = tuple[WhatsappMessage, DeliveryTarget]
 

@@ -115,7 +115,8 @@ async def _apply(
 ) -> None:
     await _mark_applied(session, status, now)
     if message.status == "failed" or rank(status.status) <= rank(message.status):
-        return  # final, or a late arrival of a status already passed
+        await _fill_moment(session, message, status)  # final, or a late arrival
+        return
     was = message.status
     values = _values(message, status, now)
     await session.execute(
@@ -127,6 +128,21 @@ async def _apply(
     for key, value in values.items():
         setattr(message, key, value)
     await _log(session, message, status, was)
+
+
+async def _fill_moment(session: AsyncSession, message: WhatsappMessage, status: Status) -> None:
+    """A late ``delivered`` still says when it was delivered, if nothing did yet."""
+    column = _TIMESTAMP_COLUMN.get(status.status)
+    if column is None or getattr(message, column) is not None or message.status == "failed":
+        return
+    at = status.at or now_or(status, message)
+    await session.execute(
+        update(WhatsappMessage)
+        .where(WhatsappMessage.id == message.id)
+        .values({column: at})
+        .execution_options(synchronize_session=False)
+    )
+    setattr(message, column, at)
 
 
 def _values(message: WhatsappMessage, status: Status, now: datetime) -> dict[str, Any]:

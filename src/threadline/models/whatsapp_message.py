@@ -60,3 +60,5 @@ class WhatsappMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     read_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    #: A send of unknown outcome resent after the grace period (at most once).
+    resent_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

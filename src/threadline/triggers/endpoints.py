@@ -25,7 +25,12 @@ def _out(trigger: FlowTrigger) -> TriggerOut:
         trigger_type=trigger.trigger_type,
         active=trigger.active,
         display_name=_DISPLAY_NAMES.get(trigger.trigger_type, trigger.trigger_type),
-        triggerable=Triggerable(id=trigger.id, whatsapp_config_id=trigger.whatsapp_config_id),
+        triggerable=Triggerable(
+            id=trigger.id,
+            whatsapp_config_id=trigger.whatsapp_config_id,
+            keywords=trigger.keywords,
+            pattern=trigger.pattern,
+        ),
         created_at=trigger.created_at,
         updated_at=trigger.updated_at,
     )

@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from threadline.models import FlowTrigger
+from threadline.models import Flow, FlowTrigger
 
 
 async def get_for_update(
@@ -53,6 +53,23 @@ async def has_active(session: AsyncSession, flow_id: uuid.UUID, trigger_type: st
         )
     )
     return bool((await session.execute(statement)).scalar_one())
+
+
+async def inbound_for_config(session: AsyncSession, config_id: uuid.UUID) -> list[FlowTrigger]:
+    """Active inbound_message triggers on a config whose flows are active, oldest first."""
+    statement = (
+        select(FlowTrigger)
+        .join(Flow, Flow.id == FlowTrigger.flow_id)
+        .where(
+            FlowTrigger.whatsapp_config_id == config_id,
+            FlowTrigger.trigger_type == "inbound_message",
+            FlowTrigger.active.is_(True),
+            Flow.status == "active",
+            Flow.current_version_id.is_not(None),
+        )
+        .order_by(FlowTrigger.created_at, FlowTrigger.id)
+    )
+    return list((await session.execute(statement)).scalars())
 
 
 def add(session: AsyncSession, trigger: FlowTrigger) -> None:

@@ -2,23 +2,42 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 TriggerType = Literal["inbound_message", "api_call"]
+Keyword = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 
 class TriggerCreateFields(BaseModel):
-    """Fields of a new trigger."""
+    """Fields of a new trigger.
+
+    ``inbound_message`` triggers name their ``whatsapp_config_id``; ``keywords`` (the whole
+    message, case-insensitive) and ``pattern`` (a regular expression searched in the text)
+    narrow which messages start the flow; with neither, any message does.
+    """
 
     model_config = ConfigDict(extra="ignore")
 
     trigger_type: TriggerType
     active: bool = True
     whatsapp_config_id: uuid.UUID | None = None
+    keywords: list[Keyword] | None = Field(default=None, max_length=50)
+    pattern: str | None = Field(default=None, min_length=1, max_length=500)
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a valid regular expression: {exc}") from exc
+        return value
 
 
 class TriggerCreate(BaseModel):
@@ -46,6 +65,8 @@ class Triggerable(BaseModel):
 
     id: uuid.UUID
     whatsapp_config_id: uuid.UUID | None = None
+    keywords: list[str] | None = None
+    pattern: str | None = None
 
 
 class TriggerOut(BaseModel):

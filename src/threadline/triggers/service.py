@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,6 +14,7 @@ from threadline.kit.schemas import PageParams
 from threadline.models import FlowTrigger, Project
 from threadline.triggers import repository
 from threadline.triggers.schemas import TriggerCreateFields, TriggerUpdateFields
+from threadline.whatsapp_configs import service as whatsapp_configs
 
 
 class TriggerNotFound(NotFound):
@@ -26,10 +28,7 @@ async def create(
 ) -> FlowTrigger:
     """Add a trigger to a flow of ``project``."""
     flow = await flows.get(session, project, flow_id)
-    if fields.trigger_type == "inbound_message":
-        raise Unprocessable(
-            "inbound_message triggers are not available yet; use trigger_type api_call"
-        )
+    config_id = await _inbound_config(session, project, fields)
     now = utcnow()
     trigger = FlowTrigger(
         id=uuid.uuid4(),
@@ -37,13 +36,27 @@ async def create(
         flow_id=flow.id,
         trigger_type=fields.trigger_type,
         active=fields.active,
-        whatsapp_config_id=None,
+        whatsapp_config_id=config_id,
+        keywords=fields.keywords or None,
+        pattern=fields.pattern,
         created_at=now,
         updated_at=now,
     )
     repository.add(session, trigger)
     await session.flush()
     return trigger
+
+
+async def _inbound_config(
+    session: AsyncSession, project: Project, fields: TriggerCreateFields
+) -> uuid.UUID | None:
+    """The config an inbound_message trigger listens on (the project's default if unnamed)."""
+    if fields.trigger_type != "inbound_message":
+        if fields.keywords or fields.pattern:
+            raise Unprocessable("keywords and pattern apply to inbound_message triggers only")
+        return None
+    config = await whatsapp_configs.resolve(session, project, fields.whatsapp_config_id)
+    return config.id
 
 
 async def list_for_flow(
@@ -76,6 +89,23 @@ async def update(
 async def delete(session: AsyncSession, project: Project, trigger_id: uuid.UUID) -> None:
     """Remove a trigger (the flow stays)."""
     await repository.delete(session, await _get(session, project, trigger_id))
+
+
+async def inbound_for_config(session: AsyncSession, config_id: uuid.UUID) -> list[FlowTrigger]:
+    """The active inbound_message triggers of a number whose flows are active, oldest first."""
+    return await repository.inbound_for_config(session, config_id)
+
+
+def matches(trigger: FlowTrigger, text: str | None) -> bool:
+    """Whether a message with ``text`` starts the trigger's flow."""
+    if not trigger.keywords and not trigger.pattern:
+        return True
+    if text is None:
+        return False
+    folded = text.strip().casefold()
+    if trigger.keywords and folded in {keyword.casefold() for keyword in trigger.keywords}:
+        return True
+    return bool(trigger.pattern and re.search(trigger.pattern, text))
 
 
 async def has_active_api_trigger(session: AsyncSession, flow_id: uuid.UUID) -> bool:

@@ -1,0 +1,206 @@
+"""Turning a stored delivery into rows: messages, statuses and Meta's errors.
+
+Each item is applied in a savepoint of its own, so a malformed one is recorded as an
+error of the delivery while the others are stored. A message is stored once per number
+(the unique ``(whatsapp_config_id, wamid)`` decides, however many copies arrive at once);
+a new conversational one wakes its conversation's inbox.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from threadline.config import Settings
+from threadline.contacts import service as contacts
+from threadline.conversations import repository as conversation_rows
+from threadline.conversations import service as conversations
+from threadline.inbound import envelope, routing
+from threadline.inbound.items import CONVERSATIONAL, InboundMessage, StatusItem
+from threadline.kit.sql import insert_ignoring_conflict
+from threadline.messaging import statuses
+from threadline.models import InboundWebhook, WhatsappConfig, WhatsappMessage
+from threadline.whatsapp.content import describe
+
+log = logging.getLogger("threadline.inbound")
+
+
+@dataclass
+class Report:
+    """What processing a delivery did: items handled and the ones that failed."""
+
+    items: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def failed(self, where: str, error: str, **extra: Any) -> None:
+        """Record one item that could not be applied."""
+        self.errors.append({"item": where, "error": error[:500], **extra})
+        log.warning("webhook item not applied", extra={"item": where, "error": error[:500]})
+
+
+async def process(
+    session: AsyncSession, webhook: InboundWebhook, settings: Settings, now: datetime
+) -> Report:
+    """Apply every change of a stored delivery."""
+    report = Report()
+    delivery = envelope.parse(webhook.body.encode())
+    scope = await routing.scope_of(session, webhook)
+    for e, entry in enumerate(delivery.entry):
+        for c, change in enumerate(entry.changes):
+            where = f"entry[{e}].changes[{c}]"
+            await _change(session, change, scope, settings, now, report, where)
+    return report
+
+
+def finish(webhook: InboundWebhook, report: Report, now: datetime) -> None:
+    """Mark the delivery processed, with what it held and what failed."""
+    webhook.status, webhook.processed_at = "processed", now
+    webhook.item_count, webhook.errors = report.items, report.errors or None
+
+
+async def _change(
+    session: AsyncSession,
+    change: envelope.Change,
+    scope: WhatsappConfig | None,
+    settings: Settings,
+    now: datetime,
+    report: Report,
+    where: str,
+) -> None:
+    value = change.value
+    if change.field != "messages":
+        report.items += 1
+        log.info("webhook field not handled", extra={"field": change.field, "item": where})
+        return
+    number = str((value.get("metadata") or {}).get("phone_number_id") or "")
+    candidates = await routing.configs_for(session, number, scope)
+    if not candidates:
+        report.failed(where, f"no WhatsApp config has phone_number_id {number!r}")
+        return
+    names = _profile_names(value)
+    for kind, items in (("messages", value.get("messages")), ("statuses", value.get("statuses"))):
+        for i, item in enumerate(items if isinstance(items, list) else []):
+            report.items += 1
+            item_where = f"{where}.value.{kind}[{i}]"
+            async with _isolated(session, report, item_where):
+                if kind == "messages":
+                    await _message(session, candidates, item, names, settings, now)
+                else:
+                    await _status(session, candidates, item, now)
+    for i, error in enumerate(value.get("errors") or []):
+        report.items += 1
+        report.failed(f"{where}.value.errors[{i}]", "Meta reported an error", meta=error)
+
+
+class _isolated:
+    """A savepoint around one item: its failure is reported and rolled back alone."""
+
+    def __init__(self, session: AsyncSession, report: Report, where: str) -> None:
+        self.session, self.report, self.where = session, report, where
+
+    async def __aenter__(self) -> None:
+        self.savepoint = await self.session.begin_nested()
+
+    async def __aexit__(self, kind: type[BaseException] | None, error: Any, tb: Any) -> bool:
+        if error is None:
+            await self.savepoint.commit()
+            return False
+        await self.savepoint.rollback()
+        if isinstance(error, ValidationError | routing.Unroutable | ValueError):
+            self.report.failed(self.where, str(error))
+            return True
+        return False
+
+
+def _profile_names(value: dict[str, Any]) -> dict[str, str]:
+    names = {}
+    for contact in value.get("contacts") or []:
+        if isinstance(contact, dict) and contact.get("wa_id"):
+            name = (contact.get("profile") or {}).get("name")
+            if isinstance(name, str) and name:
+                names[str(contact["wa_id"])] = name[:200]
+    return names
+
+
+async def _message(
+    session: AsyncSession,
+    candidates: list[WhatsappConfig],
+    item: Any,
+    names: dict[str, str],
+    settings: Settings,
+    now: datetime,
+) -> None:
+    message = InboundMessage.model_validate(item)
+    config = await routing.config_for_sender(session, candidates, message, now)
+    if config is None:
+        return  # an activation code for a sandbox session: consumed by the routing
+    contact = await contacts.for_inbound(
+        session, config.project_id, message.sender, names.get(message.sender), now
+    )
+    inactivity = timedelta(minutes=settings.conversation_inactivity_minutes)
+    opened = await conversations.current(
+        session, config_id=config.id, contact=contact, now=now, inactivity=inactivity
+    )
+    # The inbox job decides "nothing left" under this lock: it cannot miss this message.
+    conversation = await conversation_rows.lock(session, opened.id)
+    assert conversation is not None
+    if await _store(session, config, conversation.id, message, item, now):
+        conversations.touch(conversation, now, inbound=True)
+        if message.type in CONVERSATIONAL:
+            delay = timedelta(milliseconds=settings.inbound_debounce_ms)
+            await conversations.wake_inbox(session, conversation.id, delay=delay or None)
+
+
+async def _store(
+    session: AsyncSession,
+    config: WhatsappConfig,
+    conversation_id: Any,
+    message: InboundMessage,
+    raw: dict[str, Any],
+    now: datetime,
+) -> bool:
+    """Insert the message (as Meta sent it) unless the number has its wamid; True if new."""
+    values = {
+        "project_id": config.project_id,
+        "direction": "inbound",
+        "conversation_id": conversation_id,
+        "whatsapp_config_id": config.id,
+        "phone_number": f"+{message.sender}",
+        "message_type": message.type[:20],
+        "content": describe(raw),
+        "payload": raw,
+        "status": "received",
+        "processing_status": "pending" if message.type in CONVERSATIONAL else "skipped",
+        "attempts": 0,
+        "wamid": message.id,
+        "meta_timestamp": message.timestamp or now,
+        "created_at": now,
+        "updated_at": now,
+    }
+    return await insert_ignoring_conflict(
+        session, WhatsappMessage, values, conflict_on=("whatsapp_config_id", "wamid")
+    )
+
+
+async def _status(
+    session: AsyncSession, candidates: list[WhatsappConfig], item: Any, now: datetime
+) -> None:
+    status = StatusItem.model_validate(item)
+    config = await routing.config_for_status(session, candidates, status)
+    await statuses.record(
+        session,
+        statuses.Status(
+            config_id=config.id,
+            wamid=status.id,
+            status=status.status,
+            at=status.timestamp,
+            payload=status.model_dump(mode="json"),
+            callback_data=status.biz_opaque_callback_data,
+        ),
+        now,
+    )

@@ -1,0 +1,109 @@
+"""Which WhatsApp config a webhook item belongs to.
+
+A production number belongs to one config (a unique index). Every sandbox config shares
+the sandbox's one number, so a sandbox message is routed by its sender: the phone's
+active sandbox session names the config, and a message that is a pending session's
+activation code connects the phone. With a single sandbox config (a laptop install),
+every sandbox message goes to it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from threadline.inbound.items import InboundMessage, StatusItem
+from threadline.messaging.statuses import CALLBACK_PREFIX
+from threadline.models import InboundWebhook, WhatsappConfig, WhatsappMessage
+from threadline.sandbox_sessions import service as sandbox_sessions
+from threadline.whatsapp_configs import service as configs
+
+SANDBOX_KIND = configs.SANDBOX_KIND
+
+
+class Unroutable(Exception):
+    """No config of this number can take the item (recorded as the item's error)."""
+
+
+async def scope_of(session: AsyncSession, webhook: InboundWebhook) -> WhatsappConfig | None:
+    """The config named by the per-config URL the delivery came to, if any."""
+    if webhook.whatsapp_config_id is None:
+        return None
+    return await configs.find_by_id(session, webhook.whatsapp_config_id)
+
+
+async def configs_for(
+    session: AsyncSession, phone_number_id: str, scope: WhatsappConfig | None
+) -> list[WhatsappConfig]:
+    """The configs a change on ``phone_number_id`` may belong to."""
+    if not phone_number_id:
+        return []
+    if scope is not None:
+        return [scope] if scope.phone_number_id == phone_number_id else []
+    return await configs.find_by_phone_number_id(session, phone_number_id)
+
+
+async def config_for_sender(
+    session: AsyncSession, candidates: list[WhatsappConfig], message: InboundMessage, now: datetime
+) -> WhatsappConfig | None:
+    """The config a message goes to; None when it was a sandbox activation code."""
+    production = [config for config in candidates if config.kind != SANDBOX_KIND]
+    if production:
+        return production[0]
+    phone = f"+{message.sender}"
+    text = _text(message)
+    if text is not None and len(text) <= 16:
+        joined = await sandbox_sessions.activate(session, code=text, phone_number=phone, now=now)
+        if joined is not None:
+            return None
+    active = await sandbox_sessions.active_for_phone(session, phone)
+    by_id = {config.id: config for config in candidates}
+    if active is not None and active.whatsapp_config_id in by_id:
+        return by_id[active.whatsapp_config_id]
+    if len(candidates) == 1:
+        return candidates[0]
+    raise Unroutable(
+        f"the sandbox number is shared by {len(candidates)} projects and +{message.sender} "
+        "has no active sandbox session: create one (POST /sandbox_sessions) and send its code"
+    )
+
+
+async def config_for_status(
+    session: AsyncSession, candidates: list[WhatsappConfig], status: StatusItem
+) -> WhatsappConfig:
+    """The config whose outbound message the status is about."""
+    if len(candidates) == 1:
+        return candidates[0]
+    ids = [config.id for config in candidates]
+    statement = select(WhatsappMessage.whatsapp_config_id).where(
+        WhatsappMessage.whatsapp_config_id.in_(ids), WhatsappMessage.wamid == status.id
+    )
+    owner = (await session.execute(statement.limit(1))).scalar_one_or_none()
+    if owner is None and status.biz_opaque_callback_data:
+        owner = await _owner_by_callback(session, ids, status.biz_opaque_callback_data)
+    for config in candidates:
+        if config.id == owner:
+            return config
+    return candidates[0]
+
+
+async def _owner_by_callback(
+    session: AsyncSession, ids: list[uuid.UUID], data: str
+) -> uuid.UUID | None:
+    suffix = data[len(CALLBACK_PREFIX) :]
+    if not data.startswith(CALLBACK_PREFIX) or not suffix.isdigit():
+        return None
+    statement = select(WhatsappMessage.whatsapp_config_id).where(
+        WhatsappMessage.id == int(suffix), WhatsappMessage.whatsapp_config_id.in_(ids)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+def _text(message: InboundMessage) -> str | None:
+    if message.type != "text":
+        return None
+    body = (message.raw.get("text") or {}).get("body")
+    return body.strip() if isinstance(body, str) else None

@@ -1,0 +1,1 @@
+"""Sandbox sessions: test phones joined to a project through the shared sandbox number."""
