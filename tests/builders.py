@@ -348,7 +348,7 @@ async def create_whatsapp_config(
     return data
 
 
-async def open_conversation(
+async def open_conversation_on(
     resources: Resources, project: TestProject, config_id: str, *, phone: str = "15550009999"
 ) -> str:
     """An active conversation (and its contact) on the config, with one inbound message."""
@@ -561,3 +561,127 @@ async def create_customer_row(
     async with resources.db.transaction() as session:
         session.add(customer)
     return str(customer.id)
+
+
+# Builders of the conversations and messages API tests (tests/conversations,
+# tests/messaging/test_messaging_conversation_scope.py, tests/contract). Imports are local.
+
+
+@dataclass(frozen=True)
+class TestConversation:
+    """A conversation made as the inbound pipeline would make it."""
+
+    __test__ = False
+
+    id: str
+    contact_id: str
+    config_id: str
+    phone: str
+
+
+async def default_config_id(resources: Resources, project: TestProject) -> str:
+    """The id of the project's default (sandbox) WhatsApp config."""
+    import uuid
+
+    from sqlalchemy import select
+
+    from threadline.models import WhatsappConfig
+
+    async with resources.db.session() as session:
+        statement = select(WhatsappConfig.id).where(
+            WhatsappConfig.project_id == uuid.UUID(project.id), WhatsappConfig.is_default
+        )
+        return str((await session.execute(statement)).scalar_one())
+
+
+async def open_conversation(
+    resources: Resources,
+    project: TestProject,
+    *,
+    phone: str = "+15550002222",
+    name: str | None = "Ada",
+    inbound_at: Any = "now",
+    config_id: str | None = None,
+) -> TestConversation:
+    """A contact and its active conversation; ``inbound_at`` ("now", a datetime or None)
+    is when the contact last wrote, which opens the 24-hour window."""
+    import uuid
+    from datetime import timedelta
+
+    from threadline.contacts import service as contacts
+    from threadline.conversations import service as conversations
+    from threadline.kit.clock import utcnow
+
+    config = config_id or await default_config_id(resources, project)
+    now = utcnow()
+    async with resources.db.transaction() as session:
+        contact = await contacts.for_inbound(
+            session, uuid.UUID(project.id), phone.removeprefix("+"), name, now
+        )
+        conversation = await conversations.current(
+            session,
+            config_id=uuid.UUID(config),
+            contact=contact,
+            now=now,
+            inactivity=timedelta(days=1),
+        )
+        if inbound_at is not None:
+            moment = now if inbound_at == "now" else inbound_at
+            conversations.touch(conversation, moment, inbound=True)
+        ids = TestConversation(str(conversation.id), str(contact.id), config, phone)
+    return ids
+
+
+async def add_inbound_message(
+    resources: Resources,
+    project: TestProject,
+    conversation: TestConversation,
+    payload: dict[str, Any],
+    *,
+    wamid: str | None = None,
+) -> int:
+    """An inbound message row as the webhook pipeline stores it (Meta's message object)."""
+    import uuid
+
+    from threadline.kit.clock import utcnow
+    from threadline.models import WhatsappMessage
+    from threadline.whatsapp.content import describe
+
+    now = utcnow()
+    message = WhatsappMessage(
+        project_id=uuid.UUID(project.id),
+        direction="inbound",
+        conversation_id=uuid.UUID(conversation.id),
+        whatsapp_config_id=uuid.UUID(conversation.config_id),
+        phone_number=conversation.phone,
+        message_type=str(payload.get("type", "text")),
+        content=describe(payload),
+        payload=payload,
+        status="received",
+        processing_status="processed",
+        attempts=0,
+        wamid=wamid or f"wamid.in.{uuid.uuid4().hex}",
+        meta_timestamp=now,
+        created_at=now,
+        updated_at=now,
+    )
+    async with resources.db.transaction() as session:
+        session.add(message)
+        await session.flush()
+        return message.id
+
+
+def inbound_text_message(body: str, phone: str = "+15550002222") -> dict[str, Any]:
+    """Meta's inbound text message object."""
+    return {"from": phone.removeprefix("+"), "type": "text", "text": {"body": body}}
+
+
+async def send_api_message(
+    client: httpx.AsyncClient, project: TestProject, conversation_id: str, message: dict[str, Any]
+) -> httpx.Response:
+    """``POST /whatsapp_conversations/{id}/whatsapp_messages``; the raw response."""
+    return await client.post(
+        f"/api/v1/whatsapp_conversations/{conversation_id}/whatsapp_messages",
+        headers=project.headers,
+        json={"message": message},
+    )

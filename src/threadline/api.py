@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from threadline.contacts.endpoints import router as contacts
+from threadline.conversations.endpoints import router as conversations
 from threadline.customers.endpoints import router as customers
 from threadline.executions.endpoints import router as executions
 from threadline.flows.endpoints import router as flows
@@ -15,11 +16,12 @@ from threadline.projects.endpoints import router as projects
 from threadline.sandbox_sessions.endpoints import router as sandbox_sessions
 from threadline.triggers.endpoints import router as triggers
 from threadline.whatsapp_configs.endpoints import router as whatsapp_configs
+from threadline.whatsapp_messages.endpoints import router as whatsapp_messages
 
 router = APIRouter(
     prefix="/api/v1", dependencies=[Depends(reject_unstorable_input)], responses=ERROR_RESPONSES
 )
 DOMAINS = (projects, flows, triggers, executions, functions)
-CHANNEL = (customers, whatsapp_configs, contacts, sandbox_sessions)
-for domain in (*DOMAINS, *CHANNEL):
+CHANNEL = (customers, whatsapp_configs, contacts, sandbox_sessions, conversations)
+for domain in (*DOMAINS, *CHANNEL, whatsapp_messages):
     router.include_router(domain)

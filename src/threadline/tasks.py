@@ -9,3 +9,4 @@ def load_tasks() -> None:
     from threadline.executions import tasks as _executions  # noqa: F401
     from threadline.inbound import tasks as _inbound  # noqa: F401
     from threadline.messaging import tasks as _messaging  # noqa: F401
+    from threadline.whatsapp_messages import tasks as _whatsapp_messages  # noqa: F401

@@ -21,7 +21,7 @@ from builders import (
     create_whatsapp_config,
     get_execution,
     node,
-    open_conversation,
+    open_conversation_on,
     resume,
     run_jobs,
 )
@@ -89,7 +89,7 @@ async def test_an_unused_config_goes_with_its_triggers_and_messages(
     execution_id = await _start(client, project, flow_id, config["id"])
     await run_jobs(resources)
     assert (await get_execution(client, project, execution_id))["status"] == "ended"
-    conversation = await open_conversation(resources, project, kept["id"])
+    conversation = await open_conversation_on(resources, project, kept["id"])
     assert await count_rows(resources, WhatsappMessage) == 2  # one on each config
 
     path = f"/api/v1/whatsapp_configs/{config['id']}"
@@ -141,8 +141,8 @@ async def test_a_config_in_use_is_refused_until_forced(
     execution_id = await _start(client, project, flow_id, config["id"])
     await run_jobs(resources)
     assert (await get_execution(client, project, execution_id))["status"] == "waiting"
-    await open_conversation(resources, project, config["id"])
-    await open_conversation(resources, project, config["id"], phone="15550008888")
+    await open_conversation_on(resources, project, config["id"])
+    await open_conversation_on(resources, project, config["id"], phone="15550008888")
     path = f"/api/v1/whatsapp_configs/{config['id']}"
 
     refused = await client.delete(path, headers=project.headers)
@@ -182,7 +182,7 @@ async def test_a_customer_delete_follows_the_config_rule(
     customer = await create_customer(client, project)
     idle = await create_whatsapp_config(client, project, customer["id"])
     busy = await _sandbox_config(client, project, customer["id"])
-    await open_conversation(resources, project, busy["id"])
+    await open_conversation_on(resources, project, busy["id"])
     path = f"/api/v1/customers/{customer['id']}"
 
     refused = await client.delete(path, headers=project.headers)

@@ -23,7 +23,7 @@ from threadline.jobs.queue import enqueue
 from threadline.jobs.worker import Worker
 from threadline.kit.clock import utcnow
 from threadline.kit.resources import Resources
-from threadline.messaging.service import DELIVER_TASK, outbox_key, queue_messages
+from threadline.messaging.service import DELIVER_TASK, Scope, queue_messages
 from threadline.models import Job, WhatsappMessage
 from threadline.sandbox.state import SandboxState
 from threadline.whatsapp import payloads
@@ -40,11 +40,17 @@ async def _job_statuses(resources: Resources) -> list[str]:
 
 
 async def _queue_delivery_job(resources: Resources, execution_id: uuid.UUID) -> None:
-    """A committed, queued delivery job: as just enqueued, or waiting out a 429 backoff."""
-    key = outbox_key(execution_id)
+    """A committed, queued delivery job: as just enqueued, or waiting out a 429 backoff.
+
+    The job of the execution's scope: its conversation's, since API-started executions
+    join the phone's conversation, else its own.
+    """
     async with resources.db.transaction() as session:
-        payload = {"execution_id": str(execution_id)}
-        await enqueue(session, DELIVER_TASK, payload, dedupe_key=key, lock_key=key)
+        execution = await executions.get_for_update(session, execution_id)
+        assert execution is not None
+        scope = Scope.of_execution(execution)
+        key = scope.key
+        await enqueue(session, DELIVER_TASK, scope.payload, dedupe_key=key, lock_key=key)
 
 
 async def test_a_message_queued_while_the_delivery_job_finishes_is_sent(

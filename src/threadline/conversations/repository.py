@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, exists, select, text
+from sqlalchemy import ColumnElement, Select, exists, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.kit.sql import insert_ignoring_conflict
-from threadline.models import WhatsappConversation, WhatsappMessage
+from threadline.models import WhatsappConfig, WhatsappContact, WhatsappConversation, WhatsappMessage
+
+
+@dataclass(frozen=True)
+class ConversationFilters:
+    """The ``q[...]`` filters of the conversation list, parsed."""
+
+    status: str | None = None
+    last_active_at_gteq: datetime | None = None
+    last_active_at_lteq: datetime | None = None
+    whatsapp_config_id: uuid.UUID | None = None
+    customer_id: uuid.UUID | None = None
+    phone_number: str | None = None
 
 
 async def active(
@@ -69,6 +82,77 @@ async def lock(session: AsyncSession, conversation_id: uuid.UUID) -> WhatsappCon
         .execution_options(populate_existing=True)
     )
     return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def get(
+    session: AsyncSession, project_id: uuid.UUID, conversation_id: uuid.UUID
+) -> tuple[WhatsappConversation, WhatsappContact] | None:
+    """A conversation of the project, with its contact."""
+    statement = (
+        select(WhatsappConversation, WhatsappContact)
+        .join(WhatsappContact, WhatsappContact.id == WhatsappConversation.contact_id)
+        .where(
+            WhatsappConversation.project_id == project_id,
+            WhatsappConversation.id == conversation_id,
+        )
+    )
+    row = (await session.execute(statement)).one_or_none()
+    return None if row is None else (row[0], row[1])
+
+
+def _conditions(project_id: uuid.UUID, filters: ConversationFilters) -> list[ColumnElement[bool]]:
+    conversation = WhatsappConversation
+    conditions = [conversation.project_id == project_id]
+    if filters.status is not None:
+        conditions.append(conversation.status == filters.status)
+    if filters.last_active_at_gteq is not None:
+        conditions.append(conversation.last_active_at >= filters.last_active_at_gteq)
+    if filters.last_active_at_lteq is not None:
+        conditions.append(conversation.last_active_at <= filters.last_active_at_lteq)
+    if filters.whatsapp_config_id is not None:
+        conditions.append(conversation.whatsapp_config_id == filters.whatsapp_config_id)
+    if filters.phone_number is not None:
+        conditions.append(conversation.phone_number == filters.phone_number)
+    if filters.customer_id is not None:
+        configs = select(WhatsappConfig.id).where(WhatsappConfig.customer_id == filters.customer_id)
+        conditions.append(conversation.whatsapp_config_id.in_(configs))
+    return conditions
+
+
+async def list_for(
+    session: AsyncSession,
+    project_id: uuid.UUID,
+    filters: ConversationFilters,
+    *,
+    offset: int,
+    limit: int,
+) -> tuple[list[tuple[WhatsappConversation, WhatsappContact]], int]:
+    """A page of the project's conversations, most recently active first, and the total."""
+    conditions = _conditions(project_id, filters)
+    count = select(func.count()).select_from(WhatsappConversation).where(*conditions)
+    total = (await session.execute(count)).scalar_one()
+    statement = (
+        select(WhatsappConversation, WhatsappContact)
+        .join(WhatsappContact, WhatsappContact.id == WhatsappConversation.contact_id)
+        .where(*conditions)
+        .order_by(WhatsappConversation.last_active_at.desc(), WhatsappConversation.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    rows = (await session.execute(statement)).all()
+    return [(row[0], row[1]) for row in rows], total
+
+
+async def last_inbound_at(
+    session: AsyncSession, config_id: uuid.UUID, contact_id: uuid.UUID
+) -> datetime | None:
+    """When the contact last wrote to the number, over all their conversations."""
+    statement = select(func.max(WhatsappConversation.last_inbound_at)).where(
+        WhatsappConversation.whatsapp_config_id == config_id,
+        WhatsappConversation.contact_id == contact_id,
+    )
+    latest: datetime | None = (await session.execute(statement)).scalar_one()
+    return latest
 
 
 def _pending_inbound(conversation_id: uuid.UUID) -> Select[WhatsappMessage]:

@@ -8,9 +8,12 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.conversations import repository
+from threadline.conversations.repository import ConversationFilters
+from threadline.errors import NotFound, Unprocessable
 from threadline.jobs.queue import enqueue
 from threadline.kit.clock import utcnow
-from threadline.models import WhatsappContact, WhatsappConversation
+from threadline.kit.schemas import PageParams
+from threadline.models import Project, WhatsappContact, WhatsappConversation
 
 EXPIRE_TASK = "conversations.expire"
 #: Processes a conversation's inbound messages one at a time (registered by ``inbound``).
@@ -139,3 +142,90 @@ async def expire(
         end(conversation, "inactivity", now)
     else:
         await schedule_expiry(session, conversation, inactivity)
+
+
+class ConversationNotFound(NotFound):
+    """The WhatsApp conversation does not exist in this project."""
+
+    error = "WhatsApp conversation not found"
+
+
+class AnotherConversationActive(Unprocessable):
+    """Another conversation with this contact on this number is active; end it first."""
+
+
+Described = tuple[WhatsappConversation, WhatsappContact]
+
+
+async def list_for(
+    session: AsyncSession, project: Project, filters: ConversationFilters, page: PageParams
+) -> tuple[list[Described], int]:
+    """A page of the project's conversations, most recently active first."""
+    return await repository.list_for(
+        session, project.id, filters, offset=page.offset, limit=page.per_page
+    )
+
+
+async def get(session: AsyncSession, project: Project, conversation_id: uuid.UUID) -> Described:
+    """One conversation of the project, with its contact (another project's is a 404)."""
+    found = await repository.get(session, project.id, conversation_id)
+    if found is None:
+        raise ConversationNotFound()
+    return found
+
+
+async def lock_for(
+    session: AsyncSession, project: Project, conversation_id: uuid.UUID
+) -> WhatsappConversation:
+    """The project's conversation, its row locked (senders and deliverers agree through it)."""
+    await get(session, project, conversation_id)
+    conversation = await repository.lock(session, conversation_id)
+    if conversation is None:
+        raise ConversationNotFound()
+    return conversation
+
+
+async def set_status(
+    session: AsyncSession,
+    project: Project,
+    conversation_id: uuid.UUID,
+    status: str,
+    *,
+    now: datetime,
+    inactivity: timedelta,
+) -> Described:
+    """End a conversation (reason ``api``) or reopen an ended one; the same status is a no-op.
+
+    Reopening is refused while another conversation with the contact on the number is
+    active: one active conversation per number and contact is a database rule.
+    """
+    conversation = await lock_for(session, project, conversation_id)
+    if status == "ended" and conversation.status == "active":
+        end(conversation, "api", now)
+    elif status == "active" and conversation.status == "ended":
+        await _reopen(session, conversation, now, inactivity)
+    await session.flush()
+    return await get(session, project, conversation_id)
+
+
+async def _reopen(
+    session: AsyncSession, conversation: WhatsappConversation, now: datetime, inactivity: timedelta
+) -> None:
+    if await repository.active(session, conversation.whatsapp_config_id, conversation.contact_id):
+        raise AnotherConversationActive()
+    conversation.status = "active"
+    conversation.ended_at = None
+    conversation.ended_reason = None
+    conversation.last_active_at = now
+    conversation.updated_at = now
+    await session.flush()
+    await schedule_expiry(session, conversation, inactivity)
+
+
+async def last_inbound_at(
+    session: AsyncSession, conversation: WhatsappConversation
+) -> datetime | None:
+    """When the contact last wrote to the conversation's number (any of their conversations)."""
+    return await repository.last_inbound_at(
+        session, conversation.whatsapp_config_id, conversation.contact_id
+    )

@@ -16,6 +16,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from threadline.messaging import repository
+
 #: Fail an execution with an error (``session, execution_id, error, now``).
 FailExecution = Callable[[AsyncSession, uuid.UUID, dict[str, Any], datetime], Awaitable[object]]
 #: A job of an execution gave up (``session, job payload, error text``).
@@ -48,5 +50,16 @@ def execution_hooks() -> ExecutionHooks:
 
 
 async def give_up(session: AsyncSession, payload: dict[str, Any], error: str) -> None:
-    """The delivery job of an execution ran out of retries: let the execution side act."""
-    await execution_hooks().give_up(session, payload, error)
+    """A delivery job ran out of retries: the executions it served fail, its messages too.
+
+    An execution's job hands over to the execution side. A conversation's job fails each
+    execution with messages still pending there, then the API's messages left queued.
+    """
+    if "conversation_id" not in payload:
+        await execution_hooks().give_up(session, payload, error)
+        return
+    conversation_id = uuid.UUID(payload["conversation_id"])
+    for execution_id in await repository.pending_executions(session, conversation_id):
+        await execution_hooks().give_up(session, {"execution_id": str(execution_id)}, error)
+    failure = {"message": f"delivery gave up: {error}".replace("\x00", "")}
+    await repository.fail_pending(session, conversation_id, failure)

@@ -10,9 +10,10 @@ from typing import Any, cast
 from sqlalchemy import Table, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from threadline.models import ExecutionEvent, FlowExecution, WhatsappMessage
+from threadline.models import ExecutionEvent, FlowExecution, WhatsappConversation, WhatsappMessage
 
 PENDING = ("queued", "sending")
+ACTIVE_EXECUTION = ("running", "waiting")
 
 
 async def add_many(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
@@ -25,11 +26,14 @@ async def add_event(session: AsyncSession, row: dict[str, Any]) -> None:
     await session.execute(insert(cast(Table, ExecutionEvent.__table__)), [row])
 
 
-async def next_pending(session: AsyncSession, execution_id: uuid.UUID) -> WhatsappMessage | None:
-    """The execution's oldest message not yet settled."""
+async def next_pending(
+    session: AsyncSession, scope_id: uuid.UUID, *, by_conversation: bool = False
+) -> WhatsappMessage | None:
+    """The oldest message not yet settled of an execution (or of a conversation)."""
+    column = WhatsappMessage.conversation_id if by_conversation else WhatsappMessage.execution_id
     statement = (
         select(WhatsappMessage)
-        .where(WhatsappMessage.execution_id == execution_id, WhatsappMessage.status.in_(PENDING))
+        .where(column == scope_id, WhatsappMessage.status.in_(PENDING))
         .order_by(WhatsappMessage.id)
         .limit(1)
         .execution_options(populate_existing=True)
@@ -43,6 +47,38 @@ async def lock_execution(session: AsyncSession, execution_id: uuid.UUID) -> None
     On SQLite the statement is a plain read: the transaction already holds the write lock.
     """
     statement = select(FlowExecution.id).where(FlowExecution.id == execution_id).with_for_update()
+    await session.execute(statement)
+
+
+async def lock_conversation(session: AsyncSession, conversation_id: uuid.UUID) -> None:
+    """Wait for, then hold, the conversation's row lock (the one every API send holds).
+
+    ``FOR NO KEY UPDATE``, like ``conversations.repository.lock``: a step inserting a
+    message of the conversation holds a key-share lock on the row (the foreign key) while
+    this deliverer waits for that step's execution lock; ``FOR UPDATE`` would deadlock.
+    """
+    statement = (
+        select(WhatsappConversation.id)
+        .where(WhatsappConversation.id == conversation_id)
+        .with_for_update(key_share=True)
+    )
+    await session.execute(statement)
+
+
+async def lock_active_executions(session: AsyncSession, conversation_id: uuid.UUID) -> None:
+    """Wait for, then hold, the row locks of the conversation's running or waiting executions.
+
+    Taken in id order, after the conversation's lock, like every other holder of both.
+    """
+    statement = (
+        select(FlowExecution.id)
+        .where(
+            FlowExecution.conversation_id == conversation_id,
+            FlowExecution.status.in_(ACTIVE_EXECUTION),
+        )
+        .order_by(FlowExecution.id)
+        .with_for_update()
+    )
     await session.execute(statement)
 
 
@@ -62,6 +98,35 @@ async def set_status(
     )
     result = await session.execute(statement)
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+async def pending_executions(session: AsyncSession, conversation_id: uuid.UUID) -> list[uuid.UUID]:
+    """The executions with messages still queued or sending in the conversation."""
+    statement = (
+        select(WhatsappMessage.execution_id)
+        .where(
+            WhatsappMessage.conversation_id == conversation_id,
+            WhatsappMessage.status.in_(PENDING),
+            WhatsappMessage.execution_id.is_not(None),
+        )
+        .distinct()
+    )
+    return [row for row in (await session.execute(statement)).scalars() if row is not None]
+
+
+async def fail_pending(
+    session: AsyncSession, conversation_id: uuid.UUID, error: dict[str, Any]
+) -> None:
+    """Fail every queued message of a conversation whose delivery job gave up."""
+    await session.execute(
+        update(WhatsappMessage)
+        .where(
+            WhatsappMessage.conversation_id == conversation_id,
+            WhatsappMessage.status == "queued",
+        )
+        .values(status="failed", last_error=error)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def cancel_pending(session: AsyncSession, execution_id: uuid.UUID, now: datetime) -> None:

@@ -48,6 +48,58 @@ def outbox_key(execution_id: uuid.UUID | str) -> str:
     return f"outbox:{execution_id}"
 
 
+def conversation_outbox_key(conversation_id: uuid.UUID | str) -> str:
+    """Dedupe and lock key of a conversation's delivery job."""
+    return f"outbox:conversation:{conversation_id}"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose messages one delivery job sends, in order: a conversation's, else an execution's.
+
+    A message with a ``conversation_id`` is delivered by its conversation's job, whoever
+    queued it (a flow or the API), so one conversation's messages leave in one line.
+    """
+
+    id: uuid.UUID
+    conversation: bool
+
+    @classmethod
+    def of_execution(cls, execution: FlowExecution) -> Scope:
+        """The scope of an execution's messages."""
+        if execution.conversation_id is not None:
+            return cls(execution.conversation_id, conversation=True)
+        return cls(execution.id, conversation=False)
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> Scope:
+        """The scope a delivery job's payload names."""
+        if "conversation_id" in payload:
+            return cls(uuid.UUID(payload["conversation_id"]), conversation=True)
+        return cls(uuid.UUID(payload["execution_id"]), conversation=False)
+
+    @property
+    def key(self) -> str:
+        """The job's dedupe and lock key."""
+        return conversation_outbox_key(self.id) if self.conversation else outbox_key(self.id)
+
+    @property
+    def payload(self) -> dict[str, str]:
+        """The job's payload."""
+        return {("conversation_id" if self.conversation else "execution_id"): str(self.id)}
+
+
+async def schedule_delivery(session: AsyncSession, scope: Scope) -> None:
+    """Make sure a delivery job will send the scope's queued messages.
+
+    The caller holds the scope's lock (the conversation's row, or the execution's): a
+    queued job makes this a no-op, and that job's "nothing left" decision waits for the
+    lock (see :meth:`_Delivery.finish_or_next`).
+    """
+    key = scope.key
+    await enqueue(session, DELIVER_TASK, scope.payload, dedupe_key=key, lock_key=key)
+
+
 def _config_id(send: SendMessage, execution: FlowExecution) -> uuid.UUID | None:
     if send.whatsapp_config_id:
         try:
@@ -64,7 +116,8 @@ async def queue_messages(
 
     The caller holds the execution's row lock (or has just inserted the row): a queued
     delivery job makes the enqueue a no-op, and that job's "nothing left" decision waits
-    for this lock (see :meth:`_Delivery.finish_or_next`).
+    for this lock (see :meth:`_Delivery.finish_or_next`). An execution inside a
+    conversation queues them to the conversation's job, which waits for it too.
     """
     if not sends:
         return
@@ -87,23 +140,32 @@ async def queue_messages(
         for send in sends
     ]
     await repository.add_many(session, rows)
-    await _enqueue_delivery(session, execution.id)
+    await schedule_delivery(session, Scope.of_execution(execution))
+
+
+async def queue_outbound(session: AsyncSession, message: WhatsappMessage) -> None:
+    """Queue one message sent through the API to its conversation's delivery job.
+
+    The caller holds the conversation's row lock (``message`` names the conversation).
+    """
+    assert message.conversation_id is not None, "an API message belongs to a conversation"
+    message.status = "queued"
+    message.attempts = 0
+    session.add(message)
+    await session.flush()
+    await schedule_delivery(session, Scope(message.conversation_id, conversation=True))
 
 
 async def wake_delivery(session: AsyncSession, message: WhatsappMessage) -> None:
     """A message was queued again: make sure its delivery job will see it.
 
-    The caller holds the lock the delivery job decides "nothing left" under.
+    The caller holds the lock the delivery job decides "nothing left" under (the
+    conversation's row for a conversation's message, else the execution's).
     """
-    if message.execution_id is not None:
-        await _enqueue_delivery(session, message.execution_id)
-
-
-async def _enqueue_delivery(session: AsyncSession, execution_id: uuid.UUID) -> None:
-    key = outbox_key(execution_id)
-    await enqueue(
-        session, DELIVER_TASK, {"execution_id": str(execution_id)}, dedupe_key=key, lock_key=key
-    )
+    if message.conversation_id is not None:
+        await schedule_delivery(session, Scope(message.conversation_id, conversation=True))
+    elif message.execution_id is not None:
+        await schedule_delivery(session, Scope(message.execution_id, conversation=False))
 
 
 Finish = Callable[[AsyncSession], Awaitable[None]]
@@ -119,14 +181,16 @@ class _Settlement:
 
 
 async def deliver_all(
-    resources: Resources, execution_id: uuid.UUID, *, last_try: bool, finish: Finish
+    resources: Resources, scope: Scope | uuid.UUID, *, last_try: bool, finish: Finish
 ) -> None:
-    """Send an execution's pending messages in order, one Graph call at a time.
+    """Send a scope's pending messages in order, one Graph call at a time (an id: an execution).
 
     Recording a result and claiming the next message share one transaction: two
     transactions per message, and one more to end the job (:meth:`_Delivery.finish_or_next`).
     """
-    delivery = _Delivery(resources, execution_id, last_try)
+    if isinstance(scope, uuid.UUID):
+        scope = Scope(scope, conversation=False)
+    delivery = _Delivery(resources, scope, last_try)
     ready = await delivery.settle_and_continue(None, finish)
     while ready is not None:
         message, target = ready
@@ -138,29 +202,44 @@ async def deliver_all(
 @dataclass
 class _Delivery:
     resources: Resources
-    execution_id: uuid.UUID
+    scope: Scope
     last_try: bool
     targets: dict[uuid.UUID | None, DeliveryTarget | None] = field(default_factory=dict)
 
     async def finish_or_next(self, finish: Finish) -> Ready | None:
-        """End the job, unless a message turned up: decided under the execution's row lock.
+        """End the job, unless a message turned up: decided under the queuers' row locks.
 
-        Every step that queues messages holds that lock, and its enqueue folds into this
-        job while the job is queued. So a step still open makes this wait, and its
-        messages are then seen; a step that comes after the job ended enqueues a new one.
-        The lock is taken first, in a transaction of its own, so that no deliverer ever
-        holds a message row while waiting for it (no deadlock with another deliverer).
+        Every step that queues messages holds its execution's lock, every API send its
+        conversation's, and their enqueue folds into this job while the job is queued.
+        So a queuer still open makes this wait, and its messages are then seen; one that
+        comes after the job ended enqueues a new one. A conversation's job locks the
+        conversation, then its running and waiting executions in id order: the order the
+        inbound processor takes them in, and no one locks an execution then its
+        conversation, so there is no deadlock. The locks come first, in a transaction of
+        their own, so that no deliverer holds a message row while waiting for them.
         """
         async with self.resources.db.transaction() as session:
-            await repository.lock_execution(session, self.execution_id)
+            await self._lock_queuers(session)
             ready = await self.next_ready(session)
             if ready is None:
                 await finish(session)
             return ready
 
+    async def _lock_queuers(self, session: AsyncSession) -> None:
+        if self.scope.conversation:
+            await repository.lock_conversation(session, self.scope.id)
+            await repository.lock_active_executions(session, self.scope.id)
+        else:
+            await repository.lock_execution(session, self.scope.id)
+
+    async def _next_pending(self, session: AsyncSession) -> WhatsappMessage | None:
+        return await repository.next_pending(
+            session, self.scope.id, by_conversation=self.scope.conversation
+        )
+
     async def next_ready(self, session: AsyncSession) -> Ready | None:
         """The next message, its attempt recorded; settles the ones that cannot be sent."""
-        while (message := await repository.next_pending(session, self.execution_id)) is not None:
+        while (message := await self._next_pending(session)) is not None:
             if message.status == "sending":
                 await outcomes.unknown(session, message, "a previous attempt did not report back")
                 continue

@@ -41,12 +41,15 @@ async def settle(
 ) -> WhatsappMessage | None:
     """Apply the policy to a message still ``unknown``; the message if it was queued again.
 
-    The execution's row lock is taken first, as by every step and every deliverer, so a
+    The locks its delivery job decides "nothing left" under are taken first, in the
+    order every holder takes them (the conversation's row, then the execution's), so a
     message queued again here is seen by its delivery job (see ``service``).
     """
     found = await repository.load_message(session, message_id)
     if found is None or found.status != "unknown":
         return None
+    if found.conversation_id is not None:
+        await repository.lock_conversation(session, found.conversation_id)
     if found.execution_id is not None:
         await repository.lock_execution(session, found.execution_id)
     message = await repository.lock_message(session, message_id)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
 from threadline.jobs.registry import registry
@@ -11,7 +10,7 @@ from threadline.jobs.worker import JobContext
 from threadline.kit.clock import utcnow
 from threadline.messaging import settle
 from threadline.messaging.hooks import give_up
-from threadline.messaging.service import DELIVER_TASK, deliver_all, wake_delivery
+from threadline.messaging.service import DELIVER_TASK, Scope, deliver_all, wake_delivery
 
 
 @registry.task(
@@ -20,10 +19,10 @@ from threadline.messaging.service import DELIVER_TASK, deliver_all, wake_deliver
     on_give_up=give_up,
 )
 async def deliver(ctx: JobContext) -> None:
-    """Deliver an execution's queued messages, in order."""
+    """Deliver a conversation's (or an execution's) queued messages, in order."""
     last_try = ctx.job.attempts >= ctx.job.max_attempts
-    execution_id = uuid.UUID(ctx.job.payload["execution_id"])
-    await deliver_all(ctx.resources, execution_id, last_try=last_try, finish=ctx.finish)
+    scope = Scope.from_payload(ctx.job.payload)
+    await deliver_all(ctx.resources, scope, last_try=last_try, finish=ctx.finish)
 
 
 @registry.task(settle.SETTLE_TASK, policy=RetryPolicy(max_attempts=20, base_delay=1, max_delay=60))

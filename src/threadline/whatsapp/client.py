@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import httpx
@@ -91,6 +92,14 @@ class WhatsAppClient:
         body = await self._request("GET", f"{waba_id}/subscribed_apps")
         apps = body.get("data", [])
         return [app for app in apps if isinstance(app, dict)] if isinstance(apps, list) else []
+
+    async def media_info(self, media_id: str) -> dict[str, Any]:
+        """``GET /{media_id}``: the media's short-lived download ``url``, ``mime_type``, size."""
+        return await self._request("GET", media_id)
+
+    def download(self, url: str) -> AbstractAsyncContextManager[httpx.Response]:
+        """Stream a media ``url`` from :meth:`media_info` (it needs the same token)."""
+        return self._http.stream("GET", url, headers=self._headers)
 
     async def list_templates(self, waba_id: str) -> list[dict[str, Any]]:
         """Every message template of a WhatsApp Business Account, following pagination."""

@@ -30,3 +30,6 @@ LIST_ROW_DESCRIPTION_MAX: Final = 72
 CTA_DISPLAY_TEXT_MAX: Final = 20
 BIZ_OPAQUE_CALLBACK_DATA_MAX: Final = 512
 TEMPLATE_TEXT_PARAM_MAX: Final = 1024
+CONTACTS_MAX: Final = 257
+#: Meta's largest media file (a document); a download through Threadline stops beyond it.
+MEDIA_DOWNLOAD_MAX_BYTES: Final = 100 * 1024 * 1024

@@ -137,6 +137,93 @@ def template_message(
     return _envelope(to, "template", template)
 
 
+def template_components(
+    header: Mapping[str, str] | None, body: Sequence[str] | Mapping[str, str] | None
+) -> list[dict[str, Any]]:
+    """Header and body components of text parameters (for a header with placeholders)."""
+    components: list[dict[str, Any]] = []
+    if header:
+        components.append({"type": "header", "parameters": _body_parameters(header)})
+    if body:
+        components.append({"type": "body", "parameters": _body_parameters(body)})
+    return components
+
+
+MEDIA_KINDS = ("image", "video", "audio", "document", "sticker")
+_CAPTIONED = ("image", "video", "document")
+
+
+def media_message(
+    to: str,
+    kind: str,
+    *,
+    link: str | None = None,
+    media_id: str | None = None,
+    caption: str | None = None,
+    filename: str | None = None,
+) -> dict[str, Any]:
+    """An image, video, audio, document or sticker, by public ``link`` or uploaded ``media_id``."""
+    if kind not in MEDIA_KINDS:
+        raise ValueError(f"{kind!r} is not a media type; use one of {', '.join(MEDIA_KINDS)}")
+    if (link is None) == (media_id is None):
+        raise ValueError(f"a {kind} message needs either a media link or a media id, not both")
+    if link is not None and not link.startswith(("https://", "http://")):
+        raise ValueError("the media link must be an http(s) URL")
+    media: dict[str, Any] = {"link": link} if link is not None else {"id": media_id}
+    if caption is not None:
+        if kind not in _CAPTIONED:
+            raise ValueError(f"a {kind} message has no caption")
+        _check_text("caption", caption, limits.MEDIA_CAPTION_MAX)
+        media["caption"] = caption
+    if filename is not None:
+        if kind != "document":
+            raise ValueError("only a document has a filename")
+        media["filename"] = filename
+    return _envelope(to, kind, media)
+
+
+def location_message(
+    to: str,
+    latitude: float,
+    longitude: float,
+    *,
+    name: str | None = None,
+    address: str | None = None,
+) -> dict[str, Any]:
+    """A pin on the map."""
+    if not -90 <= latitude <= 90 or not -180 <= longitude <= 180:
+        raise ValueError("latitude must be within ±90 and longitude within ±180")
+    location: dict[str, Any] = {"latitude": latitude, "longitude": longitude}
+    if name:
+        location["name"] = name
+    if address:
+        location["address"] = address
+    return _envelope(to, "location", location)
+
+
+def reaction_message(to: str, message_id: str, emoji: str) -> dict[str, Any]:
+    """An emoji reaction to the message ``message_id`` (a wamid); ``""`` removes it."""
+    if not message_id.strip():
+        raise ValueError("a reaction needs the wamid of the message it reacts to")
+    return _envelope(to, "reaction", {"message_id": message_id, "emoji": emoji})
+
+
+def contacts_message(to: str, contacts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """One to 257 contact cards, each with a name (``formatted_name`` or ``first_name``)."""
+    _check_count("contacts", len(contacts), 1, limits.CONTACTS_MAX)
+    cards = [dict(card) for card in contacts]
+    for card in cards:
+        name = card.get("name")
+        if not isinstance(name, Mapping) or not (
+            name.get("formatted_name") or name.get("first_name")
+        ):
+            raise ValueError("every contact needs a name with formatted_name or first_name")
+        card["name"] = {"formatted_name": name.get("formatted_name") or name["first_name"], **name}
+    message = _envelope(to, "contacts", {})
+    message["contacts"] = cards
+    return message
+
+
 def read_receipt(message_id: str, *, typing_indicator: bool = False) -> dict[str, Any]:
     """Mark an inbound message as read, optionally showing a typing indicator."""
     payload: dict[str, Any] = {
@@ -191,6 +278,9 @@ def _check_sections(sections: list[ListSection]) -> None:
 
 
 def _body_parameters(parameters: Sequence[str] | Mapping[str, str]) -> list[dict[str, Any]]:
+    values = parameters.values() if isinstance(parameters, Mapping) else parameters
+    for value in values if not isinstance(values, str) else []:
+        _check_text("template parameter", value, limits.TEMPLATE_TEXT_PARAM_MAX)
     if isinstance(parameters, Mapping):
         return [
             {"type": "text", "parameter_name": key, "text": value}
