@@ -127,3 +127,26 @@ async def test_a_failed_status_after_the_send_is_final_and_logged_on_the_executi
     assert len(logged) == 1
     assert logged[0]["data"]["error"]["code"] == 131047
     assert logged[0]["data"]["wamid"] == sent.wamid
+
+
+async def test_a_message_received_before_an_api_started_run_does_not_answer_it(
+    client: httpx.AsyncClient, resources: Resources, sandbox: SandboxState, sandbox_url: str
+) -> None:
+    """The user's "hi" is stored, the API starts a run before the inbox gets to it."""
+    project = await create_project(resources, sandbox_url)
+    flow_id = await create_active_flow(client, project, ask_and_reply())
+    await post_webhook(client, delivery(messages=[inbound_text("wamid.HI", "hi")]))
+    started = await start_execution(client, project, flow_id, phone=PHONE)
+    await run_jobs(resources)
+
+    shown = await get_execution(client, project, started["id"])
+    assert shown["status"] == "waiting"  # "hi" did not answer "Question?"
+    (hi,) = [m for m in await _rows(resources, WhatsappMessage) if m.direction == "inbound"]
+    assert hi.processing_status == "skipped"
+
+    await post_webhook(
+        client, delivery(messages=[inbound_text("wamid.R", "blue", at=1_760_000_500)])
+    )
+    await run_jobs(resources)
+    assert (await get_execution(client, project, started["id"]))["status"] == "ended"
+    assert [e.payload["text"]["body"] for e in sandbox.outbox] == ["Question?", "You said blue"]

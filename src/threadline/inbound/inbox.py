@@ -51,6 +51,10 @@ async def process_next(
     execution = await turns.active(session, conversation.id)
     if execution is None:
         await _start(session, conversation, group, now)
+    elif first.created_at < execution.started_at:
+        # Received before this run began (it was started through the API meanwhile): not
+        # an answer to it, and no reason to start a second run either.
+        _mark(group, "skipped", now, None)
     elif execution.status == "waiting" and execution.wait_reason == "user_input":
         resumed = await turns.resume(session, execution, _turn(conversation, group), now)
         _mark(group, "processed" if resumed else "pending", now, execution.id)
