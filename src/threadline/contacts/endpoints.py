@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
@@ -24,7 +23,8 @@ from threadline.contacts.schemas import (
 )
 from threadline.errors import BadRequest
 from threadline.kit.clock import utcnow
-from threadline.kit.schemas import MAX_PAGE, Envelope, Page, PageMeta, PageParams, as_utc
+from threadline.kit.listing import CreatedQuery, PageQuery, page_of
+from threadline.kit.schemas import Envelope, Page
 
 router = APIRouter(tags=["WhatsApp Contacts"])
 
@@ -36,8 +36,6 @@ Identifier = Annotated[
         examples=["15550102030"],
     ),
 ]
-PageNumber = Annotated[int, Query(ge=1, le=MAX_PAGE)]
-PerPage = Annotated[int, Query(ge=1, le=100)]
 
 
 def _has_customer(null: bool | None, not_null: bool | None) -> bool | None:
@@ -63,6 +61,8 @@ def _digits(wa_id_cont: str | None) -> str | None:
 async def list_contacts(
     session: DbSession,
     project: CurrentProject,
+    created: CreatedQuery,
+    page: PageQuery,
     customer_id: Annotated[uuid.UUID | None, Query(alias="q[customer_id_eq]")] = None,
     external_id: Annotated[
         str | None, Query(alias="q[customer_external_customer_id_eq]", max_length=200)
@@ -71,10 +71,6 @@ async def list_contacts(
     customer_not_null: Annotated[bool | None, Query(alias="q[customer_id_not_null]")] = None,
     name: Annotated[str | None, Query(alias="q[profile_name_cont]", max_length=200)] = None,
     wa_id: Annotated[str | None, Query(alias="q[wa_id_cont]", max_length=40)] = None,
-    gteq: Annotated[datetime | None, Query(alias="q[created_at_gteq]")] = None,
-    lteq: Annotated[datetime | None, Query(alias="q[created_at_lteq]")] = None,
-    page: PageNumber = 1,
-    per_page: PerPage = 20,
 ) -> Page[ContactOut]:
     """The project's contacts, newest first."""
     filters = ContactFilters(
@@ -83,13 +79,10 @@ async def list_contacts(
         has_customer=_has_customer(customer_null, customer_not_null),
         profile_name_contains=name,
         wa_id_contains=_digits(wa_id),
-        created_at_gteq=as_utc("created_at_gteq", gteq),
-        created_at_lteq=as_utc("created_at_lteq", lteq),
+        created=created,
     )
-    params = PageParams(page=page, per_page=per_page)
-    rows, total = await service.list_contacts(session, project, filters, params)
-    meta = PageMeta.of(page=page, per_page=per_page, total_count=total)
-    return Page(data=[presenters.contact(row) for row in rows], meta=meta)
+    rows, total = await service.list_contacts(session, project, filters, page)
+    return page_of([presenters.contact(row) for row in rows], page, total)
 
 
 @router.post("/whatsapp_contacts", status_code=201, response_model=Envelope[ContactOut])
@@ -127,14 +120,11 @@ async def list_notes(
     identifier: Identifier,
     session: DbSession,
     project: CurrentProject,
-    page: PageNumber = 1,
-    per_page: PerPage = 20,
+    page: PageQuery,
 ) -> Page[NoteOut]:
     """The notes about a contact, newest first."""
-    params = PageParams(page=page, per_page=per_page)
-    rows, total = await service.list_notes(session, project, identifier, params)
-    meta = PageMeta.of(page=page, per_page=per_page, total_count=total)
-    return Page(data=[presenters.note(row) for row in rows], meta=meta)
+    rows, total = await service.list_notes(session, project, identifier, page)
+    return page_of([presenters.note(row) for row in rows], page, total)
 
 
 @router.post(

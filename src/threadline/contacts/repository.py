@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from threadline.kit.sql import insert_ignoring_conflict, page_of
+from threadline.kit.listing import CreatedRange, contains, fetch_page
+from threadline.kit.schemas import PageParams
+from threadline.kit.sql import insert_ignoring_conflict
 from threadline.models import Customer, WhatsappContact, WhatsappContactNote
 
 
@@ -23,8 +25,7 @@ class ContactFilters:
     has_customer: bool | None = None
     profile_name_contains: str | None = None
     wa_id_contains: str | None = None
-    created_at_gteq: datetime | None = None
-    created_at_lteq: datetime | None = None
+    created: CreatedRange = field(default_factory=CreatedRange)
 
 
 async def by_wa_id(
@@ -102,24 +103,14 @@ def _conditions(project_id: uuid.UUID, filters: ContactFilters) -> list[ColumnEl
         has = contact.customer_id.is_not(None)
         conditions.append(has if filters.has_customer else contact.customer_id.is_(None))
     if filters.profile_name_contains is not None:
-        name = func.lower(contact.profile_name)
-        conditions.append(name.contains(filters.profile_name_contains.lower(), autoescape=True))
+        conditions.append(contains(contact.profile_name, filters.profile_name_contains))
     if filters.wa_id_contains is not None:
-        conditions.append(contact.wa_id.contains(filters.wa_id_contains, autoescape=True))
-    if filters.created_at_gteq is not None:
-        conditions.append(contact.created_at >= filters.created_at_gteq)
-    if filters.created_at_lteq is not None:
-        conditions.append(contact.created_at <= filters.created_at_lteq)
-    return conditions
+        conditions.append(contains(contact.wa_id, filters.wa_id_contains))
+    return conditions + filters.created.conditions(contact.created_at)
 
 
 async def list_contacts(
-    session: AsyncSession,
-    project_id: uuid.UUID,
-    filters: ContactFilters,
-    *,
-    offset: int,
-    limit: int,
+    session: AsyncSession, project_id: uuid.UUID, filters: ContactFilters, page: PageParams
 ) -> tuple[list[WhatsappContact], int]:
     """A page of the project's contacts that pass ``filters``, newest first, and the total."""
     statement = (
@@ -127,7 +118,7 @@ async def list_contacts(
         .where(*_conditions(project_id, filters))
         .order_by(WhatsappContact.created_at.desc(), WhatsappContact.id)
     )
-    return await page_of(session, statement, offset=offset, limit=limit)
+    return await fetch_page(session, statement, page)
 
 
 async def note(
@@ -143,7 +134,7 @@ async def note(
 
 
 async def list_notes(
-    session: AsyncSession, contact: WhatsappContact, *, offset: int, limit: int
+    session: AsyncSession, contact: WhatsappContact, page: PageParams
 ) -> tuple[list[WhatsappContactNote], int]:
     """A page of the notes about ``contact``, newest first, and how many there are."""
     statement = (
@@ -154,7 +145,7 @@ async def list_notes(
         )
         .order_by(WhatsappContactNote.created_at.desc(), WhatsappContactNote.id)
     )
-    return await page_of(session, statement, offset=offset, limit=limit)
+    return await fetch_page(session, statement, page)
 
 
 def add(session: AsyncSession, row: WhatsappContactNote) -> None:

@@ -77,9 +77,7 @@ async def list_contacts(
     session: AsyncSession, project: Project, filters: ContactFilters, page: PageParams
 ) -> tuple[list[WhatsappContact], int]:
     """A page of the project's contacts, newest first, and how many pass the filters."""
-    return await repository.list_contacts(
-        session, project.id, filters, offset=page.offset, limit=page.per_page
-    )
+    return await repository.list_contacts(session, project.id, filters, page)
 
 
 async def create(
@@ -138,7 +136,7 @@ async def list_notes(
 ) -> tuple[list[WhatsappContactNote], int]:
     """A page of the notes about a contact, newest first, and how many there are."""
     contact = await get(session, project, identifier)
-    return await repository.list_notes(session, contact, offset=page.offset, limit=page.per_page)
+    return await repository.list_notes(session, contact, page)
 
 
 async def add_note(

@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from threadline.kit.sql import page_of
+from threadline.kit.listing import fetch_page
+from threadline.kit.schemas import PageParams
 from threadline.models import Flow, FlowVersion
 
 
@@ -26,7 +27,7 @@ async def get(
 
 
 async def list_for(
-    session: AsyncSession, project_id: uuid.UUID, status: str | None, *, offset: int, limit: int
+    session: AsyncSession, project_id: uuid.UUID, status: str | None, page: PageParams
 ) -> tuple[list[Flow], int]:
     """A page of the project's flows, newest first, optionally with one status; and how
     many match in all."""
@@ -34,7 +35,7 @@ async def list_for(
     if status is not None:
         statement = statement.where(Flow.status == status)
     statement = statement.order_by(Flow.created_at.desc(), Flow.id)
-    return await page_of(session, statement, offset=offset, limit=limit)
+    return await fetch_page(session, statement, page)
 
 
 async def get_version(session: AsyncSession, version_id: uuid.UUID) -> FlowVersion | None:

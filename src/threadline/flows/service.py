@@ -112,9 +112,7 @@ async def list_flows(
     session: AsyncSession, project: Project, *, status: str | None, page: PageParams
 ) -> tuple[list[Flow], int]:
     """A page of the project's flows, optionally filtered by status, and the total count."""
-    return await repository.list_for(
-        session, project.id, status, offset=page.offset, limit=page.per_page
-    )
+    return await repository.list_for(session, project.id, status, page)
 
 
 async def record_execution(session: AsyncSession, flow: Flow, now: datetime) -> None:

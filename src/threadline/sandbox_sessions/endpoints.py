@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from threadline.auth.dependencies import CurrentProject, DbSession
 from threadline.kit.clock import utcnow
-from threadline.kit.schemas import MAX_PAGE, Envelope, Page, PageMeta, PageParams
+from threadline.kit.listing import PageQuery, page_of
+from threadline.kit.schemas import Envelope, Page
 from threadline.sandbox_sessions import presenters, service
 from threadline.sandbox_sessions.schemas import SandboxSessionCreate, SandboxSessionOut
 
@@ -20,14 +20,11 @@ router = APIRouter(tags=["WhatsApp Sandbox"])
 async def list_sandbox_sessions(
     session: DbSession,
     project: CurrentProject,
-    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
-    per_page: Annotated[int, Query(ge=1, le=100)] = 20,
+    page: PageQuery,
 ) -> Page[SandboxSessionOut]:
     """The project's sandbox sessions, newest first."""
-    params = PageParams(page=page, per_page=per_page)
-    rows, total = await service.list_sessions(session, project, page=params)
-    meta = PageMeta.of(page=page, per_page=per_page, total_count=total)
-    return Page(data=[presenters.present(row) for row in rows], meta=meta)
+    rows, total = await service.list_sessions(session, project, page=page)
+    return page_of([presenters.present(row) for row in rows], page, total)
 
 
 @router.post("/sandbox_sessions", status_code=201, response_model=Envelope[SandboxSessionOut])

@@ -9,7 +9,9 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from threadline.kit.sql import insert_ignoring_conflict, page_of
+from threadline.kit.listing import fetch_page
+from threadline.kit.schemas import PageParams
+from threadline.kit.sql import insert_ignoring_conflict
 from threadline.models import SandboxSession
 
 PENDING = "pending_activation"
@@ -37,7 +39,7 @@ async def by_code(session: AsyncSession, code: str) -> SandboxSession | None:
 
 
 async def list_for(
-    session: AsyncSession, project_id: uuid.UUID, *, offset: int, limit: int
+    session: AsyncSession, project_id: uuid.UUID, page: PageParams
 ) -> tuple[list[SandboxSession], int]:
     """A page of the project's sessions, newest first; and how many there are in all."""
     statement = (
@@ -45,7 +47,7 @@ async def list_for(
         .where(SandboxSession.project_id == project_id)
         .order_by(SandboxSession.created_at.desc(), SandboxSession.id)
     )
-    return await page_of(session, statement, offset=offset, limit=limit)
+    return await fetch_page(session, statement, page)
 
 
 async def insert_if_code_free(session: AsyncSession, values: dict[str, Any]) -> bool:

@@ -87,7 +87,7 @@ async def list_sessions(
     session: AsyncSession, project: Project, *, page: PageParams
 ) -> tuple[list[SandboxSession], int]:
     """A page of the project's sessions, newest first, and their total count."""
-    return await repository.list_for(session, project.id, offset=page.offset, limit=page.per_page)
+    return await repository.list_for(session, project.id, page)
 
 
 async def activate(
