@@ -289,6 +289,114 @@ async def run_flow(
     return await get_execution(client, project, execution["id"])
 
 
+# Builders of customers and WhatsApp configs (tests/api/test_api_customers.py,
+# test_api_whatsapp_configs*.py, tests/contract/test_contract_customers_configs.py).
+
+_graph_ids = itertools.count(910_000_000_000_001)
+
+
+def next_graph_id() -> str:
+    """A Meta-style numeric id no other test data uses."""
+    return str(next(_graph_ids))
+
+
+async def create_customer(
+    client: httpx.AsyncClient,
+    project: TestProject,
+    *,
+    name: str = "Acme",
+    external_customer_id: str | None = None,
+) -> dict[str, Any]:
+    """A customer made through the API, as it answered."""
+    external = external_customer_id or f"CUS-{next_graph_id()}"
+    response = await client.post(
+        "/api/v1/customers",
+        headers=project.headers,
+        json={"customer": {"name": name, "external_customer_id": external}},
+    )
+    assert response.status_code == 201, response.text
+    data: dict[str, Any] = response.json()["data"]
+    return data
+
+
+def production_config_fields(**overrides: Any) -> dict[str, Any]:
+    """The body fields of a production WhatsApp config on a fresh number."""
+    fields: dict[str, Any] = {
+        "name": "Support line",
+        "phone_number_id": next_graph_id(),
+        "business_account_id": next_graph_id(),
+        "display_phone_number": "+1 555 010 2030",
+        "access_token": "EAAG-test-token-" + next_graph_id(),
+    }
+    fields.update(overrides)
+    return fields
+
+
+async def create_whatsapp_config(
+    client: httpx.AsyncClient, project: TestProject, customer_id: str, **fields: Any
+) -> dict[str, Any]:
+    """A WhatsApp config of the customer (production unless ``kind="sandbox"``)."""
+    body = fields if fields.get("kind") == "sandbox" else production_config_fields(**fields)
+    body.setdefault("name", "Sandbox line")
+    response = await client.post(
+        f"/api/v1/customers/{customer_id}/whatsapp_configs",
+        headers=project.headers,
+        json={"whatsapp_config": body},
+    )
+    assert response.status_code == 201, response.text
+    data: dict[str, Any] = response.json()["data"]
+    return data
+
+
+async def open_conversation_on(
+    resources: Resources, project: TestProject, config_id: str, *, phone: str = "15550009999"
+) -> str:
+    """An active conversation (and its contact) on the config, with one inbound message."""
+    import uuid
+
+    from threadline.kit.clock import utcnow
+    from threadline.models import WhatsappContact, WhatsappConversation, WhatsappMessage
+
+    now = utcnow()
+    project_id, conversation_id = uuid.UUID(project.id), uuid.uuid4()
+    async with resources.db.transaction() as session:
+        contact = WhatsappContact(
+            id=uuid.uuid4(), project_id=project_id, wa_id=phone, created_at=now, updated_at=now
+        )
+        session.add(contact)
+        await session.flush()
+        session.add(
+            WhatsappConversation(
+                id=conversation_id,
+                project_id=project_id,
+                whatsapp_config_id=uuid.UUID(config_id),
+                contact_id=contact.id,
+                phone_number=phone,
+                status="active",
+                last_active_at=now,
+                last_inbound_at=now,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        await session.flush()
+        session.add(
+            WhatsappMessage(
+                project_id=project_id,
+                direction="inbound",
+                conversation_id=conversation_id,
+                whatsapp_config_id=uuid.UUID(config_id),
+                phone_number=phone,
+                content="hi",
+                payload={"type": "text", "text": {"body": "hi"}},
+                status="received",
+                wamid=f"wamid.{next_graph_id()}",
+                created_at=now,
+            )
+        )
+    return str(conversation_id)
+
+
 # Inbound webhooks: Meta-shaped deliveries, signed like Meta signs them.
 
 SANDBOX_APP_SECRET = "sandbox-app-secret"
@@ -385,6 +493,74 @@ async def add_inbound_trigger(
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data
+
+
+# Builders of the contacts, notes and sandbox sessions tests (tests/contacts,
+# tests/sandbox_sessions, tests/contract/test_contract_contacts.py).
+
+
+async def create_sandbox_session(
+    resources: Resources, project: TestProject, phone_number: str = "+15550102030"
+) -> Any:
+    """A pending sandbox session of ``project`` (its row, a ``SandboxSession``)."""
+    import uuid
+
+    from threadline.kit.clock import utcnow
+    from threadline.models import Project
+    from threadline.sandbox_sessions import service as sandbox_sessions
+
+    async with resources.db.transaction() as session:
+        owner = await session.get(Project, uuid.UUID(project.id))
+        assert owner is not None
+        return await sandbox_sessions.create(
+            session, owner, phone_number=phone_number, agent_id=None, now=utcnow()
+        )
+
+
+async def create_contact(
+    client: httpx.AsyncClient, project: TestProject, wa_id: str, **fields: Any
+) -> dict[str, Any]:
+    """A contact made through ``POST /api/v1/whatsapp_contacts`` (its JSON)."""
+    body = {"contact": {"wa_id": wa_id, **fields}}
+    response = await client.post("/api/v1/whatsapp_contacts", json=body, headers=project.headers)
+    assert response.status_code == 201, response.text
+    data: dict[str, Any] = response.json()["data"]
+    return data
+
+
+async def create_note(
+    client: httpx.AsyncClient, project: TestProject, identifier: str, content: str, **fields: Any
+) -> dict[str, Any]:
+    """A note made through ``POST /api/v1/whatsapp_contacts/{identifier}/notes`` (its JSON)."""
+    path = f"/api/v1/whatsapp_contacts/{identifier}/notes"
+    body = {"note": {"content": content, **fields}}
+    response = await client.post(path, json=body, headers=project.headers)
+    assert response.status_code == 201, response.text
+    data: dict[str, Any] = response.json()["data"]
+    return data
+
+
+async def create_customer_row(
+    resources: Resources, project: TestProject, name: str, external_id: str | None = None
+) -> str:
+    """A customer of ``project``, written directly (its id)."""
+    import uuid
+
+    from threadline.kit.clock import utcnow
+    from threadline.models import Customer
+
+    now = utcnow()
+    customer = Customer(
+        id=uuid.uuid4(),
+        project_id=uuid.UUID(project.id),
+        name=name,
+        external_customer_id=external_id,
+        created_at=now,
+        updated_at=now,
+    )
+    async with resources.db.transaction() as session:
+        session.add(customer)
+    return str(customer.id)
 
 
 # Builders of the conversations and messages API tests (tests/conversations,

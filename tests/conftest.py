@@ -145,6 +145,26 @@ async def client(settings: Settings, resources: Resources) -> AsyncIterator[http
         yield http
 
 
+@pytest.fixture
+async def live_url(settings: Settings, resources: Resources) -> AsyncIterator[str]:
+    """The API served by a real uvicorn server in this process (no embedded worker)."""
+    app = create_app(settings, resources)
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        async with asyncio.timeout(10):
+            while not server.started:
+                if task.done():
+                    task.result()
+                await asyncio.sleep(0.01)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
 def pytest_collection_modifyitems(config: Any, items: list[pytest.Item]) -> None:
     """Keep each backend's tests together so each database is prepared once."""
     items.sort(key=lambda item: "postgresql" in item.nodeid)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import socket
+from pathlib import Path
 
+import pytest
 from cryptography.fernet import Fernet
 
 #: The Fernet key of every test process, so subprocesses can read what tests encrypt.
@@ -15,3 +18,26 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+#: Debian's chromium, which the browser tests drive headless through Playwright.
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def require_chromium() -> None:
+    """Skip without chromium, except under ``CI=true`` (``.ci/run`` installs it): fail there."""
+    if CHROMIUM.exists():
+        return
+    reason = f"{CHROMIUM} is missing (apt-get install -y chromium)"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"CI=true but {reason}")
+    pytest.skip(reason)

@@ -4,26 +4,24 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
+from threadline.contacts.endpoints import router as contacts
 from threadline.conversations.endpoints import router as conversations
+from threadline.customers.endpoints import router as customers
 from threadline.executions.endpoints import router as executions
 from threadline.flows.endpoints import router as flows
 from threadline.functions.endpoints import router as functions
 from threadline.kit.input_guard import reject_unstorable_input
 from threadline.kit.openapi import ERROR_RESPONSES
 from threadline.projects.endpoints import router as projects
+from threadline.sandbox_sessions.endpoints import router as sandbox_sessions
 from threadline.triggers.endpoints import router as triggers
+from threadline.whatsapp_configs.endpoints import router as whatsapp_configs
 from threadline.whatsapp_messages.endpoints import router as whatsapp_messages
 
 router = APIRouter(
     prefix="/api/v1", dependencies=[Depends(reject_unstorable_input)], responses=ERROR_RESPONSES
 )
-for domain in (
-    projects,
-    flows,
-    triggers,
-    executions,
-    functions,
-    conversations,
-    whatsapp_messages,
-):
+DOMAINS = (projects, flows, triggers, executions, functions)
+CHANNEL = (customers, whatsapp_configs, contacts, sandbox_sessions, conversations)
+for domain in (*DOMAINS, *CHANNEL, whatsapp_messages):
     router.include_router(domain)

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from threadline import api
-from threadline.config import SANDBOX_MOUNT, Settings, get_settings
+from threadline.config import SANDBOX_IDENTITY, SANDBOX_MOUNT, Settings, get_settings
 from threadline.inbound.endpoints import router as inbound_router
 from threadline.jobs.worker import Worker
 from threadline.kit import docs, http_errors, metrics
@@ -17,6 +17,7 @@ from threadline.kit.body_limit import BodyLimitMiddleware
 from threadline.kit.observe import ObserveMiddleware
 from threadline.kit.resources import Resources
 from threadline.sandbox.app import create_sandbox_app
+from threadline.sandbox.config import SandboxConfig
 from threadline.tasks import load_tasks
 
 DESCRIPTION = """WhatsApp automation: durable flows behind a Kapso v1 compatible API.
@@ -26,13 +27,27 @@ Every error answers `{error, status, message}`; a 422 adds `details` and `errors
 
 The embedded WhatsApp sandbox (when enabled) documents its Graph API emulation and its
 control plane (outbox, injected failures, settings) at
-[/sandbox/_sandbox/docs](/sandbox/_sandbox/docs)."""
+[/sandbox/_sandbox/docs](/sandbox/_sandbox/docs), and its chat page, where you play a
+WhatsApp user, at [/sandbox/_sandbox/chat](/sandbox/_sandbox/chat)."""
+
+#: Where Meta (and the embedded sandbox) POST WhatsApp webhooks: the receiver's route.
+WHATSAPP_WEBHOOK_PATH = inbound_router.prefix
+
+
+def embedded_sandbox(settings: Settings) -> FastAPI:
+    """The sandbox mounted at ``/sandbox``, sending its signed webhooks to this server."""
+    config = SandboxConfig(
+        webhook_url=settings.base_url() + WHATSAPP_WEBHOOK_PATH,
+        app_secret=SANDBOX_IDENTITY.app_secret,
+    )
+    return create_sandbox_app(config)
 
 
 def create_app(settings: Settings | None = None, resources: Resources | None = None) -> FastAPI:
     """The API (plus, if enabled, the embedded worker and the WhatsApp sandbox)."""
     settings = settings or get_settings()
     load_tasks()
+    sandbox = embedded_sandbox(settings) if settings.sandbox_enabled else None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -45,7 +60,11 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
             worker = Worker(app.state.resources)
             worker_task = asyncio.create_task(worker.run())
         try:
-            yield
+            # A mounted app's lifespan is not run by Starlette: the sandbox's is entered here.
+            async with contextlib.AsyncExitStack() as stack:
+                if sandbox is not None:
+                    await stack.enter_async_context(sandbox.router.lifespan_context(sandbox))
+                yield
         finally:
             if worker_task is not None:
                 worker.stop()
@@ -75,8 +94,8 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
     app.include_router(inbound_router)
     if settings.metrics_enabled:
         metrics.install(app)
-    if settings.sandbox_enabled:
-        app.mount(SANDBOX_MOUNT, create_sandbox_app())
+    if sandbox is not None:
+        app.mount(SANDBOX_MOUNT, sandbox)
 
     @app.get("/health", include_in_schema=False)
     async def health() -> dict[str, str]:

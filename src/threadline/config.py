@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     unknown_task_grace_seconds: float = Field(default=600.0, ge=0)
     #: Graph base URL that sandbox WhatsApp configs send to; empty: this server's own.
     sandbox_url: str = ""
+    #: Meta's Graph API, where production WhatsApp configs send unless they name another.
+    graph_url: str = "https://graph.facebook.com"
 
     # The WhatsApp channel (see "Inbound messages" in docs/architecture.md).
     #: The Meta app's secret, which signs every webhook delivery (a config may override it).
@@ -81,6 +83,10 @@ class Settings(BaseSettings):
         """Where this server is reached; the sandbox WhatsApp config points here."""
         return self.public_url or f"http://{self.host}:{self.port}"
 
+    def webhook_url(self) -> str:
+        """The app-wide URL Meta's webhooks are pointed at (``/{config_id}`` names one number)."""
+        return self.base_url().rstrip("/") + WEBHOOK_PATH
+
     def sandbox_graph_url(self) -> str:
         """Where sandbox configs send, resolved by each process (server or worker) at send time."""
         return (self.sandbox_url or self.base_url() + SANDBOX_MOUNT).rstrip("/")
@@ -91,6 +97,9 @@ def get_settings() -> Settings:
     """The process-wide settings, read once."""
     return Settings()
 
+
+#: Where Meta's webhooks are received (``inbound/endpoints.py`` serves it).
+WEBHOOK_PATH = "/webhooks/whatsapp"
 
 #: Where ``create_app`` mounts the embedded WhatsApp sandbox.
 SANDBOX_MOUNT = "/sandbox"

@@ -8,7 +8,6 @@ skipped, except under ``CI=true`` (``.ci/run`` installs it), where that is a fai
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -16,29 +15,9 @@ from urllib.parse import urlsplit
 import pytest
 import uvicorn
 
-from support import SECRET_KEY, free_port
+from support import CHROMIUM, CHROMIUM_ARGS, SECRET_KEY, free_port, require_chromium
 from threadline.app import create_app
 from threadline.config import Settings
-
-CHROMIUM = Path("/usr/bin/chromium")
-LAUNCH_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-def _require_chromium() -> None:
-    if CHROMIUM.exists():
-        return
-    reason = f"{CHROMIUM} is missing (apt-get install -y chromium)"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"CI=true but {reason}")
-    pytest.skip(reason)
 
 
 @pytest.fixture
@@ -62,7 +41,7 @@ async def server_url(tmp_path: Path) -> AsyncIterator[str]:
 
 
 async def test_docs_pages_render_offline_in_chromium(server_url: str) -> None:
-    _require_chromium()
+    require_chromium()
     from playwright.async_api import Route, async_playwright
 
     blocked: list[str] = []
@@ -75,7 +54,9 @@ async def test_docs_pages_render_offline_in_chromium(server_url: str) -> None:
             await route.abort()
 
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+        )
         try:
             page = await browser.new_page()
             await page.route("**/*", local_only)

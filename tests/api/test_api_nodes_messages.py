@@ -6,10 +6,10 @@ import json
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 
 from builders import (
     chain,
-    count_rows,
     create_active_flow,
     create_project,
     edge,
@@ -22,6 +22,7 @@ from builders import (
     run_jobs,
     start_execution,
 )
+from threadline.conversations.service import EXPIRE_TASK
 from threadline.kit.resources import Resources
 from threadline.models import Job
 from threadline.sandbox.state import SandboxState
@@ -304,8 +305,11 @@ async def test_handoff_waits_until_the_api_resumes_it(
     assert execution["current_step"]["step_type"] == "handoff"
     assert execution["wait_until"] is None
 
-    # No timer moves a handoff on: it has none, and nothing else wakes it.
-    assert await count_rows(resources, Job) == 0
+    # No timer moves a handoff on: it has none, and nothing else wakes it (the one job
+    # left is the conversation's inactivity timer, which ends the conversation only).
+    async with resources.db.session() as session:
+        left = (await session.execute(select(Job.task))).scalars().all()
+    assert left == [EXPIRE_TASK]
     await fire_wait_timers(resources)
     still = await get_execution(client, project, execution["id"])
     assert (still["status"], still["wait_reason"]) == ("waiting", "handoff")

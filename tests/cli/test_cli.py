@@ -155,7 +155,7 @@ def test_sandbox_runs_alone_and_answers_501_for_what_it_does_not_emulate(tmp_pat
         assert sent.status_code == 200
         assert sent.json()["messages"][0]["id"].startswith("wamid.")
         assert httpx.get(f"{base}/_sandbox/outbox").json()["count"] == 1
-        assert httpx.post(f"{base}/v23.0/100000000000001/media").status_code == 501
+        assert httpx.post(f"{base}/v23.0/100000000000001/register").status_code == 501
     finally:
         sandbox.terminate()
         sandbox.wait(timeout=15)

@@ -1,18 +1,12 @@
-"""Fixtures of the durability tests: a real HTTP server of the app, and subprocess hygiene."""
+"""Fixtures of the durability tests: subprocess hygiene (``live_url`` is in tests/conftest.py)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import uvicorn
-from durability_support import Processes, free_port
-
-from threadline.app import create_app
-from threadline.config import Settings
-from threadline.kit.resources import Resources
+from durability_support import Processes
 
 
 @pytest.fixture
@@ -23,23 +17,3 @@ async def processes(tmp_path: Path) -> AsyncIterator[Processes]:
         yield started
     finally:
         await started.cleanup()
-
-
-@pytest.fixture
-async def live_url(settings: Settings, resources: Resources) -> AsyncIterator[str]:
-    """The API served by a real uvicorn server in this process (no embedded worker)."""
-    app = create_app(settings, resources)
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    try:
-        async with asyncio.timeout(10):
-            while not server.started:
-                if task.done():
-                    task.result()
-                await asyncio.sleep(0.01)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task

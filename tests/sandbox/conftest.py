@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 from fastapi import FastAPI
+from sandbox_receiver import Receiver
 
+from support import free_port
 from threadline.sandbox import ManualClock, SandboxState, create_sandbox_app
 
 
@@ -32,11 +36,15 @@ def clock(state: SandboxState) -> ManualClock:
 
 @pytest.fixture
 async def client(sandbox_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=sandbox_app),
-        base_url="http://sandbox",
-        headers={"Authorization": "Bearer sandbox-token"},
-    ) as http:
+    # The lifespan owns the webhook dispatcher, as it does when uvicorn serves the app.
+    async with (
+        sandbox_app.router.lifespan_context(sandbox_app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=sandbox_app),
+            base_url="http://sandbox",
+            headers={"Authorization": "Bearer sandbox-token"},
+        ) as http,
+    ):
         yield http
 
 
@@ -56,3 +64,35 @@ def _check_graph_error(response: httpx.Response, status: int, code: int) -> dict
 @pytest.fixture
 def graph_error() -> Callable[[httpx.Response, int, int], dict[str, Any]]:
     return _check_graph_error
+
+
+@pytest.fixture(scope="session")
+async def receiver_server() -> AsyncIterator[Receiver]:
+    """One webhook receiver for the session, on a free local port."""
+    receiver = Receiver()
+    port = free_port()
+    config = uvicorn.Config(receiver, host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    receiver.url = f"http://127.0.0.1:{port}/webhooks/whatsapp"
+    yield receiver
+    server.should_exit = True
+    await task
+
+
+@pytest.fixture
+def receiver(receiver_server: Receiver) -> Receiver:
+    """The receiver, emptied for this test."""
+    receiver_server.reset()
+    return receiver_server
+
+
+@pytest.fixture
+async def hooked(client: httpx.AsyncClient, receiver: Receiver) -> Receiver:
+    """The sandbox sends its webhooks to ``receiver``, retrying fast."""
+    settings = {"webhook_url": receiver.url, "webhook_retry_delays_ms": [10, 20, 40]}
+    response = await client.post("/_sandbox/config", json=settings)
+    assert response.status_code == 200, response.text
+    return receiver

@@ -10,7 +10,7 @@ import uvicorn
 
 from threadline.app import create_app
 from threadline.cli import startup
-from threadline.config import Settings, get_settings
+from threadline.config import SANDBOX_IDENTITY, Settings, get_settings
 from threadline.jobs.worker import Worker
 from threadline.kit import migrate as migrations
 from threadline.kit.crypto import new_secret_key
@@ -19,6 +19,7 @@ from threadline.kit.metrics import serve_worker_metrics
 from threadline.kit.resources import Resources
 from threadline.projects import service as projects
 from threadline.sandbox.app import create_sandbox_app
+from threadline.sandbox.config import SandboxConfig
 from threadline.tasks import load_tasks
 
 
@@ -129,7 +130,18 @@ def secret_key() -> None:
 def sandbox(
     port: int = typer.Option(8001, help="Port to listen on."),
     host: str = typer.Option("127.0.0.1", help="Address to bind."),
+    webhook_url: str | None = typer.Option(
+        None, help="Where to POST signed webhooks (e.g. http://127.0.0.1:8000/webhooks/whatsapp)."
+    ),
+    app_secret: str = typer.Option(
+        SANDBOX_IDENTITY.app_secret, help="The Meta app secret that signs the webhooks."
+    ),
 ) -> None:
-    """Run the WhatsApp sandbox alone (a Graph API emulator)."""
-    typer.echo(f"WhatsApp sandbox on http://{host}:{port} (outbox: /_sandbox/outbox)")
-    uvicorn.run(create_sandbox_app(), host=host, port=port, log_level="warning")
+    """Run the WhatsApp sandbox alone (a Graph API emulator that can play Meta's webhooks)."""
+    config = SandboxConfig(webhook_url=webhook_url, app_secret=app_secret)
+    target = f", webhooks to {webhook_url}" if webhook_url else ", no webhooks"
+    typer.echo(
+        f"WhatsApp sandbox on http://{host}:{port} (outbox: /_sandbox/outbox, "
+        f"chat: /_sandbox/chat{target})"
+    )
+    uvicorn.run(create_sandbox_app(config), host=host, port=port, log_level="warning")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +20,7 @@ from threadline.jobs.worker import JobContext
 from threadline.kit.clock import utcnow
 from threadline.kit.faults import crash_point
 from threadline.messaging import hooks as messaging_hooks
+from threadline.whatsapp_configs import hooks as config_hooks
 
 
 async def give_up(session: AsyncSession, payload: dict[str, Any], error: str) -> None:
@@ -141,3 +143,14 @@ async def _still_waiting_for_call(ctx: JobContext) -> bool:
 messaging_hooks.register(
     messaging_hooks.ExecutionHooks(fail_execution=fail_execution, give_up=give_up)
 )
+
+
+async def stop_for_deleted_config(
+    session: AsyncSession, execution_id: uuid.UUID, error: dict[str, Any], now: datetime
+) -> bool:
+    """Fail a live execution whose WhatsApp config is being deleted (an ended one stays ended)."""
+    return await fail_execution(session, execution_id, error, now, fail_ended=False)
+
+
+# A forced delete of a WhatsApp config stops its live executions through this hook.
+config_hooks.register(stop_for_deleted_config)

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from threadline.kit.sql import page_of
 from threadline.models import Flow, FlowVersion
 
 
@@ -29,18 +30,11 @@ async def list_for(
 ) -> tuple[list[Flow], int]:
     """A page of the project's flows, newest first, optionally with one status; and how
     many match in all."""
-    conditions = [Flow.project_id == project_id]
+    statement = select(Flow).where(Flow.project_id == project_id)
     if status is not None:
-        conditions.append(Flow.status == status)
-    total = await session.execute(select(func.count()).select_from(Flow).where(*conditions))
-    rows = await session.execute(
-        select(Flow)
-        .where(*conditions)
-        .order_by(Flow.created_at.desc(), Flow.id)
-        .offset(offset)
-        .limit(limit)
-    )
-    return list(rows.scalars()), int(total.scalar_one())
+        statement = statement.where(Flow.status == status)
+    statement = statement.order_by(Flow.created_at.desc(), Flow.id)
+    return await page_of(session, statement, offset=offset, limit=limit)
 
 
 async def get_version(session: AsyncSession, version_id: uuid.UUID) -> FlowVersion | None:

@@ -12,8 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.auth.dependencies import AppResources, get_resources
 from threadline.inbound import receiver
+from threadline.kit.openapi import ERROR_RESPONSES
 
-router = APIRouter(prefix="/webhooks/whatsapp", tags=["WhatsApp webhooks"])
+router = APIRouter(
+    prefix="/webhooks/whatsapp", tags=["WhatsApp webhooks"], responses=ERROR_RESPONSES
+)
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, TextClause
+from sqlalchemy import ColumnElement, Select, TextClause, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+
+T = TypeVar("T")
 
 
 def is_postgres(session: AsyncSession) -> bool:
@@ -35,3 +37,13 @@ async def insert_ignoring_conflict(
     )
     result = await session.execute(statement)
     return bool(getattr(result, "rowcount", 0))
+
+
+async def page_of(
+    session: AsyncSession, statement: Select[T], *, offset: int, limit: int
+) -> tuple[list[T], int]:
+    """One page of the rows ``statement`` selects, in its order, and how many it selects in all."""
+    count = select(func.count()).select_from(statement.order_by(None).subquery())
+    total = (await session.execute(count)).scalar_one()
+    rows = await session.execute(statement.offset(offset).limit(limit))
+    return list(rows.scalars()), int(total)

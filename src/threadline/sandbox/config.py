@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from threadline.config import SANDBOX_IDENTITY
 
@@ -12,6 +12,21 @@ TemplateCategory = Literal["MARKETING", "UTILITY", "AUTHENTICATION"]
 TemplateStatus = Literal["APPROVED", "PENDING", "REJECTED", "PAUSED", "DISABLED"]
 ReviewOutcome = Literal["APPROVED", "PENDING", "REJECTED"]
 ParameterFormat = Literal["POSITIONAL", "NAMED"]
+WindowMode = Literal["async", "sync", "off"]
+
+
+class StatusDelays(BaseModel):
+    """Milliseconds from an accepted send to each status webhook; ``None``: never by itself.
+
+    ``read: None`` means the message is read only when the phone reads it (the chat page,
+    or ``POST /_sandbox/thread/read``).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    sent: int | None = Field(default=0, ge=0, le=600_000)
+    delivered: int | None = Field(default=50, ge=0, le=600_000)
+    read: int | None = Field(default=None, ge=0, le=600_000)
 
 
 class TemplateSpec(BaseModel):
@@ -36,6 +51,40 @@ class SandboxSettings(BaseModel):
     throughput_mps: int = Field(default=80, ge=1)
     latency_ms: int = Field(default=0, ge=0, le=120_000)
     template_review: ReviewOutcome = "APPROVED"
+
+    #: Where webhooks are POSTed; ``None``: the sandbox sends none.
+    webhook_url: str | None = None
+    #: The Meta app secret that signs each delivery (``X-Hub-Signature-256``).
+    app_secret: str = SANDBOX_IDENTITY.app_secret
+    #: Waits before each retry of a delivery that failed; its length bounds the retries.
+    webhook_retry_delays_ms: list[int] = Field(
+        default_factory=lambda: [200, 400, 800, 1600, 3200], max_length=20
+    )
+    webhook_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    #: Each delivery is POSTed this many times, concurrently (at-least-once delivery).
+    webhook_duplicates: int = Field(default=1, ge=1, le=20)
+    #: Deliveries are shuffled in groups of this size (1: in the order they were made).
+    webhook_reorder_window: int = Field(default=1, ge=1, le=100)
+    #: Up to this many messages (or statuses) of one kind share one delivery.
+    webhook_batch_size: int = Field(default=1, ge=1, le=100)
+    #: How long reorder and batch modes wait for more items before sending.
+    webhook_linger_ms: int = Field(default=50, ge=0, le=10_000)
+    #: Seeds the reorder mode's shuffle, for repeatable tests.
+    webhook_seed: int | None = None
+
+    status_delays_ms: StatusDelays = Field(default_factory=StatusDelays)
+    #: Meta skips ``delivered`` when a message is delivered and read at once.
+    skip_delivered: bool = False
+    #: The 24-hour window: ``async`` fails late with 131047 like Meta, ``sync`` answers 400.
+    window_mode: WindowMode = "async"
+    window_hours: float = Field(default=24.0, gt=0)
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("webhook_url must be an http:// or https:// URL (or null: none)")
+        return value
 
 
 class SandboxConfig(SandboxSettings):

@@ -9,15 +9,17 @@ import json
 import secrets
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from starlette.convertors import Convertor, register_url_convertor
 
+from threadline.sandbox import media, statuses
 from threadline.sandbox.faults import GraphFault, invalid_parameter, invalid_token, unknown_object
 from threadline.sandbox.state import SandboxState, Template
 from threadline.sandbox.templates import parse_create_request
 from threadline.sandbox.validation import OutgoingMessage, ReadReceipt, validate_message
 
 _DEFAULT_PAGE_SIZE, _MAX_PAGE_SIZE = 25, 1000
+_SANDBOX_APP_ID = "300000000000001"
 
 
 class _GraphVersion(Convertor[str]):
@@ -40,6 +42,13 @@ def sandbox_state(request: Request) -> SandboxState:
     """The :class:`SandboxState` of the app serving ``request``."""
     state: SandboxState = request.app.state.sandbox
     return state
+
+
+def public_base_url(request: Request) -> str:
+    """This app's own URL, including the path it is mounted at (``/sandbox``)."""
+    root, app_root = request.scope.get("root_path", ""), request.scope.get("app_root_path", "")
+    mount = root[len(app_root) :] if root.startswith(app_root) else ""
+    return str(request.base_url).rstrip("/") + mount
 
 
 def authorized_state(request: Request) -> SandboxState:
@@ -113,10 +122,47 @@ async def delete_template(waba_id: str, request: Request, state: State) -> dict[
     return {"success": True}
 
 
+@router.get(_V + "/{waba_id}/subscribed_apps")
+async def list_subscribed_apps(waba_id: str, state: State) -> dict[str, Any]:
+    """The one app subscribed to the WABA's webhooks: the sandbox delivers them itself."""
+    _check_waba(state, waba_id, "GET")
+    app = {"id": _SANDBOX_APP_ID, "name": state.config.verified_name, "link": ""}
+    return {"data": [{"whatsapp_business_api_data": app}]}
+
+
+@router.post(_V + "/{phone_number_id}/media", openapi_extra=media.UPLOAD_OPENAPI)
+async def upload_media(phone_number_id: str, request: Request, state: State) -> dict[str, Any]:
+    """Multipart upload (``file``, ``type``, ``messaging_product``): the new media id."""
+    if phone_number_id != state.config.phone_number_id:
+        raise unknown_object(phone_number_id, "POST")
+    content_type = request.headers.get("content-type", "")
+    stored = media.upload_media(state, content_type, await request.body())
+    return {"id": stored.id}
+
+
+@router.delete(_V + "/{media_id}")
+async def delete_media(media_id: str, state: State) -> dict[str, Any]:
+    """Delete an uploaded media object."""
+    if state.media.pop(media_id, None) is None:
+        raise unknown_object(media_id, "DELETE")
+    return {"success": True}
+
+
+@router.get("/media-files/{media_id}")
+async def download_media(media_id: str, state: State) -> Response:
+    """The bytes behind a media object's ``url`` (Bearer token required, like Meta's)."""
+    stored = state.media.get(media_id)
+    if stored is None:
+        raise unknown_object(media_id, "GET")
+    return Response(stored.data, media_type=stored.mime_type)
+
+
 @router.get(_V + "/{object_id}")
-async def get_object(object_id: str, state: State) -> dict[str, Any]:
-    """The phone number, the WABA or a template, looked up by id."""
+async def get_object(object_id: str, request: Request, state: State) -> dict[str, Any]:
+    """The phone number, the WABA, a template or a media object, looked up by id."""
     config = state.config
+    if object_id in state.media:
+        return media.to_graph(state.media[object_id], public_base_url(request))
     if object_id == config.phone_number_id:
         return {
             "verified_name": config.verified_name,
@@ -154,7 +200,9 @@ def _accept(
     if rule is not None:
         raise rule.fault()
     state.admit(phone_number_id, outcome.wa_id)
+    statuses.check_window(state, outcome.wa_id, outcome.kind)
     entry = state.record_send(phone_number_id, outcome.to, outcome.wa_id, outcome.kind, payload)
+    statuses.after_send(state, entry)
     message: dict[str, Any] = {"id": entry.id}
     if outcome.kind == "template":
         message["message_status"] = "accepted"

@@ -6,6 +6,7 @@ single event loop always see consistent counters and outbox contents.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import itertools
 import re
@@ -13,11 +14,13 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from threadline.sandbox.config import SandboxConfig, TemplateSpec
 from threadline.sandbox.faults import TITLES, GraphFault, invalid_parameter
+from threadline.sandbox.phones import Outbound, Phone
+from threadline.sandbox.webhooks import Dispatcher
 
 
 def digits(value: str) -> str:
@@ -93,6 +96,17 @@ class OutboxEntry:
         }
 
 
+@dataclass(frozen=True)
+class Media:
+    """An uploaded (or auto-created inbound) media object."""
+
+    id: str
+    mime_type: str
+    data: bytes
+    sha256: str
+    filename: str | None = None
+
+
 @dataclass
 class FailureRule:
     """An injected failure: the next ``remaining`` matching sends fail with this error."""
@@ -151,7 +165,8 @@ class SandboxState:
     """Everything one sandbox remembers; lives on ``app.state.sandbox``.
 
     ``clock`` (monotonic seconds) drives the rate limiters and ``wall_clock`` stamps the
-    outbox; tests may replace either.
+    outbox; tests may replace either. :meth:`now` is the wall clock moved by
+    ``POST /_sandbox/clock``, which is what windows and webhook timestamps read.
     """
 
     def __init__(
@@ -168,6 +183,8 @@ class SandboxState:
         self._id_prefix = 10**9 + secrets.randbelow(9 * 10**9)
         # Never reset, so ids stay unique across /_sandbox/reset as well as across boots.
         self._sequence = itertools.count(1)
+        self.dispatcher = Dispatcher(config, lambda: self.settings, self.now, self.next_object_id)
+        self._timers: set[asyncio.TimerHandle] = set()
         self.reset()
 
     @property
@@ -184,8 +201,35 @@ class SandboxState:
         self.templates: dict[str, Template] = {}
         self._last_send: dict[tuple[str, str], float] = {}
         self._bucket: TokenBucket | None = None
+        self.clock_offset = timedelta()
+        self.phones: dict[str, Phone] = {}
+        self.sent: dict[str, Outbound] = {}
+        self.media: dict[str, Media] = {}
+        self.dispatcher.clear()
+        for timer in self._timers:
+            timer.cancel()
+        self._timers.clear()
         for spec in self.config.templates:
             self.add_template(spec.model_copy(deep=True))
+
+    def now(self) -> datetime:
+        """The sandbox's time: the wall clock plus the offset ``POST /_sandbox/clock`` added."""
+        return self.wall_clock() + self.clock_offset
+
+    def phone(self, wa_id: str) -> Phone:
+        """The emulated user with this wa_id, created on first contact."""
+        return self.phones.setdefault(wa_id, Phone(wa_id))
+
+    def later(self, delay_ms: int, callback: Callable[[], object]) -> None:
+        """Run ``callback`` on the event loop after ``delay_ms``; :meth:`reset` cancels it."""
+        handle: asyncio.TimerHandle
+
+        def fire() -> None:
+            self._timers.discard(handle)
+            callback()
+
+        handle = asyncio.get_running_loop().call_later(delay_ms / 1000, fire)
+        self._timers.add(handle)
 
     def next_wamid(self) -> str:
         """A message id shaped like Meta's, unique across restarts."""
@@ -234,7 +278,7 @@ class SandboxState:
             type=kind,
             payload=payload,
             phone_number_id=phone_number_id,
-            received_at=self.wall_clock(),
+            received_at=self.now(),
         )
         self.outbox.append(entry)
         self._last_send[(phone_number_id, wa_id)] = self.clock()

@@ -1,1 +1,1 @@
-"""Sandbox sessions: test phones joined to a project through the shared sandbox number."""
+"""Sandbox sessions: a test phone joins a project by sending a code to the sandbox number."""

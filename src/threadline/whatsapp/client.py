@@ -25,6 +25,10 @@ _NOT_SENT_ERRORS = (
     httpx.UnsupportedProtocol,
 )
 _MAX_TEMPLATE_PAGES = 100
+_PHONE_NUMBER_FIELDS = (
+    "id,verified_name,display_phone_number,quality_rating,code_verification_status,"
+    "platform_type,throughput,health_status"
+)
 
 
 class WhatsAppClient:
@@ -73,6 +77,21 @@ class WhatsAppClient:
         """Mark an inbound message read, optionally showing a typing indicator."""
         payload = read_receipt(message_id, typing_indicator=typing_indicator)
         await self._request("POST", f"{self._phone_number_id}/messages", body=payload)
+
+    async def get_phone_number(self) -> dict[str, Any]:
+        """This business number as Meta describes it (name, display number, quality, health)."""
+        params = {"fields": _PHONE_NUMBER_FIELDS}
+        return await self._request("GET", self._phone_number_id, params=params)
+
+    async def get_business_account(self, waba_id: str) -> dict[str, Any]:
+        """The WhatsApp Business Account (``id``, ``name``, ...)."""
+        return await self._request("GET", waba_id)
+
+    async def list_subscribed_apps(self, waba_id: str) -> list[dict[str, Any]]:
+        """The Meta apps subscribed to the WABA's webhooks (``whatsapp_business_api_data``)."""
+        body = await self._request("GET", f"{waba_id}/subscribed_apps")
+        apps = body.get("data", [])
+        return [app for app in apps if isinstance(app, dict)] if isinstance(apps, list) else []
 
     async def media_info(self, media_id: str) -> dict[str, Any]:
         """``GET /{media_id}``: the media's short-lived download ``url``, ``mime_type``, size."""
