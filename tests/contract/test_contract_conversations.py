@@ -25,10 +25,16 @@ from openapi_schema_validator import OAS30Validator, oas30_format_checker
 from builders import (
     add_inbound_message,
     create_project,
+    delivery,
+    inbound_button_reply,
+    inbound_text,
     inbound_text_message,
     open_conversation,
+    post_webhook,
+    run_jobs,
 )
 from contract.test_contract_kapso_v1 import Spec, assert_matches, load_spec
+from threadline.kit.clock import utcnow
 from threadline.kit.resources import Resources
 
 WHATSAPP = "openapi-whatsapp.yaml"
@@ -179,3 +185,51 @@ async def test_mark_as_read_and_delete_match_the_reference(
     for message_id in (outbound, outbound):
         url = f"/api/v1/whatsapp_messages/{message_id}"
         check_messages(one, await client.delete(url, headers=project.headers))
+
+
+async def test_a_conversation_made_by_real_webhooks_matches_the_reference(
+    client: httpx.AsyncClient, resources: Resources, sandbox_url: str
+) -> None:
+    """Inbound messages of several types through the signed webhook, then a reply sent."""
+    project = await create_project(resources, sandbox_url)
+    at = int(utcnow().timestamp())
+    sender = "15550007777"
+
+    def item(wamid: str, kind: str, body: Any, offset: int) -> dict[str, Any]:
+        return {
+            "from": sender,
+            "id": wamid,
+            "timestamp": str(at + offset),
+            "type": kind,
+            kind: body,
+        }
+
+    messages = [
+        inbound_text(f"wamid.{uuid.uuid4().hex}", "hi", sender=sender, at=at),
+        inbound_button_reply(f"wamid.{uuid.uuid4().hex}", "yes", "Yes", sender=sender, at=at + 1),
+        item("wamid.img", "image", {"id": "m-1", "mime_type": "image/jpeg", "sha256": "x"}, 2),
+        item("wamid.loc", "location", {"latitude": 1.0, "longitude": 2.0, "name": "Home"}, 3),
+        item("wamid.rea", "reaction", {"message_id": "wamid.img", "emoji": "❤"}, 4),
+        item("wamid.con", "contacts", [{"name": {"formatted_name": "Bo", "first_name": "Bo"}}], 5),
+    ]
+    response = await post_webhook(client, delivery(messages=messages))
+    assert response.status_code == 200, response.text
+    await run_jobs(resources)
+
+    listing = await client.get("/api/v1/whatsapp_conversations", headers=project.headers)
+    check("/whatsapp_conversations", listing)
+    (conversation,) = listing.json()["data"]
+    assert conversation["contact_name"] == "Ada" and conversation["phone_number"] == f"+{sender}"
+    url = f"/api/v1/whatsapp_conversations/{conversation['id']}/whatsapp_messages"
+    reply = await client.post(url, headers=project.headers, json={"message": {"content": "ok"}})
+    assert reply.status_code == 201, reply.text
+    await run_jobs(resources)
+
+    path = "/whatsapp_conversations/{conversation_id}/whatsapp_messages"
+    shown = await client.get(url, headers=project.headers)
+    check_messages(path, shown)
+    data = shown.json()["data"]
+    assert [m["direction"] for m in data] == ["outbound"] + ["inbound"] * 6
+    assert data[0]["status"] == "sent" and data[0]["whatsapp_message_id"]
+    assert data[-1]["message_type_data"] == {"text": "hi"}
+    assert data[-2]["message_type_data"] == {"reply_option_id": "yes", "reply_option_title": "Yes"}

@@ -22,8 +22,16 @@ def media_url(message: WhatsappMessage, data: dict[str, Any]) -> str | None:
     return None
 
 
+def processing_status(message: WhatsappMessage) -> str | None:
+    """The reference's ``pending | processed``: a message the inbox skips needs nothing more."""
+    status = message.processing_status
+    return None if status is None else "pending" if status == "pending" else "processed"
+
+
 def _metadata(message: WhatsappMessage) -> dict[str, Any]:
     meta: dict[str, Any] = {}
+    if message.processing_status not in (None, "pending", "processed"):
+        meta["processing_status"] = message.processing_status
     if message.node_id is not None:
         meta["node_id"] = message.node_id
     if message.meta_timestamp is not None:
@@ -41,7 +49,7 @@ def present(message: WhatsappMessage) -> MessageOut:
         content=message.content or "",
         direction=message.direction,
         status=message.status,
-        processing_status=message.processing_status,
+        processing_status=processing_status(message),
         whatsapp_message_id=message.wamid,
         metadata=_metadata(message),
         media_url=media_url(message, data),
