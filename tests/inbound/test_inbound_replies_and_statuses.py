@@ -150,3 +150,31 @@ async def test_a_message_received_before_an_api_started_run_does_not_answer_it(
     await run_jobs(resources)
     assert (await get_execution(client, project, started["id"]))["status"] == "ended"
     assert [e.payload["text"]["body"] for e in sandbox.outbox] == ["Question?", "You said blue"]
+
+
+async def test_a_reply_after_the_conversation_expired_still_resumes_the_waiting_run(
+    client: httpx.AsyncClient, resources: Resources, sandbox: SandboxState, sandbox_url: str
+) -> None:
+    """A wait longer than the inactivity period: the reply opens a new conversation."""
+    from datetime import timedelta
+
+    from threadline.conversations import service as conversations
+    from threadline.kit.clock import utcnow
+    from threadline.models import WhatsappConversation
+
+    project = await create_project(resources, sandbox_url)
+    flow_id = await create_active_flow(client, project, ask_and_reply(timeout_seconds=7 * 86_400))
+    started = await start_execution(client, project, flow_id, phone=PHONE)
+    await run_jobs(resources)
+    async with resources.db.transaction() as session:  # the inactivity timer fired
+        (old,) = (await session.execute(select(WhatsappConversation))).scalars()
+        conversations.end(old, "inactivity", utcnow() - timedelta(seconds=1))
+
+    await post_webhook(client, delivery(messages=[inbound_text("wamid.LATE", "blue")]))
+    await run_jobs(resources)
+
+    assert (await get_execution(client, project, started["id"]))["status"] == "ended"
+    assert [e.payload["text"]["body"] for e in sandbox.outbox] == ["Question?", "You said blue"]
+    async with resources.db.session() as session:
+        rows = list((await session.execute(select(WhatsappConversation))).scalars())
+    assert sorted(c.status for c in rows) == ["active", "ended"]

@@ -11,7 +11,7 @@ from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.executions.schemas import ExecutionFilters
-from threadline.models import ExecutionEvent, FlowExecution
+from threadline.models import ExecutionEvent, FlowExecution, WhatsappConversation
 
 
 def add(session: AsyncSession, execution: FlowExecution) -> None:
@@ -166,6 +166,30 @@ async def active_in_conversation(
         .order_by(FlowExecution.started_at.desc())
         .limit(1)
         .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def active_in_earlier_conversation(
+    session: AsyncSession, conversation: WhatsappConversation
+) -> FlowExecution | None:
+    """The newest running or waiting execution of an ended conversation between the same
+    number and contact, row-locked (found through the contact's conversations)."""
+    earlier = select(WhatsappConversation.id).where(
+        WhatsappConversation.contact_id == conversation.contact_id,
+        WhatsappConversation.whatsapp_config_id == conversation.whatsapp_config_id,
+        WhatsappConversation.id != conversation.id,
+    )
+    statement = (
+        select(FlowExecution)
+        .where(
+            FlowExecution.conversation_id.in_(earlier),
+            FlowExecution.status.in_(("running", "waiting")),
+        )
+        .order_by(FlowExecution.started_at.desc())
+        .limit(1)
+        .with_for_update(of=FlowExecution)
         .execution_options(populate_existing=True)
     )
     return (await session.execute(statement)).scalar_one_or_none()

@@ -38,6 +38,19 @@ async def active(session: AsyncSession, conversation_id: uuid.UUID) -> FlowExecu
     return await repository.active_in_conversation(session, conversation_id)
 
 
+async def adopt(session: AsyncSession, conversation: WhatsappConversation) -> FlowExecution | None:
+    """A run still waiting in an earlier conversation with the same phone joins this one.
+
+    A wait may last longer than a conversation's inactivity period: the reply then opens
+    a new conversation, and must still reach the run that asked.
+    """
+    execution = await repository.active_in_earlier_conversation(session, conversation)
+    if execution is not None:
+        execution.conversation_id = conversation.id
+        execution.system = {**execution.system, "conversation_id": str(conversation.id)}
+    return execution
+
+
 async def resume(
     session: AsyncSession, execution: FlowExecution, turn: Turn, now: datetime
 ) -> bool:

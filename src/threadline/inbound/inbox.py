@@ -50,6 +50,8 @@ async def process_next(
     group = await _group(session, first, debounce)
     execution = await turns.active(session, conversation.id)
     if execution is None:
+        execution = await turns.adopt(session, conversation)
+    if execution is None:
         await _start(session, conversation, group, now)
     elif first.created_at < execution.started_at:
         # Received before this run began (it was started through the API meanwhile): not
