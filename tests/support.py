@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
+import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from cryptography.fernet import Fernet
+
+T = TypeVar("T")
 
 #: The Fernet key of every test process, so subprocesses can read what tests encrypt.
 SECRET_KEY = Fernet.generate_key().decode()
@@ -41,3 +47,21 @@ def require_chromium() -> None:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"CI=true but {reason}")
     pytest.skip(reason)
+
+
+async def eventually(
+    check: Callable[[], Awaitable[T | bool | None]],
+    *,
+    timeout: float,
+    what: str,
+    interval: float = 0.02,
+) -> T:
+    """Poll ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result  # type: ignore[return-value]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for: {what}")
+        await asyncio.sleep(interval)

@@ -14,45 +14,24 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 from sqlalchemy import select
 
-from support import free_port  # noqa: F401  (re-exported for the durability tests)
+from support import eventually, free_port  # noqa: F401  (re-exported for the durability tests)
 from threadline.config import Settings
 from threadline.kit.resources import Resources
 from threadline.models import ExecutionEvent, FlowExecution, Job, WhatsappMessage
 from threadline.sandbox.state import SandboxState
-
-T = TypeVar("T")
 
 #: The ``threadline`` console script of the venv running the tests.
 THREADLINE = str(Path(sys.executable).with_name("threadline"))
 
 #: Outbox statuses that are not final.
 PENDING = ("queued", "sending")
-
-
-async def eventually(
-    check: Callable[[], Awaitable[T | bool | None]],
-    *,
-    timeout: float,
-    what: str,
-    interval: float = 0.02,
-) -> T:
-    """Poll ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result  # type: ignore[return-value]
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for: {what}")
-        await asyncio.sleep(interval)
 
 
 # -- processes -------------------------------------------------------------------------------

@@ -8,13 +8,9 @@ see the flow's answer. Skipped without chromium, except under ``CI=true``.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
 import httpx
-import pytest
 from test_inbound_drives_flows import menu_flow
 
 from builders import add_inbound_trigger, create_active_flow, create_project
@@ -25,36 +21,11 @@ from threadline.kit.resources import Resources
 PHONE = "15557650000"
 
 
-@pytest.fixture
-async def worker(resources: Resources) -> AsyncIterator[Worker]:
-    """An embedded worker running for the whole test."""
-    running = Worker(resources)
-    task = asyncio.create_task(running.run())
-    try:
-        yield running
-    finally:
-        running.stop()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(task, 10)
-
-
-@pytest.fixture
-async def webhooks_to_platform(sandbox_url: str, live_url: str) -> AsyncIterator[None]:
-    """The shared test sandbox's webhooks go to the live platform during the test."""
-    async with httpx.AsyncClient(base_url=sandbox_url + "/_sandbox", timeout=10) as http:
-        settings = {"webhook_url": f"{live_url}/webhooks/whatsapp"}
-        (await http.post("/config", json=settings)).raise_for_status()
-        try:
-            yield
-        finally:
-            await http.post("/reset")
-
-
 async def test_a_person_taps_a_flows_button_in_chromium_and_the_flow_answers(
     client: httpx.AsyncClient,
     resources: Resources,
     sandbox_url: str,
-    webhooks_to_platform: None,
+    control: httpx.AsyncClient,
     worker: Worker,
 ) -> None:
     require_chromium()

@@ -3,15 +3,13 @@ goes through the platform's receiver and is stored correctly."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import select
 
 from builders import create_project
+from support import eventually
 from threadline.kit.resources import Resources
 from threadline.models import InboundWebhook, WhatsappMessage
 
@@ -54,31 +52,10 @@ CASES: list[tuple[dict[str, Any], str, str, bool]] = [
 ]
 
 
-@pytest.fixture
-async def control(sandbox_url: str, live_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    """The sandbox's control plane with its webhooks pointed at the live platform."""
-    async with httpx.AsyncClient(base_url=sandbox_url + "/_sandbox", timeout=10) as http:
-        (
-            await http.post("/config", json={"webhook_url": f"{live_url}/webhooks/whatsapp"})
-        ).raise_for_status()
-        try:
-            yield http
-        finally:
-            await http.post("/reset")
-
-
 async def _inbound(resources: Resources) -> list[WhatsappMessage]:
     async with resources.db.session() as session:
         statement = select(WhatsappMessage).where(WhatsappMessage.direction == "inbound")
         return list((await session.execute(statement.order_by(WhatsappMessage.id))).scalars())
-
-
-async def _until(check: Any, what: str) -> Any:
-    for _ in range(300):
-        if result := await check():
-            return result
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def test_every_inbound_type_is_stored_with_its_content(
@@ -97,7 +74,7 @@ async def test_every_inbound_type_is_stored_with_its_content(
         rows = await _inbound(resources)
         return rows if len(rows) == len(CASES) + 1 else None
 
-    rows = await _until(all_stored, "every message to be stored")
+    rows = await eventually(all_stored, timeout=15, what="every message to be stored")
     by_wamid = {row.wamid: row for row in rows}
     for wamid, (fields, kind, content, turn) in zip(wamids, CASES, strict=True):
         row = by_wamid[wamid]
@@ -125,6 +102,6 @@ async def test_statuses_and_value_level_errors_from_the_sandbox_are_recorded(
             rows = list((await session.execute(select(InboundWebhook))).scalars())
         return rows[0] if rows and rows[0].status == "processed" else None
 
-    webhook = await _until(recorded, "the errors delivery to be processed")
+    webhook = await eventually(recorded, timeout=15, what="the errors delivery to be processed")
     assert webhook.errors is not None
     assert webhook.errors[0]["meta"]["code"] == 130429

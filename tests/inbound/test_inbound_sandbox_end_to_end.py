@@ -7,17 +7,14 @@ API; the sandbox's status webhooks come back. Nothing is posted by hand.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import select
 from test_inbound_drives_flows import menu_flow
 
 from builders import add_inbound_trigger, create_active_flow, create_project
+from support import eventually
 from threadline.jobs.worker import Worker
 from threadline.kit.resources import Resources
 from threadline.models import FlowExecution, WhatsappMessage
@@ -25,50 +22,11 @@ from threadline.models import FlowExecution, WhatsappMessage
 PHONE = "15550009999"
 
 
-@pytest.fixture
-async def worker(resources: Resources) -> AsyncIterator[Worker]:
-    """An embedded worker running for the whole test."""
-    running = Worker(resources)
-    task = asyncio.create_task(running.run())
-    try:
-        yield running
-    finally:
-        running.stop()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(task, 10)
-
-
-@pytest.fixture
-async def control(sandbox_url: str, live_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    """The sandbox's control plane, its webhooks pointed at the live platform meanwhile."""
-    async with httpx.AsyncClient(base_url=sandbox_url + "/_sandbox", timeout=10) as http:
-        settings = {
-            "webhook_url": f"{live_url}/webhooks/whatsapp",
-            "status_delays_ms": {"sent": 0, "delivered": 20, "read": None},
-        }
-        (await http.post("/config", json=settings)).raise_for_status()
-        try:
-            yield http
-        finally:
-            await http.post("/reset")
-
-
 async def _thread(control: httpx.AsyncClient) -> list[dict[str, Any]]:
     response = await control.get("/thread", params={"phone": PHONE})
     response.raise_for_status()
     messages: list[dict[str, Any]] = response.json()["messages"]
     return messages
-
-
-async def _eventually(check: Any, what: str, timeout: float = 15) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 async def test_hi_from_the_sandbox_starts_the_flow_and_a_tap_ends_it(
@@ -91,7 +49,9 @@ async def test_hi_from_the_sandbox_starts_the_flow_and_a_tap_ends_it(
                 return dict(entry)
         return None
 
-    menu = await _eventually(buttons, "the flow's reply buttons in the phone's thread")
+    menu = await eventually(
+        buttons, timeout=15, what="the flow's reply buttons in the phone's thread"
+    )
     tap = {
         "from": PHONE,
         "type": "button_reply",
@@ -105,14 +65,14 @@ async def test_hi_from_the_sandbox_starts_the_flow_and_a_tap_ends_it(
             row = (await session.execute(select(FlowExecution))).scalar_one_or_none()
         return row if row is not None and row.status == "ended" else None
 
-    execution = await _eventually(ended, "the execution to end")
+    execution = await eventually(ended, timeout=15, what="the execution to end")
     assert execution.system["last_resume"]["id"] == "yes"
 
     async def answered() -> bool:
         thread = await _thread(control)
         return any(e["direction"] == "outbound" and e["text"] == "Brewing (yes)" for e in thread)
 
-    await _eventually(answered, "the flow's answer in the phone's thread")
+    await eventually(answered, timeout=15, what="the flow's answer in the phone's thread")
 
     async def delivered() -> list[WhatsappMessage] | None:
         async with resources.db.session() as session:
@@ -121,7 +81,7 @@ async def test_hi_from_the_sandbox_starts_the_flow_and_a_tap_ends_it(
         done = len(outbound) == 2 and all(m.status == "delivered" for m in outbound)
         return rows if done else None
 
-    rows = await _eventually(delivered, "both answers to be reported delivered")
+    rows = await eventually(delivered, timeout=15, what="both answers to be reported delivered")
     inbound = [m for m in rows if m.direction == "inbound"]
     assert [m.processing_status for m in inbound] == ["processed", "processed"]
     assert len({m.conversation_id for m in rows}) == 1

@@ -9,15 +9,14 @@ every sandbox message goes to it.
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.inbound.items import InboundMessage, StatusItem
-from threadline.messaging.statuses import CALLBACK_PREFIX
-from threadline.models import InboundWebhook, WhatsappConfig, WhatsappMessage
+from threadline.messaging import repository as outbox
+from threadline.messaging.statuses import callback_message_id
+from threadline.models import InboundWebhook, WhatsappConfig
 from threadline.sandbox_sessions import service as sandbox_sessions
 from threadline.whatsapp_configs import service as configs
 
@@ -78,28 +77,14 @@ async def config_for_status(
     if len(candidates) == 1:
         return candidates[0]
     ids = [config.id for config in candidates]
-    statement = select(WhatsappMessage.whatsapp_config_id).where(
-        WhatsappMessage.whatsapp_config_id.in_(ids), WhatsappMessage.wamid == status.id
-    )
-    owner = (await session.execute(statement.limit(1))).scalar_one_or_none()
-    if owner is None and status.biz_opaque_callback_data:
-        owner = await _owner_by_callback(session, ids, status.biz_opaque_callback_data)
+    owner = await outbox.owner_of(session, ids, wamid=status.id)
+    message_id = callback_message_id(status.biz_opaque_callback_data or "")
+    if owner is None and message_id is not None:
+        owner = await outbox.owner_of(session, ids, message_id=message_id)
     for config in candidates:
         if config.id == owner:
             return config
     return candidates[0]
-
-
-async def _owner_by_callback(
-    session: AsyncSession, ids: list[uuid.UUID], data: str
-) -> uuid.UUID | None:
-    suffix = data[len(CALLBACK_PREFIX) :]
-    if not data.startswith(CALLBACK_PREFIX) or not suffix.isdigit():
-        return None
-    statement = select(WhatsappMessage.whatsapp_config_id).where(
-        WhatsappMessage.id == int(suffix), WhatsappMessage.whatsapp_config_id.in_(ids)
-    )
-    return (await session.execute(statement)).scalar_one_or_none()
 
 
 def _text(message: InboundMessage) -> str | None:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import select
-
 from threadline.conversations.service import INBOX_TASK
-from threadline.inbound import ingest
+from threadline.inbound import ingest, repository
 from threadline.inbound.inbox import Step, process_next
 from threadline.inbound.receiver import PROCESS_TASK
 from threadline.jobs.registry import registry
@@ -17,9 +14,6 @@ from threadline.jobs.retry import RetryPolicy
 from threadline.jobs.worker import JobContext
 from threadline.kit.clock import utcnow
 from threadline.kit.faults import crash_point
-from threadline.models import InboundWebhook
-
-log = logging.getLogger("threadline.inbound")
 
 
 @registry.task(PROCESS_TASK, policy=RetryPolicy(max_attempts=20, base_delay=0.2, max_delay=30))
@@ -27,8 +21,7 @@ async def process(ctx: JobContext) -> None:
     """Store the items of a delivery the request could not (see ``receiver``)."""
     webhook_id = int(ctx.job.payload["webhook_id"])
     async with ctx.resources.db.transaction() as session:
-        statement = select(InboundWebhook).where(InboundWebhook.id == webhook_id)
-        webhook = (await session.execute(statement.with_for_update())).scalar_one_or_none()
+        webhook = await repository.lock_webhook(session, webhook_id)
         if webhook is not None and webhook.status == "pending":
             now = utcnow()
             report = await ingest.process(session, webhook, ctx.resources.settings, now)

@@ -63,17 +63,8 @@ async def start_attempt(session: AsyncSession, message: WhatsappMessage) -> bool
 
 
 async def _event(session: AsyncSession, message: WhatsappMessage, kind: str, data: Any) -> None:
-    if message.execution_id is None:
-        return  # sent through the API, not by a flow: its row is its record
-    row = {
-        "execution_id": message.execution_id,
-        "kind": kind,
-        "node_id": message.node_id,
-        "at": utcnow(),
-        "duration_ms": None,
-        "data": {"message_id": message.id, **data},
-    }
-    await repository.add_event(session, row)
+    # A message sent through the API, not by a flow, has no event log: its row is its record.
+    await repository.add_event_for(session, message, kind, data, at=utcnow())
 
 
 async def sent(session: AsyncSession, message: WhatsappMessage, wamid: str) -> None:

@@ -7,10 +7,17 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, exists, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from threadline.models import ExecutionEvent, FlowExecution, WhatsappConversation, WhatsappMessage
+from threadline.kit.sql import insert_ignoring_conflict
+from threadline.models import (
+    ExecutionEvent,
+    FlowExecution,
+    MessageStatusEvent,
+    WhatsappConversation,
+    WhatsappMessage,
+)
 
 PENDING = ("queued", "sending")
 ACTIVE_EXECUTION = ("running", "waiting")
@@ -171,17 +178,135 @@ async def requeue_unknown(session: AsyncSession, message: WhatsappMessage, now: 
 
 
 async def add_event_for(
-    session: AsyncSession, message: WhatsappMessage, kind: str, data: dict[str, Any]
+    session: AsyncSession,
+    message: WhatsappMessage,
+    kind: str,
+    data: dict[str, Any],
+    *,
+    at: datetime | None = None,
 ) -> None:
-    """Log ``kind`` on the execution that sent ``message`` (none: its row is its record)."""
+    """Log ``kind`` on the execution that sent ``message`` (none: its row is its record).
+
+    ``at`` defaults to the message's last update.
+    """
     if message.execution_id is None:
         return
     row = {
         "execution_id": message.execution_id,
         "kind": kind,
         "node_id": message.node_id,
-        "at": message.updated_at or message.created_at,
+        "at": at or message.updated_at or message.created_at,
         "duration_ms": None,
         "data": {"message_id": message.id, **data},
     }
     await add_event(session, row)
+
+
+# Delivery statuses (``statuses``) and the settling of unknown outcomes (``settle``).
+
+
+async def add_status_event(session: AsyncSession, values: dict[str, Any]) -> bool:
+    """Store one (config, wamid, status) once; False if it was already stored."""
+    return await insert_ignoring_conflict(
+        session,
+        MessageStatusEvent,
+        values,
+        conflict_on=("whatsapp_config_id", "wamid", "status"),
+    )
+
+
+async def unapplied_status_events(
+    session: AsyncSession, config_id: uuid.UUID, wamid: str
+) -> list[MessageStatusEvent]:
+    """The statuses of a wamid stored before its message was known."""
+    statement = select(MessageStatusEvent).where(
+        MessageStatusEvent.whatsapp_config_id == config_id,
+        MessageStatusEvent.wamid == wamid,
+        MessageStatusEvent.applied_at.is_(None),
+    )
+    return list((await session.execute(statement)).scalars())
+
+
+async def mark_status_applied(
+    session: AsyncSession, config_id: uuid.UUID, wamid: str, status: str, now: datetime
+) -> None:
+    """Note that a stored status reached its message."""
+    await session.execute(
+        update(MessageStatusEvent)
+        .where(
+            MessageStatusEvent.whatsapp_config_id == config_id,
+            MessageStatusEvent.wamid == wamid,
+            MessageStatusEvent.status == status,
+        )
+        .values(applied_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def lock_by_wamid(
+    session: AsyncSession, config_id: uuid.UUID, wamid: str
+) -> WhatsappMessage | None:
+    """The number's message with that wamid, row-locked."""
+    statement = select(WhatsappMessage).where(
+        WhatsappMessage.whatsapp_config_id == config_id, WhatsappMessage.wamid == wamid
+    )
+    return (await session.execute(statement.with_for_update())).scalar_one_or_none()
+
+
+async def lock_outbound(
+    session: AsyncSession, config_id: uuid.UUID, message_id: int
+) -> WhatsappMessage | None:
+    """An outbound message of the number by id, row-locked."""
+    statement = select(WhatsappMessage).where(
+        WhatsappMessage.id == message_id,
+        WhatsappMessage.whatsapp_config_id == config_id,
+        WhatsappMessage.direction == "outbound",
+    )
+    return (await session.execute(statement.with_for_update())).scalar_one_or_none()
+
+
+async def update_message(session: AsyncSession, message_id: int, values: dict[str, Any]) -> None:
+    """Write ``values`` on a message row."""
+    await session.execute(
+        update(WhatsappMessage)
+        .where(WhatsappMessage.id == message_id)
+        .values(values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def owner_of(
+    session: AsyncSession,
+    config_ids: Sequence[uuid.UUID],
+    *,
+    wamid: str | None = None,
+    message_id: int | None = None,
+) -> uuid.UUID | None:
+    """Which of ``config_ids`` holds the message with that wamid (or that id)."""
+    statement = select(WhatsappMessage.whatsapp_config_id).where(
+        WhatsappMessage.whatsapp_config_id.in_(config_ids)
+    )
+    if wamid is not None:
+        statement = statement.where(WhatsappMessage.wamid == wamid)
+    if message_id is not None:
+        statement = statement.where(WhatsappMessage.id == message_id)
+    return (await session.execute(statement.limit(1))).scalar_one_or_none()
+
+
+async def later_statuses_exist(session: AsyncSession, message: WhatsappMessage) -> bool:
+    """Whether Meta reported a status for a later outbound message to the same number."""
+    later = (
+        select(MessageStatusEvent.id)
+        .join(
+            WhatsappMessage,
+            (WhatsappMessage.whatsapp_config_id == MessageStatusEvent.whatsapp_config_id)
+            & (WhatsappMessage.wamid == MessageStatusEvent.wamid),
+        )
+        .where(
+            WhatsappMessage.whatsapp_config_id == message.whatsapp_config_id,
+            WhatsappMessage.phone_number == message.phone_number,
+            WhatsappMessage.direction == "outbound",
+            WhatsappMessage.id > message.id,
+        )
+    )
+    return bool((await session.execute(select(exists(later)))).scalar_one())

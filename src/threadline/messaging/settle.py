@@ -18,12 +18,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.jobs.queue import enqueue
 from threadline.messaging import repository
-from threadline.models import MessageStatusEvent, WhatsappMessage
+from threadline.models import WhatsappMessage
 
 SETTLE_TASK = "messaging.settle_unknown"
 #: How long an unsettled message is looked at again (once per grace period): the
@@ -61,7 +60,7 @@ async def settle(
         return None
     if policy != "resend" or message.resent_at is not None:
         return None
-    if not await _later_statuses(session, message):
+    if not await repository.later_statuses_exist(session, message):
         if now < due + HORIZON:  # no evidence either way yet: look again later
             await enqueue(session, SETTLE_TASK, {"message_id": message.id}, run_at=now + grace)
         return None
@@ -70,22 +69,3 @@ async def settle(
     reason = "Meta reported no status for it, but did for later messages to the number"
     await repository.add_event_for(session, message, "message_resent", {"reason": reason})
     return message
-
-
-async def _later_statuses(session: AsyncSession, message: WhatsappMessage) -> bool:
-    """Whether Meta reported a status for a later message to the same number."""
-    later = (
-        select(MessageStatusEvent.id)
-        .join(
-            WhatsappMessage,
-            (WhatsappMessage.whatsapp_config_id == MessageStatusEvent.whatsapp_config_id)
-            & (WhatsappMessage.wamid == MessageStatusEvent.wamid),
-        )
-        .where(
-            WhatsappMessage.whatsapp_config_id == message.whatsapp_config_id,
-            WhatsappMessage.phone_number == message.phone_number,
-            WhatsappMessage.direction == "outbound",
-            WhatsappMessage.id > message.id,
-        )
-    )
-    return bool((await session.execute(select(exists(later)))).scalar_one())

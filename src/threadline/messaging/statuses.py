@@ -14,13 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from threadline.kit.sql import insert_ignoring_conflict
 from threadline.messaging import repository
 from threadline.messaging.metrics import DELIVERIES
-from threadline.models import MessageStatusEvent, WhatsappMessage
+from threadline.models import WhatsappMessage
 
 RANK = {"sent": 1, "delivered": 2, "read": 3, "played": 4, "failed": 9}
 _TIMESTAMP_COLUMN = {"delivered": "delivered_at", "read": "read_at"}
@@ -54,12 +52,7 @@ async def record(session: AsyncSession, status: Status, now: datetime) -> bool:
         "meta_timestamp": status.at,
         "received_at": now,
     }
-    if not await insert_ignoring_conflict(
-        session,
-        MessageStatusEvent,
-        values,
-        conflict_on=("whatsapp_config_id", "wamid", "status"),
-    ):
+    if not await repository.add_status_event(session, values):
         return False
     message = await _message_for(session, status)
     if message is not None:
@@ -71,14 +64,10 @@ async def apply_pending(session: AsyncSession, message: WhatsappMessage, now: da
     """The message got its wamid: apply the statuses that came before it, in order."""
     if message.wamid is None or message.whatsapp_config_id is None:
         return
-    rows = await session.execute(
-        select(MessageStatusEvent).where(
-            MessageStatusEvent.whatsapp_config_id == message.whatsapp_config_id,
-            MessageStatusEvent.wamid == message.wamid,
-            MessageStatusEvent.applied_at.is_(None),
-        )
+    events = await repository.unapplied_status_events(
+        session, message.whatsapp_config_id, message.wamid
     )
-    for event in sorted(rows.scalars(), key=lambda row: rank(row.status)):
+    for event in sorted(events, key=lambda row: rank(row.status)):
         status = Status(
             event.whatsapp_config_id, event.wamid, event.status, event.meta_timestamp, event.payload
         )
@@ -86,45 +75,35 @@ async def apply_pending(session: AsyncSession, message: WhatsappMessage, now: da
 
 
 async def _message_for(session: AsyncSession, status: Status) -> WhatsappMessage | None:
-    by_wamid = select(WhatsappMessage).where(
-        WhatsappMessage.whatsapp_config_id == status.config_id,
-        WhatsappMessage.wamid == status.wamid,
-    )
-    message = (await session.execute(by_wamid.with_for_update())).scalar_one_or_none()
+    message = await repository.lock_by_wamid(session, status.config_id, status.wamid)
     if message is not None or not status.callback_data:
         return message
-    message_id = _callback_id(status.callback_data)
+    message_id = callback_message_id(status.callback_data)
     if message_id is None:
         return None
-    by_id = select(WhatsappMessage).where(
-        WhatsappMessage.id == message_id,
-        WhatsappMessage.whatsapp_config_id == status.config_id,
-        WhatsappMessage.direction == "outbound",
-    )
-    return (await session.execute(by_id.with_for_update())).scalar_one_or_none()
+    return await repository.lock_outbound(session, status.config_id, message_id)
 
 
-def _callback_id(data: str) -> int | None:
-    if not data.startswith(CALLBACK_PREFIX) or not data[len(CALLBACK_PREFIX) :].isdigit():
+def callback_message_id(data: str) -> int | None:
+    """The message id in ``biz_opaque_callback_data`` as Threadline sends it (``tl:<id>``)."""
+    suffix = data[len(CALLBACK_PREFIX) :]
+    if not data.startswith(CALLBACK_PREFIX) or not suffix.isdigit():
         return None
-    return int(data[len(CALLBACK_PREFIX) :])
+    return int(suffix)
 
 
 async def _apply(
     session: AsyncSession, message: WhatsappMessage, status: Status, now: datetime
 ) -> None:
-    await _mark_applied(session, status, now)
+    await repository.mark_status_applied(
+        session, status.config_id, status.wamid, status.status, now
+    )
     if message.status == "failed" or rank(status.status) <= rank(message.status):
         await _fill_moment(session, message, status)  # final, or a late arrival
         return
     was = message.status
     values = _values(message, status, now)
-    await session.execute(
-        update(WhatsappMessage)
-        .where(WhatsappMessage.id == message.id)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
+    await repository.update_message(session, message.id, values)
     for key, value in values.items():
         setattr(message, key, value)
     await _log(session, message, status, was)
@@ -136,12 +115,7 @@ async def _fill_moment(session: AsyncSession, message: WhatsappMessage, status: 
     if column is None or getattr(message, column) is not None or message.status == "failed":
         return
     at = status.at or now_or(status, message)
-    await session.execute(
-        update(WhatsappMessage)
-        .where(WhatsappMessage.id == message.id)
-        .values({column: at})
-        .execution_options(synchronize_session=False)
-    )
+    await repository.update_message(session, message.id, {column: at})
     setattr(message, column, at)
 
 
@@ -159,19 +133,6 @@ def _values(message: WhatsappMessage, status: Status, now: datetime) -> dict[str
     return values
 
 
-async def _mark_applied(session: AsyncSession, status: Status, now: datetime) -> None:
-    await session.execute(
-        update(MessageStatusEvent)
-        .where(
-            MessageStatusEvent.whatsapp_config_id == status.config_id,
-            MessageStatusEvent.wamid == status.wamid,
-            MessageStatusEvent.status == status.status,
-        )
-        .values(applied_at=now)
-        .execution_options(synchronize_session=False)
-    )
-
-
 async def _log(session: AsyncSession, message: WhatsappMessage, status: Status, was: str) -> None:
     """Failures after the send, and settled unknown outcomes, go into the event log."""
     if message.execution_id is None:
@@ -184,17 +145,8 @@ async def _log(session: AsyncSession, message: WhatsappMessage, status: Status, 
         kind, data = "message_settled", {"status": status.status, "was": was}
     else:
         return
-    await repository.add_event(
-        session,
-        {
-            "execution_id": message.execution_id,
-            "kind": kind,
-            "node_id": message.node_id,
-            "at": now_or(status, message),
-            "duration_ms": None,
-            "data": {"message_id": message.id, "wamid": status.wamid, **data},
-        },
-    )
+    at = now_or(status, message)
+    await repository.add_event_for(session, message, kind, {"wamid": status.wamid, **data}, at=at)
 
 
 def now_or(status: Status, message: WhatsappMessage) -> datetime:
