@@ -259,6 +259,12 @@ async def run_jobs(resources: Resources, *, rounds: int = 50) -> None:
 
 async def fire_wait_timers(resources: Resources) -> None:
     """Make every pending wait timer due now, then run the worker."""
+    await make_wait_timers_due(resources)
+    await run_jobs(resources)
+
+
+async def make_wait_timers_due(resources: Resources) -> None:
+    """Make every pending wait timer due now (a worker started after this fires them)."""
     from sqlalchemy import update
 
     from threadline.executions.keys import TIMEOUT_TASK
@@ -272,7 +278,6 @@ async def fire_wait_timers(resources: Resources) -> None:
             .values(run_at=utcnow())
             .execution_options(synchronize_session=False)
         )
-    await run_jobs(resources)
 
 
 async def run_flow(

@@ -317,7 +317,7 @@ async def test_handoff_waits_until_the_api_resumes_it(
 
     resumed = await resume(client, project, execution["id"], {"input": "agent"})
     assert resumed.status_code == 200
-    assert resumed.json()["data"]["status"] == "running"
+    assert resumed.json()["data"]["status"] == "ended"
     await run_jobs(resources)
     final = await get_execution(client, project, execution["id"])
     assert final["status"] == "ended"

@@ -81,7 +81,7 @@ async def _race(
 
 
 def _assert_exactly_one_winner(responses: list[httpx.Response]) -> str:
-    """One 200 ``running``, every other 422 not-resumable; the winner's input."""
+    """One 200 (the flow run on to its end), every other 422 not-resumable; the winner's input."""
     codes = Counter(r.status_code for r in responses)
     assert codes == {200: 1, 422: CONCURRENT - 1}, [(r.status_code, r.text) for r in responses]
     for response in responses:
@@ -90,7 +90,7 @@ def _assert_exactly_one_winner(responses: list[httpx.Response]) -> str:
             assert body["error"] == "Execution cannot be resumed", body
             assert body["status"] == 422
     (winner,) = [r for r in responses if r.status_code == 200]
-    assert winner.json()["data"]["status"] == "running"
+    assert winner.json()["data"]["status"] == "ended"
     answer: str = json.loads(winner.request.content)["input"]
     return answer
 

@@ -4,10 +4,14 @@ Every scenario runs the same flow::
 
     start → ask "Question?" → wait1 → reply "You said blue" → wait2 → bye "Bye"
 
-"Question?" is delivered and wait1 resumed (``input: blue``) before the doomed worker
-starts, so the doomed worker's work is: advance past wait1 (writing the reply to the
-outbox) and deliver the reply. It runs with ``THREADLINE_WORKER_CONCURRENCY=1`` so it
-does that work one job at a time and the kill lands exactly where the crash point is.
+"Question?" is delivered before the doomed worker starts. A resume runs the engine in
+its own transaction, so a worker's own steps are timeouts (and calls): where the kill
+lands mid-step, wait1 is left by its timer, made due just before the doomed worker
+starts, whose work is then: advance past wait1 (writing the reply to the outbox) and
+deliver the reply. Elsewhere wait1 is resumed through the API (``input: blue``) and the
+doomed worker only delivers the reply. The execution starts with ``answer: blue``, so
+both ways write the same reply. The worker runs with ``THREADLINE_WORKER_CONCURRENCY=1``
+so it does that work one job at a time and the kill lands exactly where the crash point is.
 
 After the kill a fresh worker process (no crash point) must bring the execution to
 wait2 with every outbox row settled, no message sent twice, and only the documented
@@ -37,7 +41,14 @@ from durability_support import (
     takeover_seconds,
 )
 
-from builders import chain, create_active_flow, create_project, node, start_execution
+from builders import (
+    chain,
+    create_active_flow,
+    create_project,
+    make_wait_timers_due,
+    node,
+    start_execution,
+)
 from threadline.config import Settings
 from threadline.jobs.worker import Worker
 from threadline.kit.resources import Resources
@@ -66,6 +77,7 @@ class Scenario:
 
     id: str
     crash_at: str | None  # None: SIGKILLed by the test mid Graph call (slow sandbox)
+    leave_wait1_by: str  # "timeout": the doomed worker runs the step; "api": the resume
     # Right after the kill:
     status: str  # execution status
     node_id: str  # execution node
@@ -78,14 +90,27 @@ class Scenario:
 
 SCENARIOS = [
     # Mid-step: the engine ran, nothing committed. The step is redone from scratch.
-    Scenario("mid-step", "advance.before_commit", "running", "wait1", None, 0, "sent", 1),
+    Scenario(
+        "mid-step", "advance.before_commit", "timeout", "waiting", "wait1", None, 0, "sent", 1
+    ),
     # Step committed with its outbox row; nothing delivered yet.
-    Scenario("outbox-written", "advance.after_commit", "waiting", "wait2", "queued", 0, "sent", 1),
+    Scenario(
+        "outbox-written",
+        "advance.after_commit",
+        "timeout",
+        "waiting",
+        "wait2",
+        "queued",
+        0,
+        "sent",
+        1,
+    ),
     # The attempt is recorded ("sending") but the Graph call was never made: the
     # documented unknown window; the message is flagged, never resent (0 copies).
     Scenario(
         "attempt-recorded",
         "deliver.after_attempt_recorded",
+        "api",
         "waiting",
         "wait2",
         "sending",
@@ -94,9 +119,11 @@ SCENARIOS = [
         0,
     ),
     # Meta (the sandbox) accepted it; Threadline never wrote that down.
-    Scenario("after-send", "deliver.after_send", "waiting", "wait2", "sending", 1, "unknown", 1),
+    Scenario(
+        "after-send", "deliver.after_send", "api", "waiting", "wait2", "sending", 1, "unknown", 1
+    ),
     # No crash point: killed by the test while the Graph call is in flight (1.5 s latency).
-    Scenario("killed-mid-call", None, "waiting", "wait2", "sending", 1, "unknown", 1),
+    Scenario("killed-mid-call", None, "api", "waiting", "wait2", "sending", 1, "unknown", 1),
 ]
 
 
@@ -120,10 +147,14 @@ async def test_sigkill_then_fresh_worker_recovers(
 ) -> None:
     project = await create_project(resources, sandbox_url)
     flow_id = await create_active_flow(client, project, two_waits())
-    execution_id = str((await start_execution(client, project, flow_id))["id"])
+    started = await start_execution(client, project, flow_id, variables={"answer": "blue"})
+    execution_id = str(started["id"])
     await Worker(resources).run_until_idle()
     assert sandbox_bodies(sandbox) == {"Question?": 1}
-    await _resume(client, project.headers, execution_id)
+    if scenario.leave_wait1_by == "api":
+        await _resume(client, project.headers, execution_id)
+    else:
+        await make_wait_timers_due(resources)
 
     # -- the doomed worker --------------------------------------------------------------
     if scenario.crash_at is not None:

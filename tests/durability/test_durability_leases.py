@@ -24,9 +24,11 @@ from builders import (
     chain,
     create_active_flow,
     create_project,
+    make_wait_timers_due,
     node,
     start_execution,
 )
+from threadline.executions.keys import TIMEOUT_TASK
 from threadline.jobs import queue
 from threadline.jobs import repository as job_queue
 from threadline.jobs.registry import Registry, registry
@@ -50,23 +52,20 @@ async def _lease_expired(resources: Resources, job_id: int) -> bool:
 
 
 @pytest.mark.slow
-async def test_stalled_advance_is_taken_over_and_applied_exactly_once(
+async def test_stalled_step_is_taken_over_and_applied_exactly_once(
     client: httpx.AsyncClient, resources: Resources, sandbox: SandboxState, sandbox_url: str
 ) -> None:
+    """A worker's step (a wait's timeout: an API resume runs in its own request) stalls."""
     project = await create_project(resources, sandbox_url)
     flow_id = await create_active_flow(client, project, ask_and_reply())
-    execution_id = str((await start_execution(client, project, flow_id))["id"])
+    started = await start_execution(client, project, flow_id, variables={"answer": "blue"})
+    execution_id = str(started["id"])
     await Worker(resources).run_until_idle()
-    resumed = await client.post(
-        f"/api/v1/flow_executions/{execution_id}/resume",
-        headers=project.headers,
-        json={"input": "blue"},
-    )
-    assert resumed.status_code == 200, resumed.text
+    await make_wait_timers_due(resources)
 
-    # Worker A claims the advance job, then stalls (no heartbeat, no progress).
+    # Worker A claims the timeout job, then stalls (no heartbeat, no progress).
     (stalled,) = await _claim(resources, lease_seconds=1.0)
-    assert stalled.task == "executions.advance"
+    assert stalled.task == TIMEOUT_TASK
     # While A's lease is live nobody else may run the job.
     assert await _claim(resources, lease_seconds=5) == []
 

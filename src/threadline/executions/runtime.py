@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.conversations import service as conversations
 from threadline.engine.advance import advance
-from threadline.engine.state import EngineInput, HttpCall, Outcome, RunState
+from threadline.engine.state import EngineInput, HttpCall, Outcome, Resume, RunState
 from threadline.executions import repository
 from threadline.executions.keys import CALL_TASK, TIMEOUT_TASK, timer_key
 from threadline.flows.service import load_definition
@@ -24,9 +24,17 @@ from threadline.models import FlowExecution
 
 
 async def run_engine(
-    session: AsyncSession, execution: FlowExecution, event: EngineInput, now: datetime
+    session: AsyncSession,
+    execution: FlowExecution,
+    event: EngineInput,
+    now: datetime,
+    *,
+    from_wait: bool = False,
 ) -> Outcome:
-    """Advance ``execution`` with ``event`` and persist the outcome."""
+    """Advance ``execution`` with ``event`` and persist the outcome.
+
+    ``from_wait``: the execution was committed as waiting and this transaction claimed it.
+    """
     definition = await load_definition(session, execution.flow_version_id)
     state = RunState(
         node_id=execution.current_node_id,
@@ -36,14 +44,38 @@ async def run_engine(
         system=dict(execution.system),
     )
     outcome = advance(definition, state, event, now)
-    await apply(session, execution, outcome, now)
+    await apply(session, execution, outcome, now, wake_inbox=not from_wait)
+    return outcome
+
+
+async def resume_claimed(
+    session: AsyncSession, execution: FlowExecution, event: Resume, now: datetime
+) -> Outcome:
+    """Carry on an execution whose wait this caller has just claimed (compare-and-set won).
+
+    Its wait timer is not deleted first: a next wait with a timeout moves it (one
+    statement), and only a step that stops without one cancels it.
+    """
+    outcome = await run_engine(session, execution, event, now, from_wait=True)
+    if execution.wait_until is None:
+        await cancel(session, timer_key(execution.id))
     return outcome
 
 
 async def apply(
-    session: AsyncSession, execution: FlowExecution, outcome: Outcome, now: datetime
+    session: AsyncSession,
+    execution: FlowExecution,
+    outcome: Outcome,
+    now: datetime,
+    *,
+    wake_inbox: bool = True,
 ) -> None:
-    """Write an outcome: state, events, outbox rows, and the jobs that carry it on."""
+    """Write an outcome: state, events, outbox rows, and the jobs that carry it on.
+
+    ``wake_inbox=False`` skips looking for inbound messages held back while the execution
+    ran: a run claimed from a committed wait was never seen running by the inbox (which
+    takes the execution's row lock before it looks), so none can be held back for it.
+    """
     _update_row(execution, outcome, now)
     await repository.add_events(session, _event_rows(execution, outcome, now))
     await queue_messages(session, execution, outcome.sends, now)
@@ -51,7 +83,8 @@ async def apply(
         await _set_timer(session, execution)
     if outcome.call is not None:
         await _request_call(session, execution, outcome.call)
-    await wake_conversation(session, execution)
+    if wake_inbox:
+        await wake_conversation(session, execution)
 
 
 async def wake_conversation(session: AsyncSession, execution: FlowExecution) -> None:
@@ -93,13 +126,14 @@ def _event_rows(execution: FlowExecution, outcome: Outcome, now: datetime) -> li
 
 
 async def _set_timer(session: AsyncSession, execution: FlowExecution) -> None:
-    await cancel(session, timer_key(execution.id))
+    # Replaces the queued timer of an earlier wait, if any, in the same statement.
     await enqueue(
         session,
         TIMEOUT_TASK,
         {"execution_id": str(execution.id), "seq": execution.step_seq},
         run_at=execution.wait_until,
         dedupe_key=timer_key(execution.id),
+        replace=True,
     )
 
 

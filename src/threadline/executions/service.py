@@ -11,14 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from threadline.contacts import service as contacts
 from threadline.conversations import repository as conversation_rows
 from threadline.conversations import service as conversations
-from threadline.engine.state import Start
+from threadline.engine.state import Resume, Start
 from threadline.errors import NotFound, Unprocessable
 from threadline.executions import repository
-from threadline.executions.keys import ADVANCE_TASK, timer_key
-from threadline.executions.runtime import run_engine
+from threadline.executions.runtime import resume_claimed, run_engine
 from threadline.executions.schemas import ExecutionCreate, ExecutionFilters, ResumeIn
 from threadline.flows import service as flows
-from threadline.jobs.queue import cancel, enqueue
 from threadline.kit.clock import utcnow
 from threadline.kit.schemas import PageParams
 from threadline.models import ExecutionEvent, Flow, FlowExecution, Project
@@ -175,7 +173,11 @@ def _new_execution(
 async def resume(
     session: AsyncSession, project: Project, execution_id: uuid.UUID, data: ResumeIn
 ) -> FlowExecution:
-    """Resume a waiting execution. Of concurrent resumes exactly one wins; the rest get 422."""
+    """Resume a waiting execution and run it on to its next wait, in the caller's transaction.
+
+    Of concurrent resumes exactly one wins the compare-and-set; the rest get 422. Only the
+    effects that need I/O (deliveries, calls, timers) become jobs, as for a start.
+    """
     now = utcnow()
     execution = await repository.claim_waiting(
         session, execution_id, reasons=API_RESUMABLE, now=now, project_id=project.id
@@ -183,10 +185,9 @@ async def resume(
     if execution is None:
         await get(session, project, execution_id)
         raise NotResumable()
-    event = {"type": "resume", "reason": "api", "input": data.input, "message": data.message}
-    payload = {"execution_id": str(execution_id), "seq": execution.step_seq, "event": event}
-    await enqueue(session, ADVANCE_TASK, payload)
-    await cancel(session, timer_key(execution_id))
+    event = Resume(reason="api", input=data.input, message=data.message)
+    await resume_claimed(session, execution, event, now)
+    await session.flush()
     return execution
 
 

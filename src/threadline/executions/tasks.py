@@ -1,4 +1,9 @@
-"""Jobs that move executions: advance after a resume, fire wait timeouts, make calls."""
+"""Jobs that move executions: fire wait timeouts, make calls (and advance, see below).
+
+A resume runs the engine in its own transaction (``service.resume``, ``turns.resume``);
+``executions.advance`` jobs are no longer enqueued, and the task stays registered so
+that jobs queued by an earlier version still run after an upgrade.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ from threadline.engine.state import CallResult, EngineInput, Resume
 from threadline.executions import calls, repository
 from threadline.executions.failure import fail_execution
 from threadline.executions.keys import ADVANCE_TASK, CALL_TASK, TIMEOUT_TASK
-from threadline.executions.runtime import run_engine
+from threadline.executions.runtime import resume_claimed, run_engine
 from threadline.functions.service import FunctionNotFound
 from threadline.jobs.registry import registry
 from threadline.jobs.retry import RetryPolicy
@@ -81,8 +86,10 @@ async def timeout(ctx: JobContext) -> None:
             session, execution_id, reasons=("user_input",), now=now, expected_seq=payload["seq"]
         )
         if execution is not None:
-            await run_engine(session, execution, Resume(reason="timeout"), now)
+            await resume_claimed(session, execution, Resume(reason="timeout"), now)
+        crash_point("advance.before_commit")
         await ctx.finish(session)
+    crash_point("advance.after_commit")
 
 
 async def _call(ctx: JobContext) -> CallResult:

@@ -17,10 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.engine.state import Resume, Start
 from threadline.executions import repository
-from threadline.executions.keys import timer_key
-from threadline.executions.runtime import run_engine
+from threadline.executions.runtime import resume_claimed, run_engine
 from threadline.flows import service as flows
-from threadline.jobs.queue import cancel
 from threadline.models import FlowExecution, FlowTrigger, WhatsappConversation
 
 
@@ -60,9 +58,8 @@ async def resume(
     )
     if claimed is None:
         return False
-    await cancel(session, timer_key(claimed.id))
     event = Resume(reason="user_input", input=turn.text, message=turn.message)
-    await run_engine(session, claimed, event, now)
+    await resume_claimed(session, claimed, event, now)
     return True
 
 

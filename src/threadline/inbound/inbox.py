@@ -21,12 +21,15 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.conversations import repository as conversation_rows
+from threadline.conversations import service as conversations
 from threadline.executions import turns
 from threadline.inbound.items import InboundMessage
 from threadline.models import WhatsappConversation, WhatsappMessage
 from threadline.triggers import service as triggers
 
 log = logging.getLogger("threadline.inbound")
+#: When a resume lost its compare-and-set, how soon the inbox looks at the message again.
+RETRY_BLOCKED = timedelta(seconds=1)
 
 
 class Step(Enum):
@@ -61,6 +64,9 @@ async def process_next(
         resumed = await turns.resume(session, execution, _turn(conversation, group), now)
         _mark(group, "processed" if resumed else "pending", now, execution.id)
         if not resumed:
+            # Not expected (the execution's row is locked since ``active``), but the winner
+            # claimed a wait and will not look for held-back messages: look again later.
+            await conversations.wake_inbox(session, conversation.id, delay=RETRY_BLOCKED)
             return Step.BLOCKED
     elif execution.status == "waiting" and execution.wait_reason == "handoff":
         _mark(group, "handoff", now, execution.id)

@@ -1,4 +1,6 @@
-"""Cross-process wake-ups on PostgreSQL: ``LISTEN`` for the ``NOTIFY`` every enqueue sends.
+"""Cross-process wake-ups on PostgreSQL: ``LISTEN`` for the ``NOTIFY`` of the ``jobs`` trigger.
+
+Every inserted job due now notifies (migration 0006), once per transaction, at commit.
 
 Without it a worker in another process than the one that enqueued finds new jobs by
 polling (every ``worker_poll_seconds``); with it, within milliseconds of the commit.

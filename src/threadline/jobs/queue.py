@@ -25,10 +25,14 @@ async def enqueue(
     dedupe_key: str | None = None,
     lock_key: str | None = None,
     max_attempts: int | None = None,
+    replace: bool = False,
 ) -> None:
     """Add a job to the queue as part of ``session``'s transaction.
 
-    ``max_attempts`` defaults to the task's retry policy.
+    ``max_attempts`` defaults to the task's retry policy. A queued job with the same
+    ``dedupe_key`` makes this a no-op, or with ``replace`` takes this one's payload and
+    ``run_at`` (a timer moved to a later wait). Workers are woken only for a job due now:
+    one due later is found by their next poll, within one poll interval.
     """
     now = utcnow()
     await repository.insert(
@@ -44,12 +48,12 @@ async def enqueue(
             "lock_key": lock_key,
             "created_at": now,
         },
+        replace=replace,
     )
-    info = session.sync_session.info
-    if not info.get(_ENQUEUED):
-        # Once per transaction: PostgreSQL delivers it at commit, to other processes too.
-        await repository.notify_workers(session)
-    info[_ENQUEUED] = True
+    if run_at is None or run_at <= now:
+        # In-process workers are woken after the commit; on PostgreSQL a trigger on
+        # ``jobs`` notifies the other processes' (migration 0006).
+        session.sync_session.info[_ENQUEUED] = True
 
 
 async def cancel(session: AsyncSession, dedupe_key: str) -> None:

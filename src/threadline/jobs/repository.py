@@ -37,16 +37,20 @@ def _is_postgres(session: AsyncSession) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-async def insert(session: AsyncSession, values: dict[str, Any]) -> None:
-    """Insert a job; a queued job with the same ``dedupe_key`` makes this a no-op."""
+async def insert(session: AsyncSession, values: dict[str, Any], *, replace: bool = False) -> None:
+    """Insert a job; a queued job with the same ``dedupe_key`` makes this a no-op, or with
+    ``replace`` gets this one's payload and ``run_at``."""
     dialect = postgresql if _is_postgres(session) else sqlite
-    statement = dialect.insert(Job).values(**values)
+    statement: Any = dialect.insert(Job).values(**values)
     if values.get("dedupe_key") is not None:
         # A literal predicate: with a bound parameter PostgreSQL cannot match the partial
         # index once it switches the prepared statement to a generic plan (6th use).
-        statement = statement.on_conflict_do_nothing(
-            index_elements=["dedupe_key"], index_where=text("status = 'queued'")
-        )
+        target = {"index_elements": ["dedupe_key"], "index_where": text("status = 'queued'")}
+        if replace:
+            moved = {"payload": statement.excluded.payload, "run_at": statement.excluded.run_at}
+            statement = statement.on_conflict_do_update(**target, set_=moved)
+        else:
+            statement = statement.on_conflict_do_nothing(**target)
     await session.execute(statement)
 
 
@@ -274,18 +278,8 @@ async def extend_leases(
     return lost
 
 
+#: Channel of the ``jobs`` insert trigger (migration 0006) that wakes listening workers.
 NOTIFY_CHANNEL = "threadline_jobs"
-
-
-async def notify_workers(session: AsyncSession) -> bool:
-    """On PostgreSQL, wake listening workers of every process when this transaction commits.
-
-    Returns False on SQLite, where only in-process wake-ups exist.
-    """
-    if not _is_postgres(session):
-        return False
-    await session.execute(select(func.pg_notify(NOTIFY_CHANNEL, "")))
-    return True
 
 
 async def next_run_at(session: AsyncSession, tasks: Collection[str]) -> datetime | None:
