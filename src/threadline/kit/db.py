@@ -19,6 +19,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
+import orjson
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -40,6 +41,18 @@ NAMING_CONVENTION = {
 
 #: Connections kept for SQLite reads; each is a thread in aiosqlite.
 READ_POOL_SIZE = 8
+
+
+def json_dumps(value: Any) -> str:
+    """JSON columns are written with orjson: several times faster than ``json`` on the hot path.
+
+    Non-string keys are turned into strings, as ``json.dumps`` does.
+    """
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+#: Engine options shared by every engine: the JSON columns' (de)serialiser.
+_JSON = {"json_serializer": json_dumps, "json_deserializer": orjson.loads}
 
 
 class Base(DeclarativeBase):
@@ -81,16 +94,18 @@ class Database:
 
     def _create_engine(self, url: str, busy_timeout_ms: int, pool_size: int) -> AsyncEngine:
         if self.is_sqlite:
-            engine = create_async_engine(url, pool_size=4, max_overflow=0)
+            engine = create_async_engine(url, pool_size=4, max_overflow=0, **_JSON)
             _configure_sqlite(engine, busy_timeout_ms, read_only=False)
             return engine
         # A pool as large as the work in flight: opening connections under load forks
         # PostgreSQL backends, which cost more CPU than the queries they serve.
-        return create_async_engine(url, pool_size=pool_size, max_overflow=0, pool_timeout=60)
+        return create_async_engine(
+            url, pool_size=pool_size, max_overflow=0, pool_timeout=60, **_JSON
+        )
 
     def _create_read_engine(self, url: str, busy_timeout_ms: int) -> AsyncEngine:
         if self.is_sqlite:
-            engine = create_async_engine(url, pool_size=READ_POOL_SIZE, max_overflow=0)
+            engine = create_async_engine(url, pool_size=READ_POOL_SIZE, max_overflow=0, **_JSON)
             _configure_sqlite(engine, busy_timeout_ms, read_only=True)
             return engine
         # The same pool: PostgreSQL reads never wait for writers anyway.

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import httpx
+import orjson
 
 from threadline.whatsapp.errors import (
     DeliveryNotAttempted,
@@ -131,9 +131,12 @@ class WhatsAppClient:
         params: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         url = f"{self._root}/{path}"
+        headers, content = self._headers, None
+        if body is not None:
+            headers, content = {**headers, **_JSON_BODY}, orjson.dumps(body)
         try:
             response = await self._http.request(
-                method, url, json=body, params=params, headers=self._headers
+                method, url, content=content, params=params, headers=headers
             )
         except _NOT_SENT_ERRORS as exc:
             raise DeliveryNotAttempted(f"{method} {url} never reached the server: {exc!r}") from exc
@@ -144,9 +147,12 @@ class WhatsAppClient:
         return _json_object(response)
 
 
+_JSON_BODY = {"Content-Type": "application/json"}
+
+
 def _json_object(response: httpx.Response) -> dict[str, Any]:
     try:
-        body = json.loads(response.content)
+        body = orjson.loads(response.content)
     except ValueError:
         body = None
     if not isinstance(body, dict):
