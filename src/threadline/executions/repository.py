@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from threadline.executions.schemas import ExecutionFilters
 from threadline.models import ExecutionEvent, FlowExecution, WhatsappConversation
@@ -106,6 +107,42 @@ async def list_for_flow(
         .limit(limit)
     )
     return list(rows.scalars()), int(total.scalar_one())
+
+
+#: The columns a step writes, and their UPDATE, built once (it runs on every step).
+STATE_COLUMNS = (
+    "status",
+    "current_node_id",
+    "variables",
+    "context",
+    "system",
+    "step_seq",
+    "wait_reason",
+    "wait_until",
+    "error",
+    "last_event_at",
+    "ended_at",
+)
+_EXECUTIONS = cast(Table, FlowExecution.__table__)
+_WRITE_STATE = (
+    update(_EXECUTIONS)
+    .where(_EXECUTIONS.c.id == bindparam("execution_id"))
+    .values({name: bindparam(f"new_{name}") for name in STATE_COLUMNS})
+)
+
+
+async def write_state(
+    session: AsyncSession, execution: FlowExecution, values: dict[str, Any]
+) -> None:
+    """Write a step's new state (``STATE_COLUMNS``) to a stored execution, and to ``execution``.
+
+    Core, not the unit of work: the caller holds the row (it claimed or locked it), and the
+    object takes the values as already stored, so no flush writes them again.
+    """
+    params = {f"new_{name}": values[name] for name in STATE_COLUMNS}
+    await session.execute(_WRITE_STATE, {"execution_id": execution.id, **params})
+    for name in STATE_COLUMNS:
+        set_committed_value(execution, name, values[name])
 
 
 async def add_events(session: AsyncSession, rows: list[dict[str, Any]]) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.conversations import service as conversations
@@ -76,7 +77,7 @@ async def apply(
     ran: a run claimed from a committed wait was never seen running by the inbox (which
     takes the execution's row lock before it looks), so none can be held back for it.
     """
-    _update_row(execution, outcome, now)
+    await _update_row(session, execution, outcome, now)
     await repository.add_events(session, _event_rows(execution, outcome, now))
     await queue_messages(session, execution, outcome.sends, now)
     if execution.wait_until is not None:
@@ -93,22 +94,35 @@ async def wake_conversation(session: AsyncSession, execution: FlowExecution) -> 
         await conversations.wake_inbox_if_pending(session, execution.conversation_id)
 
 
-def _update_row(execution: FlowExecution, outcome: Outcome, now: datetime) -> None:
+def _new_state(execution: FlowExecution, outcome: Outcome, now: datetime) -> dict[str, Any]:
     state = outcome.state
-    execution.status = outcome.status
-    execution.current_node_id = state.node_id
-    execution.variables = state.variables
-    execution.context = state.context
-    execution.system = state.system
-    execution.step_seq += 1
-    execution.wait_reason = outcome.wait_reason
-    execution.wait_until = (
-        now + timedelta(seconds=outcome.wait_seconds) if outcome.wait_seconds else None
-    )
-    execution.error = outcome.error
-    execution.last_event_at = now
-    if outcome.status in ("ended", "failed"):
-        execution.ended_at = now
+    return {
+        "status": outcome.status,
+        "current_node_id": state.node_id,
+        "variables": state.variables,
+        "context": state.context,
+        "system": state.system,
+        "step_seq": execution.step_seq + 1,
+        "wait_reason": outcome.wait_reason,
+        "wait_until": now + timedelta(seconds=outcome.wait_seconds)
+        if outcome.wait_seconds
+        else None,
+        "error": outcome.error,
+        "last_event_at": now,
+        "ended_at": now if outcome.status in ("ended", "failed") else execution.ended_at,
+    }
+
+
+async def _update_row(
+    session: AsyncSession, execution: FlowExecution, outcome: Outcome, now: datetime
+) -> None:
+    """The new state: on a stored row one prebuilt UPDATE, on a new one its INSERT."""
+    values = _new_state(execution, outcome, now)
+    if inspect(execution).persistent:
+        await repository.write_state(session, execution, values)
+    else:
+        for name, value in values.items():
+            setattr(execution, name, value)
 
 
 def _event_rows(execution: FlowExecution, outcome: Outcome, now: datetime) -> list[dict[str, Any]]:
