@@ -172,6 +172,12 @@ class SplitPhases(RunBase):
         return restarted
 
 
+def _threadline_ms(cpu: dict[str, Any]) -> float:
+    """CPU per cycle of the API and every worker process together."""
+    names = [name for name in cpu if name == "api" or name.startswith("worker_")]
+    return round(sum(cpu[name]["cpu_ms_per_op"] or 0.0 for name in names), 3)
+
+
 def _scaling(result: dict[str, Any], levels: list[int]) -> dict[str, Any]:
     """Throughput with N worker processes over throughput with 1, per level."""
     rows = []
@@ -187,6 +193,7 @@ def _scaling(result: dict[str, Any], levels: list[int]) -> dict[str, Any]:
         "cycles_per_second": [rate for _, rate, *_ in rows],
         "factor_vs_1_worker": [round(rate / one, 3) if one else None for _, rate, *_ in rows],
         "machine_busy_pct": [cpu.get("machine_busy_pct") for *_, cpu, _ in rows],
+        "threadline_cpu_ms_per_cycle": [_threadline_ms(cpu) for *_, cpu, _ in rows],
         "postgres_connections_held": [
             held.get("bench_database") if held else None for *_, held in rows
         ],
