@@ -2,8 +2,12 @@
 
 Not part of ``make bench``: a diagnostic behind docs/benchmarks.md. One execution at a
 time, no concurrency, so each step's CPU (``time.process_time`` of this process, which
-includes aiosqlite's thread) and its SQL are its own. Then the resume request through the
-ASGI app (``request.*``, client included, no worker). Prints one JSON object.
+includes aiosqlite's thread) and its SQL are its own. A cycle is the resume, then every
+job that is due, claimed and run one at a time and named by its task
+(``cycle.<n>_claim.<task>``, ``cycle.<n>_run.<task>``: at 256d298 an advance and a
+deliver job; none is assumed), until the reply is in the sandbox outbox. Then the resume
+request through the ASGI app (``request.*``, client included, no worker). Prints one
+JSON object.
 """
 
 from __future__ import annotations
@@ -46,10 +50,14 @@ class Steps:
         self.sql: dict[str, dict[str, float]] = {}
         self.n: dict[str, int] = {}
 
-    async def measure(self, name: str, step: Callable[[], Awaitable[Any]]) -> Any:
+    async def measure(
+        self, name: str | Callable[[Any], str], step: Callable[[], Awaitable[Any]]
+    ) -> Any:
+        """Run ``step`` and add its CPU, wall time and SQL to ``name`` (or ``name(result)``)."""
         self.counter.take(1)
         cpu, wall = time.process_time(), time.perf_counter()
         result = await step()
+        name = name if isinstance(name, str) else name(result)
         self.cpu[name] = self.cpu.get(name, 0.0) + time.process_time() - cpu
         self.wall[name] = self.wall.get(name, 0.0) + time.perf_counter() - wall
         for verb, count in self.counter.take(1).items():
@@ -66,10 +74,17 @@ class Steps:
                 "wall_ms": round(1000 * self.wall[name] / count, 3),
                 "sql": {k: round(v / count, 2) for k, v in self.sql[name].items()},
             }
-        out["cycle_total_cpu_ms"] = round(
-            sum(v["cpu_ms"] for k, v in out.items() if k.startswith("cycle.")), 3
-        )
+        cycle = [v for k, v in out.items() if k.startswith("cycle.")]
+        out["cycle_total_cpu_ms"] = round(sum(v["cpu_ms"] for v in cycle), 3)
+        out["cycle_total_sql"] = {
+            verb: round(sum(v["sql"].get(verb, 0) for v in cycle), 2)
+            for verb in sorted({verb for v in cycle for verb in v["sql"]})
+        }
         return out
+
+
+#: A cycle that needs more jobs than this is a loop, not a cycle.
+MOST_JOBS_PER_CYCLE = 10
 
 
 async def _claim_one(resources: Resources) -> Any:
@@ -84,6 +99,27 @@ async def _run_job(resources: Resources, job: Any) -> None:
     if not context.finished:  # what Worker._run_one does after a handler that did not finish
         async with resources.db.transaction() as session:
             await context.finish(session)
+
+
+async def _drain(resources: Resources, steps: Steps | None, most: int = MOST_JOBS_PER_CYCLE) -> int:
+    """Claim and run due jobs one at a time until none is due (at most ``most``); how many.
+
+    With ``steps``, each claim and run is measured under the job's task and its position;
+    the last, empty claim is measured apart (``worker_empty_claim``), not in the cycle.
+    """
+    for position in range(most):
+        n = 2 + 2 * position
+
+        def claimed(job: Any, n: int = n) -> str:
+            return f"cycle.{n}_claim.{job.task}" if job is not None else "worker_empty_claim"
+
+        claim = partial(_claim_one, resources)
+        job = await (steps.measure(claimed, claim) if steps else claim())
+        if job is None:
+            return position
+        run = partial(_run_job, resources, job)
+        await (steps.measure(f"cycle.{n + 1}_run.{job.task}", run) if steps else run())
+    raise RuntimeError(f"more than {most} jobs due in a row")
 
 
 async def _request_path(
@@ -124,6 +160,7 @@ async def breakdown(
     else:
         url = fixture.sqlite_url(workdir)
     resources = Resources.create(fixture.settings_for(url, workdir, fixture.new_secret_key()))
+    outbox = workload.Sandbox(sandbox.url)
     try:
         world = await fixture.build_world(url, resources, sandbox.url)
         counter = StatementCounter(resources.db.engine)
@@ -136,9 +173,10 @@ async def breakdown(
         for _ in range(count):
             await steps.measure("baseline.transaction_with_select_1", trivial)
         ids, _, _ = await workload.start_many(resources, world, range(count), 1)
-        for _ in range(count):  # deliver the first messages
-            job = await _claim_one(resources)
-            await _run_job(resources, job)
+        base = await outbox.outbox_count()
+        await _drain(resources, None, most=MOST_JOBS_PER_CYCLE * count)  # the first messages
+        await outbox.wait_for(base + count, timeout=60, what="first messages")
+        jobs_per_cycle = []
         for index, execution_id in enumerate(ids):
 
             async def resume(execution_id: Any = execution_id, index: int = index) -> None:
@@ -147,28 +185,21 @@ async def breakdown(
                         session, world.project, execution_id, ResumeIn(input=f"b{index}")
                     )
 
-            async def claim() -> Any:
-                return await _claim_one(resources)
-
             await steps.measure("cycle.1_resume_service_call", resume)
-            advance = await steps.measure("cycle.2_claim_advance_job", claim)
-            assert advance is not None and advance.task == "executions.advance", advance
-            await steps.measure("cycle.3_advance_job", partial(_run_job, resources, advance))
-            deliver = await steps.measure("cycle.4_claim_deliver_job", claim)
-            assert deliver is not None and deliver.task == "messaging.deliver", deliver
-            await steps.measure(
-                "cycle.5_deliver_job_incl_http_and_finish", partial(_run_job, resources, deliver)
-            )
+            jobs_per_cycle.append(await _drain(resources, steps))
+            # The cycle is done when its reply is in the sandbox, whoever sent it.
+            await outbox.wait_for(base + count + index + 1, timeout=10, what=f"reply {index}")
 
-        async def idle_poll() -> None:
-            async with resources.db.session() as session:
-                await jobs.next_run_at(session)
+        async def idle_poll() -> None:  # as Worker._idle_seconds reads it
+            async with resources.db.read() as session:
+                await jobs.next_run_at(session, registry.names())
 
         for _ in range(count):
             await steps.measure("worker_idle_poll_next_run_at", idle_poll)
         await _request_path(resources, world, ids, steps)
-        return steps.report()
+        return steps.report() | {"jobs_per_cycle": sum(jobs_per_cycle) / len(jobs_per_cycle)}
     finally:
+        await outbox.close()
         await resources.close()
         if backend == "postgresql":
             await fixture.drop_postgres()
@@ -190,7 +221,13 @@ def run() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.breakdown", description=__doc__)
     parser.add_argument("--backend", action="append", choices=["sqlite", "postgresql"])
     parser.add_argument("--count", type=int, default=200)
+    parser.add_argument(
+        "--pg-database",
+        default=fixture.PG_DATABASE,
+        help="the bench's own PostgreSQL database (dropped and created; never `test`)",
+    )
     args = parser.parse_args(sys.argv[1:])
+    fixture.use_database(args.pg_database)
     args.backend = args.backend or ["sqlite", "postgresql"]
     print(json.dumps(asyncio.run(main(args)), indent=2))
 

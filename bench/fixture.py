@@ -21,8 +21,20 @@ from threadline.triggers import service as triggers
 from threadline.triggers.schemas import TriggerCreateFields
 
 PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+#: The bench's own database (``--pg-database`` of ``python -m bench`` renames it, so two
+#: runs at once on one server do not drop each other's).
 PG_DATABASE = "threadline_bench"
 PG_URL = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{PG_DATABASE}"
+
+
+def use_database(name: str) -> None:
+    """Make ``name`` the database that :func:`fresh_postgres` and :func:`drop_postgres` use."""
+    global PG_DATABASE, PG_URL
+    if not name.replace("_", "").isalnum() or name in ("test", "postgres"):
+        raise ValueError(f"not a bench database name: {name!r}")
+    PG_DATABASE = name
+    PG_URL = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+
 
 #: Seconds a wait lasts before its timer fires: long, so no timer fires during a run,
 #: but set, so every wait writes its timer job as a real flow with a timeout does.

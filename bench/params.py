@@ -19,11 +19,14 @@ class Params:
     start_concurrency: int
     inprocess_concurrency: int
     http_concurrency: int
-    split_workers: int  # PostgreSQL: API + 1..N `threadline worker` processes (0: no split)
+    split_workers: int  # PostgreSQL: API + 1, 2, 4 .. N `threadline worker` processes (0: none)
+    split_worker_concurrency: int  # each worker process's fast lane (sizes its pool)
     worker_env: tuple[str, ...]  # extra KEY=VALUE for those worker processes (diagnostics)
     worker_uvloop: bool  # run those worker processes on uvloop (diagnostics)
     analyze: bool  # PostgreSQL: ANALYZE before each measured phase
     pg_plan_cache_mode: str
+    ceiling_seconds: float  # PostgreSQL: seconds per pgbench run of the ceiling (0: none)
+    profile: bool  # py-spy (or cProfile) of the profiled phases (bench/cpuprofile.py)
 
     @classmethod
     def of(cls, args: argparse.Namespace) -> Params:
@@ -40,10 +43,15 @@ class Params:
             inprocess_concurrency=args.concurrency,
             http_concurrency=args.concurrency,
             split_workers=args.split_workers,
+            split_worker_concurrency=args.split_worker_concurrency,
             worker_env=tuple(args.worker_env),
             worker_uvloop=args.worker_uvloop,
             analyze=not args.no_analyze,
             pg_plan_cache_mode=args.pg_plan_cache_mode,
+            ceiling_seconds=(
+                args.ceiling_seconds if args.ceiling_seconds is not None else (2 if quick else 5)
+            ),
+            profile=args.profile,
         )
 
 

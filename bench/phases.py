@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
 import uuid
 from typing import Any
 
 from sqlalchemy import text
 
-from bench import fixture, procs, seed, storage, workload
+from bench import ceiling, fixture, procs, seed, storage, workload
 from bench.params import cycle_timeout
 from bench.procs import RssSampler, log
 from bench.split import SplitPhases
@@ -38,6 +39,8 @@ class BackendRun(SplitPhases):
         try:
             await self._run()
         finally:
+            if self.profiler.summaries:
+                self.result["profile"] = self.profiler.summaries
             if self.server is not None:
                 self.server.stop()
             await self.resources.close()
@@ -56,6 +59,7 @@ class BackendRun(SplitPhases):
             async with resources.db.engine.connect() as conn:
                 for setting in ("server_version", "plan_cache_mode", "synchronous_commit"):
                     r[setting] = (await conn.execute(text(f"SHOW {setting}"))).scalar_one()
+            await self._ceiling()
         size_empty = await storage.sizes(resources)
 
         # 1. Starts: service layer, no worker running ----------------------------------------
@@ -107,7 +111,7 @@ class BackendRun(SplitPhases):
                 "bytes_per_cycle": growth.get("bytes_per_execution"),
                 "by_table": growth.get("by_table"),
                 "cycles": cycled,
-                "note": "each cycle appends 7 event rows and 1 outbox row; nothing is pruned",
+                "note": "at 256d298 each cycle appends 7 event rows and 1 outbox row, never pruned",
             }
         finally:
             worker.stop()
@@ -119,6 +123,20 @@ class BackendRun(SplitPhases):
         # 4. Over HTTP: `threadline serve` (API + embedded worker) as a subprocess -----------
         await self._http(ids, template, template_phone)
 
+    async def _ceiling(self) -> None:
+        """pgbench on scratch tables of this database, before any phase (bench/ceiling.py)."""
+        if self.p.ceiling_seconds <= 0:
+            return
+        log(f"{self.name}: the commit ceiling (pgbench, {self.p.ceiling_seconds} s per run)")
+        await self._release_pool()
+        try:
+            self.result["ceiling"] = await ceiling.measure(
+                fixture.PG_DATABASE, self.workdir, seconds=self.p.ceiling_seconds
+            )
+        except Exception as error:  # the run goes on without it
+            log(f"ceiling failed: {type(error).__name__}: {error}")
+            self.result["ceiling"] = {"error": f"{type(error).__name__}: {error}"}
+
     async def _inprocess(self, counter: StatementCounter) -> None:
         p, r = self.p, self.result
         ids = self._cycle_ids
@@ -129,7 +147,8 @@ class BackendRun(SplitPhases):
         counter.take(1)
         phase = await self._phase()
         resumer = workload.InProcessResumer(resources=self.resources, world=self.world)
-        cycles = await self._cycles(resumer, ids, p.inprocess_concurrency, "in-process")
+        async with self._profiled("in-process", {"bench_process": os.getpid()}):
+            cycles = await self._cycles(resumer, ids, p.inprocess_concurrency, "in-process")
         cycles["sql_per_cycle"] = counter.take(cycles["cycles"])
         cycles["cpu"] = await self._phase_end(phase, cycles["cycles"])
         await asyncio.sleep(0.3)
@@ -138,8 +157,8 @@ class BackendRun(SplitPhases):
             "value": cycles["per_second"],
             "via": "executions.service.resume inside resources.db.transaction() (no HTTP), "
             f"{p.inprocess_concurrency} concurrent, plus a threadline Worker task in the same "
-            "process (asyncio loop) running executions.advance and messaging.deliver; the "
-            "sandbox is its own process",
+            "process (asyncio loop) running the jobs the resumes cause; the sandbox is its "
+            "own process",
             **cycles,
         }
 

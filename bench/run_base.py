@@ -10,11 +10,15 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select, text
 
-from bench import fixture, procs, seed, workload
+from bench import cpuprofile, fixture, procs, seed, workload
 from bench.params import Params, cycle_timeout
 from bench.procs import CpuMeter, log
 from threadline.kit.resources import Resources
 from threadline.models import FlowExecution
+
+#: The phases ``--profile`` records (labels as ``_http_level`` and ``_inprocess`` name them).
+PROFILED = ("in-process", "http", "split 1w")
+PROFILE_DIR = Path(__file__).resolve().parent / "results" / "profiles"
 
 
 class RunBase:
@@ -41,6 +45,13 @@ class RunBase:
         self.server: procs.Child | None = None
         self.round = 0
         self._phone_of: dict[uuid.UUID, str] | None = None
+        self.profiler = cpuprofile.Profiler(
+            enabled=params.profile, out_dir=PROFILE_DIR, prefix=f"{params.mode}-{name}"
+        )
+
+    def _profiled(self, label: str, pids: dict[str, int]) -> Any:
+        """A context that profiles ``pids`` during the phase ``label`` if it is profiled."""
+        return self.profiler.record(label, pids if label in PROFILED else {})
 
     # Helpers ----------------------------------------------------------------------------
 
@@ -176,7 +187,8 @@ class RunBase:
         await self._analyze()
         phase = await self._phase(servers)
         resumer = workload.HttpResumer(client=client, api_key=self.world.api_key)
-        throughput = await self._cycles(resumer, self._cycle_ids, p.http_concurrency, label)
+        async with self._profiled(label, servers):
+            throughput = await self._cycles(resumer, self._cycle_ids, p.http_concurrency, label)
         throughput["cpu"] = await self._phase_end(phase, throughput["cycles"])
         if (connections := await self._connections()) is not None:
             throughput["postgres_connections_held"] = connections
@@ -220,7 +232,7 @@ class RunBase:
             )
             latency["reply_latency_note"] = (
                 "from the resume's scheduled send to its reply's arrival in the sandbox outbox "
-                "(resume + advance job + deliver job)"
+                "(the resume and whatever jobs deliver its reply)"
             )
         reply = latency.get("reply_latency_ms", {}).get("p50")
         log(

@@ -4,20 +4,61 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Any
 
 from bench import procs, workload
 from bench.params import cycle_timeout
 from bench.procs import log
 from bench.run_base import RunBase
+from threadline.config import Settings
+
+#: The slow lane (external calls) of each worker process: the bench's flow makes none.
+SPLIT_SLOW_CONCURRENCY = 2
+
+
+def split_levels(most: int, backend: str) -> list[int]:
+    """Worker processes beside the API: 1, 2, 4 … up to ``most`` (and ``most`` itself) on
+    PostgreSQL, 1 on SQLite (two writers on one file only queue, docs/benchmarks.md 5)."""
+    if backend != "postgresql":
+        return [1] if most >= 1 else []
+    levels = [n for n in (1, 2, 4, 8, 16, 32) if n <= most]
+    return levels + ([most] if most > 0 and most not in levels else [])
 
 
 class SplitPhases(RunBase):
     """The API and `threadline worker` processes apart (phase 3)."""
 
     def _split_levels(self) -> list[int]:
-        """How many worker processes to run beside the API: 1..N on PostgreSQL, 1 on SQLite."""
-        most = self.p.split_workers
-        return list(range(1, (most if self.name == "postgresql" else min(most, 1)) + 1))
+        return split_levels(self.p.split_workers, self.name)
+
+    def _worker_env(self) -> dict[str, str]:
+        """Each worker's pool is sized by its lanes (``Resources.create``): set them so the
+        API and the most workers fit in ``max_connections``; ``--worker-env`` wins."""
+        sized = {
+            "THREADLINE_WORKER_CONCURRENCY": str(self.p.split_worker_concurrency),
+            "THREADLINE_WORKER_SLOW_CONCURRENCY": str(SPLIT_SLOW_CONCURRENCY),
+        }
+        return sized | dict(item.split("=", 1) for item in self.p.worker_env)
+
+    def _connection_budget(self, most: int) -> dict[str, Any]:
+        """The connections the split may hold at its largest level, by pool sizes."""
+        env = self._worker_env()
+        per_worker = (
+            int(env["THREADLINE_WORKER_CONCURRENCY"])
+            + int(env["THREADLINE_WORKER_SLOW_CONCURRENCY"])
+            + 2  # Resources.create: a worker-only process's own 2
+            + 1  # the LISTEN connection (jobs/listener.py)
+        )
+        api = int(Settings.model_fields["api_connections"].default)  # children get no override
+        return {
+            "worker_env": env,
+            "per_worker_process": per_worker,
+            "api_process": api,
+            "most_workers": most,
+            "projected_most": api + most * per_worker + 1,
+            "note": "pool sizes by Resources.create as of this bench; held connections are "
+            "measured per level (postgres_connections_held)",
+        }
 
     def _start_worker(self, name: str) -> procs.Child:
         return procs.start_worker(
@@ -26,7 +67,7 @@ class SplitPhases(RunBase):
             secret_key=self.key,
             data_dir=self.workdir / "srv-worker",
             name=name,
-            extra_env=dict(item.split("=", 1) for item in self.p.worker_env),
+            extra_env=self._worker_env(),
             uvloop=self.p.worker_uvloop,
         )
 
@@ -44,6 +85,12 @@ class SplitPhases(RunBase):
             return
         p, r = self.p, self.result
         await self._release_pool()
+        r["split_connection_budget"] = budget = self._connection_budget(levels[-1])
+        if (held := await self._connections()) is not None:
+            budget["max_connections"] = held["max_connections"]
+            budget["server_clients_before"] = held["server_clients"]
+            if budget["projected_most"] + held["server_clients"] > held["max_connections"]:
+                log(f"{self.name}: split may exceed max_connections: {budget}")
         log(f"{self.name}: split: API process + {levels} worker process(es)")
         api = procs.start_server(
             self.workdir,
@@ -91,6 +138,7 @@ class SplitPhases(RunBase):
                 if count == 1:
                     rate = level["latency"]["target_rate_per_s"]
                     workers = await self._api_alone(api, ids, rate, workers)
+            r["split_scaling"] = _scaling(r, levels)
         finally:
             await client.aclose()
             for child in (*workers, api):
@@ -102,7 +150,7 @@ class SplitPhases(RunBase):
     ) -> list[procs.Child]:
         """The split's open loop with every worker stopped, then a fresh worker catches up.
 
-        The resumes only enqueue their advance jobs, so this is the API's request path
+        Whatever the resumes leave to a worker waits, so this is the API's request path
         with nothing else of Threadline's running; its CPU per request is ``cpu``.
         """
         for worker in workers:
@@ -122,3 +170,31 @@ class SplitPhases(RunBase):
             base + latency["requests"], timeout=cycle_timeout(latency["requests"]), what="catch-up"
         )
         return restarted
+
+
+def _threadline_ms(cpu: dict[str, Any]) -> float:
+    """CPU per cycle of the API and every worker process together."""
+    names = [name for name in cpu if name == "api" or name.startswith("worker_")]
+    return round(sum(cpu[name]["cpu_ms_per_op"] or 0.0 for name in names), 3)
+
+
+def _scaling(result: dict[str, Any], levels: list[int]) -> dict[str, Any]:
+    """Throughput with N worker processes over throughput with 1, per level."""
+    rows = []
+    for count in levels:
+        key = "resumes_per_second_http_split" + ("" if count == 1 else f"_{count}_workers")
+        level = result[key]
+        rows.append((count, level["value"], level["cpu"], level.get("postgres_connections_held")))
+    one = rows[0][1]
+    return {
+        "what": "resume cycles/s over HTTP with the API process and N `threadline worker` "
+        "processes; factor = cycles/s with N / with 1",
+        "workers": [count for count, *_ in rows],
+        "cycles_per_second": [rate for _, rate, *_ in rows],
+        "factor_vs_1_worker": [round(rate / one, 3) if one else None for _, rate, *_ in rows],
+        "machine_busy_pct": [cpu.get("machine_busy_pct") for *_, cpu, _ in rows],
+        "threadline_cpu_ms_per_cycle": [_threadline_ms(cpu) for *_, cpu, _ in rows],
+        "postgres_connections_held": [
+            held.get("bench_database") if held else None for *_, held in rows
+        ],
+    }
