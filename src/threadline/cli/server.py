@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from collections.abc import Coroutine
+from typing import Any
 
 import typer
 import uvicorn
@@ -113,7 +115,19 @@ def worker() -> None:
     _logging(settings)
     startup.require_secret_key_or_exit(settings)
     startup.log_start("worker", settings, _lanes(settings))
-    asyncio.run(_run_worker(settings))
+    _run_on_fastest_loop(_run_worker(settings))
+
+
+def _run_on_fastest_loop(main: Coroutine[Any, Any, None]) -> None:
+    """uvloop where it is installed (it comes with uvicorn[standard] on Linux and macOS), as
+    uvicorn uses for the server; else the standard loop."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+        return
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(main)
 
 
 def migrate() -> None:
