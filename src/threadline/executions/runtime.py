@@ -114,6 +114,7 @@ def _update_row(execution: FlowExecution, outcome: Outcome, now: datetime) -> No
 def _event_rows(execution: FlowExecution, outcome: Outcome, now: datetime) -> list[dict[str, Any]]:
     return [
         {
+            "project_id": execution.project_id,
             "execution_id": execution.id,
             "kind": event.kind,
             "node_id": event.node_id,
@@ -134,6 +135,7 @@ async def _set_timer(session: AsyncSession, execution: FlowExecution) -> None:
         run_at=execution.wait_until,
         dedupe_key=timer_key(execution.id),
         replace=True,
+        project_id=execution.project_id,
     )
 
 
@@ -145,4 +147,4 @@ async def _request_call(session: AsyncSession, execution: FlowExecution, call: H
         "kind": call.kind,
         "request": call.request,
     }
-    await enqueue(session, CALL_TASK, payload)
+    await enqueue(session, CALL_TASK, payload, project_id=execution.project_id)

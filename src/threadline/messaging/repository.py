@@ -192,6 +192,7 @@ async def add_event_for(
     if message.execution_id is None:
         return
     row = {
+        "project_id": message.project_id,
         "execution_id": message.execution_id,
         "kind": kind,
         "node_id": message.node_id,
