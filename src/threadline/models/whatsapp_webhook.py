@@ -48,8 +48,8 @@ class MessageStatusEvent(Base):
     __table_args__ = (
         UniqueConstraint("whatsapp_config_id", "wamid", "status"),
         Index("ix_message_status_events_wamid", "wamid"),
-        # The retention deletes applied statuses by age.
-        Index("ix_message_status_events_applied_at", "applied_at"),
+        # The retention deletes statuses by age.
+        Index("ix_message_status_events_received_at", "received_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

@@ -59,7 +59,7 @@ def upgrade() -> None:
         "WHERE c.id = inbound_webhooks.whatsapp_config_id) WHERE whatsapp_config_id IS NOT NULL"
     )
     with op.batch_alter_table("message_status_events", schema=None) as batch_op:
-        batch_op.create_index("ix_message_status_events_applied_at", ["applied_at"], unique=False)
+        batch_op.create_index("ix_message_status_events_received_at", ["received_at"], unique=False)
     with op.batch_alter_table("execution_events", schema=None) as batch_op:
         batch_op.drop_index("ix_execution_events_execution_id")
         batch_op.create_index(
@@ -90,7 +90,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_execution_events_execution_id_id")
         batch_op.create_index("ix_execution_events_execution_id", ["execution_id"], unique=False)
     with op.batch_alter_table("message_status_events", schema=None) as batch_op:
-        batch_op.drop_index("ix_message_status_events_applied_at")
+        batch_op.drop_index("ix_message_status_events_received_at")
     with op.batch_alter_table("inbound_webhooks", schema=None) as batch_op:
         batch_op.drop_index("ix_inbound_webhooks_status_received_at")
         batch_op.drop_column("project_id")
