@@ -157,9 +157,11 @@ async def delete_status_events(session: AsyncSession, *, before: datetime, limit
 
 
 async def _delete_ids(session: AsyncSession, model: Any, ids: Any) -> int:
-    result = await session.execute(
-        delete(model)
-        .where(model.id.in_(ids.scalar_subquery()))
-        .execution_options(synchronize_session=False)
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    """Delete the rows ``ids`` selects: the ids first, then by primary key, so the delete
+    reads one index entry per row whatever plan ``IN (subquery)`` would have got."""
+    found = list((await session.execute(ids)).scalars())
+    if found:
+        await session.execute(
+            delete(model).where(model.id.in_(found)).execution_options(synchronize_session=False)
+        )
+    return len(found)

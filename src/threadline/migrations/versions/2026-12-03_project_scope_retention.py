@@ -31,6 +31,14 @@ _BACKFILLED = (
     ("message_status_events", "whatsapp_configs", "whatsapp_config_id"),
 )
 _COMPACTION_DUE = sa.text("ended_at IS NOT NULL AND events_compacted_at IS NULL")
+_OUTBOX_PENDING = sa.text("status IN ('queued', 'sending')")
+_INBOX_PENDING = sa.text("processing_status = 'pending'")
+#: Partial indexes of what is still to deliver or process: (name, columns, predicate).
+_MESSAGE_INDEXES = (
+    ("ix_whatsapp_messages_outbox_conversation", ["conversation_id", "id"], _OUTBOX_PENDING),
+    ("ix_whatsapp_messages_outbox_execution", ["execution_id", "id"], _OUTBOX_PENDING),
+    ("ix_whatsapp_messages_inbox", ["conversation_id", "meta_timestamp", "id"], _INBOX_PENDING),
+)
 
 
 def _backfill(table: str, parent: str, column: str) -> None:
@@ -65,6 +73,11 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_execution_events_execution_id_id", ["execution_id", "id"], unique=False
         )
+    with op.batch_alter_table("whatsapp_messages", schema=None) as batch_op:
+        for name, columns, where in _MESSAGE_INDEXES:
+            batch_op.create_index(
+                name, columns, unique=False, sqlite_where=where, postgresql_where=where
+            )
     with op.batch_alter_table("flow_executions", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("events_compacted_at", sa.DateTime(timezone=True), nullable=True)
@@ -86,6 +99,9 @@ def downgrade() -> None:
             postgresql_where=_COMPACTION_DUE,
         )
         batch_op.drop_column("events_compacted_at")
+    with op.batch_alter_table("whatsapp_messages", schema=None) as batch_op:
+        for name, _columns, where in _MESSAGE_INDEXES:
+            batch_op.drop_index(name, sqlite_where=where, postgresql_where=where)
     with op.batch_alter_table("execution_events", schema=None) as batch_op:
         batch_op.drop_index("ix_execution_events_execution_id_id")
         batch_op.create_index("ix_execution_events_execution_id", ["execution_id"], unique=False)
