@@ -1,4 +1,4 @@
-"""Migration 0006 copies each child row's project from its parent, on both databases."""
+"""Migration 0007 copies each child row's project from its parent, on both databases."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def _to(revision: str, url: str) -> Any:
 
 
 def _old_rows(connection: Connection) -> None:
-    """Rows as release 0005 wrote them: children without project_id."""
+    """Rows as revision 0006 left them: children without project_id."""
     stamp = {"created_at": NOW, "updated_at": NOW}
     rows: list[tuple[Any, dict[str, Any]]] = [
         (Project, {"id": PROJECT, "name": "p", **stamp}),
@@ -76,7 +76,7 @@ def _projects(connection: Connection) -> dict[str, list[uuid.UUID | None]]:
 
 
 async def test_children_get_their_parents_project(empty_url: str) -> None:  # noqa: F811
-    await _run(empty_url, _to("0005", empty_url))
+    await _run(empty_url, _to("0006", empty_url))
     await _run(empty_url, _old_rows)
     await upgrade_async(empty_url)
     assert await _run(empty_url, _projects) == {
