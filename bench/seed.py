@@ -100,8 +100,9 @@ async def seed(
         )
         await conn.execute(
             statement(
-                "INSERT INTO execution_events (execution_id, kind, node_id, at, duration_ms, data) "
-                "SELECT s.id, e.kind, e.node_id, e.at, e.duration_ms, e.data "
+                "INSERT INTO execution_events (project_id, execution_id, kind, node_id, at, "
+                "duration_ms, data) "
+                "SELECT e.project_id, s.id, e.kind, e.node_id, e.at, e.duration_ms, e.data "
                 "FROM bench_seed s CROSS JOIN "
                 "(SELECT * FROM execution_events WHERE execution_id = :tpl) e ORDER BY s.n, e.id"
             ),
@@ -124,9 +125,10 @@ async def seed(
         )
         await conn.execute(
             text(
-                "INSERT INTO jobs (task, payload, status, run_at, attempts, max_attempts, "
-                "lease_expires_at, dedupe_key, lock_key, last_error, created_at) "
-                f"SELECT j.task, (replace({job_payload}, :tpl_text, s.id_text)){job_cast}, "
+                "INSERT INTO jobs (project_id, task, payload, status, run_at, attempts, "
+                "max_attempts, lease_expires_at, dedupe_key, lock_key, last_error, created_at) "
+                "SELECT j.project_id, j.task, "
+                f"(replace({job_payload}, :tpl_text, s.id_text)){job_cast}, "
                 "j.status, j.run_at, j.attempts, j.max_attempts, j.lease_expires_at, "
                 "replace(j.dedupe_key, :tpl_text, s.id_text), j.lock_key, j.last_error, "
                 "j.created_at "

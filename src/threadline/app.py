@@ -18,7 +18,7 @@ from threadline.kit.observe import ObserveMiddleware
 from threadline.kit.resources import Resources
 from threadline.sandbox.app import create_sandbox_app
 from threadline.sandbox.config import SandboxConfig
-from threadline.tasks import load_tasks
+from threadline.tasks import load_tasks, schedule_maintenance
 
 DESCRIPTION = """WhatsApp automation: durable flows behind a Kapso v1 compatible API.
 
@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
         )
         worker_task = None
         if settings.embedded_worker:
+            await schedule_maintenance(app.state.resources)
             worker = Worker(app.state.resources)
             worker_task = asyncio.create_task(worker.run())
         try:

@@ -70,6 +70,19 @@ class Settings(BaseSettings):
     unknown_outcome_policy: Literal["never", "resend"] = "resend"
     unknown_outcome_grace_seconds: float = Field(default=60.0, ge=0)
 
+    # Retention (see "Retention" in docs/architecture.md); 0 days keeps that kind forever.
+    #: An ended or failed execution's event log is compacted this long after it ended.
+    event_retention_days: int = Field(default=30, ge=0)
+    #: Failed jobs are kept this long for inspection.
+    failed_job_retention_days: int = Field(default=30, ge=0)
+    #: Processed webhook deliveries and delivery statuses are kept this long (at least a
+    #: day, the horizon over which the settling of unknown outcomes reads statuses).
+    webhook_retention_days: int = Field(default=30, ge=0)
+    #: Rows one retention transaction compacts or deletes, at most, of each kind.
+    retention_batch_size: int = Field(default=500, ge=1)
+    #: How often the retention runs once it has caught up.
+    retention_interval_seconds: float = Field(default=3600.0, gt=0)
+
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to a SQLite file in the data directory.
 

@@ -1,6 +1,8 @@
-"""Importing every module that registers job handlers."""
+"""Importing every module that registers job handlers, and queueing the system's own jobs."""
 
 from __future__ import annotations
+
+from threadline.kit.resources import Resources
 
 
 def load_tasks() -> None:
@@ -9,4 +11,14 @@ def load_tasks() -> None:
     from threadline.executions import tasks as _executions  # noqa: F401
     from threadline.inbound import tasks as _inbound  # noqa: F401
     from threadline.messaging import tasks as _messaging  # noqa: F401
+    from threadline.retention import tasks as _retention  # noqa: F401
     from threadline.whatsapp_messages import tasks as _whatsapp_messages  # noqa: F401
+
+
+async def schedule_maintenance(resources: Resources) -> None:
+    """Queue the retention's run unless one is queued: every worker does it as it starts,
+    so the self-rescheduling chain exists whatever was deployed first."""
+    from threadline.retention import service as retention
+
+    async with resources.db.transaction() as session:
+        await retention.ensure_scheduled(session, resources.settings)

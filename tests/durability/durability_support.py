@@ -179,14 +179,16 @@ async def events(resources: Resources, execution_id: str | uuid.UUID) -> list[Ex
 
 
 async def jobs(resources: Resources) -> list[Job]:
-    """Every job row but the conversations' inactivity timers (a day away, unrelated to the
-    execution's own work)."""
+    """Every job row but the conversations' inactivity timers (a day away) and the
+    retention's run (queued by every worker as it starts), unrelated to the execution's
+    own work."""
     from threadline.conversations.service import EXPIRE_TASK
+    from threadline.retention.service import RETENTION_TASK
 
     async with resources.db.session() as session:
         statement = (
             select(Job)
-            .where(Job.task != EXPIRE_TASK)
+            .where(Job.task.not_in((EXPIRE_TASK, RETENTION_TASK)))
             .order_by(Job.id)
             .execution_options(populate_existing=True)
         )

@@ -42,9 +42,12 @@ def _refused_today() -> dict[str, Any]:
 async def _pin_new_version(resources: Resources, flow_id: str, definition: dict[str, Any]) -> None:
     version_id = uuid.uuid4()
     async with resources.db.transaction() as session:
+        flow = await session.get(Flow, uuid.UUID(flow_id))
+        assert flow is not None
         session.add(
             FlowVersion(
                 id=version_id,
+                project_id=flow.project_id,
                 flow_id=uuid.UUID(flow_id),
                 number=2,
                 definition=definition,

@@ -22,7 +22,7 @@ from threadline.kit.resources import Resources
 from threadline.projects import service as projects
 from threadline.sandbox.app import create_sandbox_app
 from threadline.sandbox.config import SandboxConfig
-from threadline.tasks import load_tasks
+from threadline.tasks import load_tasks, schedule_maintenance
 
 
 def _lanes(settings: Settings) -> str:
@@ -99,6 +99,7 @@ async def _run_worker(settings: Settings) -> None:
     load_tasks()
     resources = Resources.create(settings, api=False)
     serve_worker_metrics(settings)
+    await schedule_maintenance(resources)
     worker = Worker(resources)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.kit.sql import insert_ignoring_conflict
 from threadline.models import WhatsappConfig, WhatsappContact, WhatsappConversation, WhatsappMessage
+from threadline.models.whatsapp_message import INBOX_PENDING
 
 
 @dataclass(frozen=True)
@@ -159,7 +160,7 @@ def _pending_inbound(conversation_id: uuid.UUID) -> Select[WhatsappMessage]:
     return select(WhatsappMessage).where(
         WhatsappMessage.conversation_id == conversation_id,
         WhatsappMessage.direction == "inbound",
-        WhatsappMessage.processing_status == "pending",
+        INBOX_PENDING,
     )
 
 

@@ -128,6 +128,7 @@ async def schedule_expiry(
         {"conversation_id": str(conversation.id)},
         run_at=conversation.last_active_at + inactivity,
         dedupe_key=expiry_key(conversation.id),
+        project_id=conversation.project_id,
     )
 
 

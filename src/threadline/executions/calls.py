@@ -174,7 +174,7 @@ async def _function_body(
             session, resources.cipher, execution.project_id, payload["request"]["function_id"]
         )
         events = await repository.recent_events(
-            session, execution_id, limit=EVENTS_SENT_TO_FUNCTIONS
+            session, execution.project_id, execution_id, limit=EVENTS_SENT_TO_FUNCTIONS
         )
     document = {
         "kind": payload["kind"],

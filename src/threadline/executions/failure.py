@@ -48,6 +48,7 @@ async def fail_execution(
     await cancel(session, timer_key(execution.id))
     await outbox.cancel_pending(session, execution.id, now)
     event = {
+        "project_id": execution.project_id,
         "execution_id": execution.id,
         "kind": "error",
         "node_id": execution.current_node_id,

@@ -156,24 +156,29 @@ async def add_events(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
 
 
 async def list_events(
-    session: AsyncSession, execution_id: uuid.UUID, *, offset: int, limit: int
+    session: AsyncSession,
+    project_id: uuid.UUID,
+    execution_id: uuid.UUID,
+    *,
+    offset: int,
+    limit: int,
 ) -> tuple[list[ExecutionEvent], int]:
     """A page of an execution's events in order, and how many there are."""
-    where = ExecutionEvent.execution_id == execution_id
-    total = await session.execute(select(func.count()).select_from(ExecutionEvent).where(where))
+    where = (ExecutionEvent.project_id == project_id, ExecutionEvent.execution_id == execution_id)
+    total = await session.execute(select(func.count()).select_from(ExecutionEvent).where(*where))
     rows = await session.execute(
-        select(ExecutionEvent).where(where).order_by(ExecutionEvent.id).offset(offset).limit(limit)
+        select(ExecutionEvent).where(*where).order_by(ExecutionEvent.id).offset(offset).limit(limit)
     )
     return list(rows.scalars()), int(total.scalar_one())
 
 
 async def recent_events(
-    session: AsyncSession, execution_id: uuid.UUID, *, limit: int
+    session: AsyncSession, project_id: uuid.UUID, execution_id: uuid.UUID, *, limit: int
 ) -> list[ExecutionEvent]:
     """The newest ``limit`` events, oldest first (what a function call is told)."""
     rows = await session.execute(
         select(ExecutionEvent)
-        .where(ExecutionEvent.execution_id == execution_id)
+        .where(ExecutionEvent.project_id == project_id, ExecutionEvent.execution_id == execution_id)
         .order_by(ExecutionEvent.id.desc())
         .limit(limit)
     )

@@ -128,6 +128,7 @@ async def _update_row(
 def _event_rows(execution: FlowExecution, outcome: Outcome, now: datetime) -> list[dict[str, Any]]:
     return [
         {
+            "project_id": execution.project_id,
             "execution_id": execution.id,
             "kind": event.kind,
             "node_id": event.node_id,
@@ -148,6 +149,7 @@ async def _set_timer(session: AsyncSession, execution: FlowExecution) -> None:
         run_at=execution.wait_until,
         dedupe_key=timer_key(execution.id),
         replace=True,
+        project_id=execution.project_id,
     )
 
 
@@ -159,4 +161,4 @@ async def _request_call(session: AsyncSession, execution: FlowExecution, call: H
         "kind": call.kind,
         "request": call.request,
     }
-    await enqueue(session, CALL_TASK, payload)
+    await enqueue(session, CALL_TASK, payload, project_id=execution.project_id)

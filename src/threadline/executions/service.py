@@ -220,5 +220,5 @@ async def events(
     """A page of an execution's event log."""
     execution = await get(session, project, execution_id)
     return await repository.list_events(
-        session, execution.id, offset=page.offset, limit=page.per_page
+        session, project.id, execution.id, offset=page.offset, limit=page.per_page
     )

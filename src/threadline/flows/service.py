@@ -83,6 +83,7 @@ def _set_status(flow: Flow, status: str | None) -> None:
 async def _add_version(session: AsyncSession, flow: Flow, definition: FlowDefinition) -> None:
     version = FlowVersion(
         id=uuid.uuid4(),
+        project_id=flow.project_id,
         flow_id=flow.id,
         number=await repository.next_version_number(session, flow.id),
         definition=definition.to_json(),

@@ -201,6 +201,7 @@ async def _status(
             at=status.timestamp,
             payload=status.model_dump(mode="json"),
             callback_data=status.biz_opaque_callback_data,
+            project_id=config.project_id,
         ),
         now,
     )

@@ -72,6 +72,7 @@ async def receive(
     if not signature.is_valid(body, header, candidates):
         raise BadSignature()
     row = InboundWebhook(
+        project_id=scope.project_id if scope is not None else None,
         whatsapp_config_id=config_id,
         body=body.decode(),
         status="pending",
@@ -91,7 +92,7 @@ async def _store_items(session: AsyncSession, row: InboundWebhook, settings: Set
             report = await ingest.process(session, row, settings, now)
     except Exception:
         log.exception("webhook items not stored now; a job retries", extra={"webhook": row.id})
-        await enqueue(session, PROCESS_TASK, {"webhook_id": row.id})
+        await enqueue(session, PROCESS_TASK, {"webhook_id": row.id}, project_id=row.project_id)
         return
     ingest.finish(row, report, now)
 

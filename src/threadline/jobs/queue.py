@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -26,18 +27,22 @@ async def enqueue(
     lock_key: str | None = None,
     max_attempts: int | None = None,
     replace: bool = False,
+    project_id: uuid.UUID | None = None,
 ) -> None:
     """Add a job to the queue as part of ``session``'s transaction.
 
     ``max_attempts`` defaults to the task's retry policy. A queued job with the same
     ``dedupe_key`` makes this a no-op, or with ``replace`` takes this one's payload and
     ``run_at`` (a timer moved to a later wait). Workers are woken only for a job due now:
-    one due later is found by their next poll, within one poll interval.
+    one due later is found by their next poll, within one poll interval. ``project_id``
+    names the project the job works for, when the caller knows it (the shard key, past
+    one server).
     """
     now = utcnow()
     await repository.insert(
         session,
         {
+            "project_id": project_id,
             "task": task,
             "payload": payload,
             "status": "queued",

@@ -18,6 +18,7 @@ from threadline.models import (
     WhatsappConversation,
     WhatsappMessage,
 )
+from threadline.models.whatsapp_message import OUTBOX_PENDING
 
 PENDING = ("queued", "sending")
 ACTIVE_EXECUTION = ("running", "waiting")
@@ -40,7 +41,7 @@ async def next_pending(
     column = WhatsappMessage.conversation_id if by_conversation else WhatsappMessage.execution_id
     statement = (
         select(WhatsappMessage)
-        .where(column == scope_id, WhatsappMessage.status.in_(PENDING))
+        .where(column == scope_id, OUTBOX_PENDING)
         .order_by(WhatsappMessage.id)
         .limit(1)
         .execution_options(populate_existing=True)
@@ -192,6 +193,7 @@ async def add_event_for(
     if message.execution_id is None:
         return
     row = {
+        "project_id": message.project_id,
         "execution_id": message.execution_id,
         "kind": kind,
         "node_id": message.node_id,

@@ -32,7 +32,7 @@ HORIZON = timedelta(hours=24)
 
 async def schedule(session: AsyncSession, message: WhatsappMessage) -> None:
     """Look at an ``unknown`` message again once its grace period has passed."""
-    await enqueue(session, SETTLE_TASK, {"message_id": message.id})
+    await enqueue(session, SETTLE_TASK, {"message_id": message.id}, project_id=message.project_id)
 
 
 async def settle(
@@ -56,13 +56,25 @@ async def settle(
         return None
     due = (message.attempted_at or message.created_at) + grace
     if now < due:
-        await enqueue(session, SETTLE_TASK, {"message_id": message.id}, run_at=due)
+        await enqueue(
+            session,
+            SETTLE_TASK,
+            {"message_id": message.id},
+            run_at=due,
+            project_id=message.project_id,
+        )
         return None
     if policy != "resend" or message.resent_at is not None:
         return None
     if not await repository.later_statuses_exist(session, message):
         if now < due + HORIZON:  # no evidence either way yet: look again later
-            await enqueue(session, SETTLE_TASK, {"message_id": message.id}, run_at=now + grace)
+            await enqueue(
+                session,
+                SETTLE_TASK,
+                {"message_id": message.id},
+                run_at=now + grace,
+                project_id=message.project_id,
+            )
         return None
     if not await repository.requeue_unknown(session, message, now):
         return None

@@ -35,6 +35,8 @@ class Status:
     at: datetime | None
     payload: dict[str, Any]
     callback_data: str | None = None
+    #: The config's project; needed by :func:`record`, which stores the status.
+    project_id: uuid.UUID | None = None
 
 
 def rank(status: str) -> int:
@@ -45,6 +47,7 @@ def rank(status: str) -> int:
 async def record(session: AsyncSession, status: Status, now: datetime) -> bool:
     """Store ``status`` (once) and apply it if its message is known; False if a duplicate."""
     values = {
+        "project_id": status.project_id,
         "whatsapp_config_id": status.config_id,
         "wamid": status.wamid,
         "status": status.status,

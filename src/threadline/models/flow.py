@@ -38,6 +38,8 @@ class FlowVersion(Base):
     __table_args__ = (UniqueConstraint("flow_id", "number"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    #: The flow's project (copied, like every child table's).
+    project_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     flow_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("flows.id"))
     number: Mapped[int] = mapped_column(Integer)
     definition: Mapped[dict[str, Any]] = mapped_column(Json)

@@ -6,11 +6,13 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Uuid
+from sqlalchemy import ForeignKey, Index, Integer, String, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from threadline.kit.db import Base
 from threadline.models._types import Json, UtcDateTime
+
+_COMPACTION_DUE = text("ended_at IS NOT NULL AND events_compacted_at IS NULL")
 
 
 class FlowExecution(Base):
@@ -24,6 +26,13 @@ class FlowExecution(Base):
     __table_args__ = (
         Index("ix_flow_executions_flow_started", "flow_id", "started_at"),
         Index("ix_flow_executions_conversation_id_status", "conversation_id", "status"),
+        # The retention's to-do list: ended executions whose event log is not compacted yet.
+        Index(
+            "ix_flow_executions_compaction_due",
+            "ended_at",
+            sqlite_where=_COMPACTION_DUE,
+            postgresql_where=_COMPACTION_DUE,
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -48,3 +57,5 @@ class FlowExecution(Base):
     started_at: Mapped[datetime] = mapped_column(UtcDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     last_event_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    #: When the retention compacted the event log (set once; never again after).
+    events_compacted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

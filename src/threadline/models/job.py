@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, Integer, String, Text, text
+from sqlalchemy import Index, Integer, String, Text, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from threadline.kit.db import Base
@@ -19,6 +20,10 @@ class Job(Base):
     jobs are claimed by setting ``running`` with a lease; a lease that runs out makes
     the job claimable again. At most one queued job exists per ``dedupe_key``, and
     jobs sharing a ``lock_key`` never run at the same time.
+
+    ``project_id`` is the project the job works for, when its caller knows it; it is
+    empty for the system's own maintenance jobs (the retention), which serve every
+    project, and for jobs whose caller holds only a child id (an inbox, a delivery).
     """
 
     __tablename__ = "jobs"
@@ -36,6 +41,7 @@ class Job(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    project_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     task: Mapped[str] = mapped_column(String(64))
     payload: Mapped[dict[str, Any]] = mapped_column(Json)
     status: Mapped[str] = mapped_column(String(10))

@@ -6,11 +6,17 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from threadline.kit.db import Base
 from threadline.models._types import BigId, Json, UtcDateTime
+
+#: Outbound messages not settled yet (a delivery job's to-do list), and inbound ones not
+#: processed yet (an inbox job's). Queries say these literally, as the partial indexes
+#: do: with a bound parameter PostgreSQL's generic plan could not use the index.
+OUTBOX_PENDING = text("status IN ('queued', 'sending')")
+INBOX_PENDING = text("processing_status = 'pending'")
 
 
 class WhatsappMessage(Base):
@@ -31,6 +37,30 @@ class WhatsappMessage(Base):
         UniqueConstraint("whatsapp_config_id", "wamid"),
         Index("ix_whatsapp_messages_wamid", "wamid"),
         Index("ix_whatsapp_messages_conversation_id_id", "conversation_id", "id"),
+        # Small: only the rows still to deliver or to process, so finding the next one
+        # reads that row, not the conversation's whole history.
+        Index(
+            "ix_whatsapp_messages_outbox_conversation",
+            "conversation_id",
+            "id",
+            sqlite_where=OUTBOX_PENDING,
+            postgresql_where=OUTBOX_PENDING,
+        ),
+        Index(
+            "ix_whatsapp_messages_outbox_execution",
+            "execution_id",
+            "id",
+            sqlite_where=OUTBOX_PENDING,
+            postgresql_where=OUTBOX_PENDING,
+        ),
+        Index(
+            "ix_whatsapp_messages_inbox",
+            "conversation_id",
+            "meta_timestamp",
+            "id",
+            sqlite_where=INBOX_PENDING,
+            postgresql_where=INBOX_PENDING,
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

@@ -18,11 +18,16 @@ class InboundWebhook(Base):
 
     ``body`` is the exact text received; a job parses it later. ``status`` is
     pending | processed; ``errors`` lists items that could not be processed.
+    ``project_id`` is the config's when Meta called a config's own URL; a delivery to
+    the app-wide URL has none, since its items may be for numbers of several projects.
     """
 
     __tablename__ = "inbound_webhooks"
+    # The retention deletes processed deliveries by age.
+    __table_args__ = (Index("ix_inbound_webhooks_status_received_at", "status", "received_at"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    project_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     whatsapp_config_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     body: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(10), default="pending")
@@ -43,9 +48,13 @@ class MessageStatusEvent(Base):
     __table_args__ = (
         UniqueConstraint("whatsapp_config_id", "wamid", "status"),
         Index("ix_message_status_events_wamid", "wamid"),
+        # The retention deletes statuses by age.
+        Index("ix_message_status_events_received_at", "received_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    #: The config's project (copied, like every child table's).
+    project_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     whatsapp_config_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     wamid: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(10))

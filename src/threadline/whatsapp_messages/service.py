@@ -257,7 +257,13 @@ async def mark_as_read(
         message.status = "read"
         message.updated_at = now
         payload = {"message_id": message.id, "typing_indicator": typing_indicator}
-        await enqueue(session, READ_TASK, payload, dedupe_key=f"read:{message.id}")
+        await enqueue(
+            session,
+            READ_TASK,
+            payload,
+            dedupe_key=f"read:{message.id}",
+            project_id=message.project_id,
+        )
         await session.flush()
     return message
 

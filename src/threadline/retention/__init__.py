@@ -1,0 +1,1 @@
+"""Retention: the event log, failed jobs and raw webhooks do not grow without bound."""
