@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, exists, func, or_, select, text, update
+from sqlalchemy import and_, bindparam, delete, exists, func, or_, select, text, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -254,24 +254,52 @@ async def mark_failed(session: AsyncSession, job: ClaimedJob, error: str) -> boo
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
+def _held(jobs: Collection[ClaimedJob]) -> Any:
+    """This worker's rows of ``jobs``: same id, same attempt (the lease token)."""
+    return tuple_(Job.id, Job.attempts).in_([(job.id, job.attempts) for job in jobs])
+
+
 async def extend_leases(
     session: AsyncSession, jobs: list[ClaimedJob], *, until: datetime
 ) -> list[int]:
-    """Heartbeat: push the lease of every job this worker still runs.
+    """Heartbeat: push the lease of every job this worker still runs, in one statement.
 
     Returns the ids of the jobs it no longer holds (taken over, or already settled).
     """
-    lost = []
-    for job in jobs:
-        result = await session.execute(
-            update(Job)
-            .where(Job.id == job.id, Job.attempts == job.attempts, Job.status == "running")
-            .values(lease_expires_at=until)
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            lost.append(job.id)
-    return lost
+    statement = (
+        update(Job)
+        .where(_held(jobs), Job.status == "running")
+        .values(lease_expires_at=until)
+        .returning(Job.id)
+        .execution_options(synchronize_session=False)
+    )
+    kept = set((await session.execute(statement)).scalars())
+    return [job.id for job in jobs if job.id not in kept]
+
+
+async def lock_held(session: AsyncSession, jobs: Collection[ClaimedJob]) -> set[int]:
+    """Lock the rows of ``jobs`` this worker still holds, for the transaction; their ids.
+
+    ``FOR UPDATE`` on PostgreSQL: a claim skips locked rows, so none of them can be taken
+    over before the transaction ends. SQLite's transaction is exclusive already.
+    """
+    if not jobs:
+        return set()
+    statement = select(Job.id).where(_held(jobs), Job.status == "running").with_for_update()
+    return set((await session.execute(statement)).scalars())
+
+
+async def finish_many(session: AsyncSession, jobs: Collection[ClaimedJob]) -> set[int]:
+    """Delete the jobs of ``jobs`` this worker still holds, in one statement; their ids."""
+    if not jobs:
+        return set()
+    statement = (
+        delete(Job)
+        .where(_held(jobs))
+        .returning(Job.id)
+        .execution_options(synchronize_session=False)
+    )
+    return set((await session.execute(statement)).scalars())
 
 
 NOTIFY_CHANNEL = "threadline_jobs"
