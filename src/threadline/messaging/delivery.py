@@ -269,11 +269,14 @@ class _Run:
             candidates: list[_Candidate] = []
             again: list[_Candidate] = []
             for line, message in (await self._firsts(tx.session, waiting)).items():
-                async with tx.each(line):
-                    target = await self._usable(tx.session, message)
-                if tx.failed(line):
+                target = await self._target(tx.session, message)
+                if target is not None:
+                    candidates.append((line, message, target))
                     continue
-                (again if target is None else candidates).append((line, message, target))
+                async with tx.each(line):  # a hook runs: its failure is this line's alone
+                    await self._unsendable(tx.session, message)
+                if not tx.failed(line):
+                    again.append((line, message, None))
             ids = [message.id for _, message, _ in candidates]
             started = await repository.start_attempts(tx.session, ids, utcnow())
             for line, message, target in candidates:
@@ -297,21 +300,19 @@ class _Run:
                     found[line] = firsts[line.scope.id]
         return found
 
-    async def _usable(
-        self, session: AsyncSession, message: WhatsappMessage
-    ) -> DeliveryTarget | None:
-        """Where to send ``message``; None once it is settled as impossible to send."""
+    async def _unsendable(self, session: AsyncSession, message: WhatsappMessage) -> None:
+        """Settle a message that cannot be sent: a previous attempt's, or its config is gone."""
         if message.status == "sending":
             await outcomes.unknown(session, message, "a previous attempt did not report back")
-            return None
-        target = await self._target(session, message)
-        if target is None:
+        else:
             await outcomes.failed(session, message, {"message": "WhatsApp config not found"})
-        return target
 
     async def _target(
         self, session: AsyncSession, message: WhatsappMessage
     ) -> DeliveryTarget | None:
+        """Where to send ``message``; None for a previous attempt's or a config gone."""
+        if message.status == "sending":
+            return None
         key = message.whatsapp_config_id
         if key not in self.targets:
             self.targets[key] = await outcomes.target(
