@@ -186,3 +186,26 @@ async def test_two_resumes_of_one_execution_in_one_batch_one_wins(
         ).scalar_one()
     assert (row.status, row.step_seq) == ("running", seq + 1)
     assert await _rows(resources, "test.resume") == []
+
+
+async def test_the_heartbeat_never_waits_for_a_locked_job_row(
+    resources: Resources, database_url: str
+) -> None:
+    """A batch holds its jobs' rows while it waits for queuers' locks; the heartbeat must
+    not wait for them (it could close a lock cycle): the locked job keeps its lease and
+    is not lost, the others are extended."""
+    if not database_url.startswith("postgresql"):
+        return  # SQLite has no row locks: one writer at a time
+    await _enqueue(resources, "test.batch", [{"n": n} for n in range(2)])
+    async with resources.db.transaction() as session:
+        held = await repository.claim(session, now=utcnow(), limit=10, lease_seconds=5)
+    locked, free = sorted(held, key=lambda job: job.id)
+    until = utcnow() + timedelta(seconds=60)
+    async with resources.db.transaction() as batch:
+        await repository.lock_held(batch, [locked])
+        async with asyncio.timeout(5), resources.db.transaction() as beat:
+            lost = await repository.extend_leases(beat, held, until=until)
+    assert lost == []
+    leases = {j.id: j.lease_expires_at for j in await _rows(resources, "test.batch")}
+    assert leases[free.id] == until
+    assert leases[locked.id] is not None and leases[locked.id] < until

@@ -265,15 +265,26 @@ async def extend_leases(
     """Heartbeat: push the lease of every job this worker still runs, in one statement.
 
     Returns the ids of the jobs it no longer holds (taken over, or already settled).
+    On PostgreSQL it never waits for a row lock: a batch locks its jobs' rows first and
+    then waits for conversations' and executions' locks, whose holders may be deleting
+    their own job; a heartbeat holding one of those rows while waiting for a batch's
+    would close a cycle. A row locked right now (being finished, or by its batch) keeps
+    its lease this beat, and counts as lost only if its committed row says so.
     """
+    postgres = _is_postgres(session)
+    mine = select(Job.id).where(_held(jobs), Job.status == "running")
     statement = (
         update(Job)
-        .where(_held(jobs), Job.status == "running")
+        .where(Job.id.in_(mine.with_for_update(skip_locked=True) if postgres else mine))
         .values(lease_expires_at=until)
         .returning(Job.id)
         .execution_options(synchronize_session=False)
     )
     kept = set((await session.execute(statement)).scalars())
+    skipped = [job for job in jobs if job.id not in kept]
+    if skipped and postgres:
+        busy = select(Job.id).where(_held(skipped), Job.status == "running")
+        kept |= set((await session.execute(busy)).scalars())
     return [job.id for job in jobs if job.id not in kept]
 
 
