@@ -70,8 +70,16 @@ class BatchTransaction:
     finishing: list[JobContext] = field(default_factory=list)
     failures: list[tuple[JobContext, Exception]] = field(default_factory=list)
 
+    def failed(self, context: JobContext) -> bool:
+        """Whether ``context``'s effects raised in this transaction (see :meth:`each`)."""
+        return any(failed is context for failed, _ in self.failures)
+
     async def finish(self, contexts: Sequence[JobContext]) -> None:
-        """Delete these jobs together with the transaction's effects, in one statement."""
+        """Delete these jobs together with the transaction's effects, in one statement.
+
+        A job whose effects raised in this transaction is left to its retry policy.
+        """
+        contexts = [context for context in contexts if not self.failed(context)]
         done = await repository.finish_many(self.session, [c.job for c in contexts])
         for context in contexts:
             if context.job.id in done:

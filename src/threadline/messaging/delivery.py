@@ -109,7 +109,7 @@ class _BatchHolding:
         return self.tx.each(line.context)
 
     def failed(self, line: Line) -> bool:
-        return any(context is line.context for context, _ in self.tx.failures)
+        return line.context is not None and self.tx.failed(line.context)
 
     async def finish(self, lines: Sequence[Line]) -> None:
         await self.tx.finish([line.context for line in lines if line.context is not None])
@@ -257,7 +257,7 @@ class _Run:
             executions = [line.scope.id for line in held if not line.scope.conversation]
             await repository.lock_queuers(tx.session, conversations, executions)
             ready = await self.next_ready(tx, held)
-            await tx.finish([line for line in held if line not in ready and not tx.failed(line)])
+            await tx.finish([line for line in held if line not in ready])
         self._set_ready(empty, ready)
 
     async def next_ready(self, tx: _Holding, lines: Sequence[Line]) -> dict[Line, Ready]:
