@@ -13,6 +13,7 @@ import contextlib
 import signal
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -21,6 +22,7 @@ import pytest
 from durability_support import (
     PENDING,
     Processes,
+    event_kinds,
     eventually,
     jobs,
     outbox_rows,
@@ -35,6 +37,7 @@ from threadline.jobs.context import BatchContext
 from threadline.jobs.worker import Worker
 from threadline.kit.clock import utcnow
 from threadline.kit.resources import Resources
+from threadline.messaging import hooks, outcomes
 from threadline.messaging import tasks as messaging_tasks
 from threadline.messaging.service import DELIVER_TASK
 from threadline.models import Job
@@ -249,3 +252,66 @@ async def _take_over_one(resources: Resources) -> int:
 
 async def _only_running(resources: Resources, job_id: int) -> bool:
     return [j.id for j in await jobs(resources) if j.status == "running"] == [job_id]
+
+
+async def test_a_failing_set_based_record_is_done_again_line_by_line(
+    client: httpx.AsyncClient,
+    resources: Resources,
+    sandbox: SandboxState,
+    sandbox_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real, calls = outcomes.sent_many, []
+
+    async def failing_once(*args: Any) -> None:
+        calls.append(len(args[1]))
+        if len(calls) == 1:
+            raise RuntimeError("the set-based UPDATE failed")
+        await real(*args)
+
+    monkeypatch.setattr(outcomes, "sent_many", failing_once)
+    await _start_all(client, resources, sandbox_url, 4, 2)
+    await run_jobs(resources)
+
+    assert calls[0] == 4, "the first round's four sends were recorded together"
+    expected = ["Text 0", "Text 1"]
+    assert received(sandbox) == {_digits(phone(i)): expected for i in range(4)}
+    rows = await outbox_rows(resources)
+    assert {m.status for m in rows} == {"sent"}
+    for m in rows:
+        assert m.execution_id is not None
+        assert (await event_kinds(resources, m.execution_id)).count("message_sent") == 2
+
+
+async def test_a_hook_that_raises_retries_only_its_conversation(
+    client: httpx.AsyncClient,
+    resources: Resources,
+    sandbox: SandboxState,
+    sandbox_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A permanent Graph error whose execution hook raises: that savepoint rolls back and
+    that conversation's job retries (its message, attempted, is then ``unknown``: never
+    resent); the other conversations' results of the same transaction stay recorded."""
+    registered = hooks.execution_hooks()
+
+    async def fail_execution(*args: Any) -> object:
+        raise RuntimeError("the hook fails")
+
+    monkeypatch.setattr(hooks, "_registered", [replace(registered, fail_execution=fail_execution)])
+    sandbox.failures.append(FailureRule(remaining=1, code=131026, http_status=400))
+    await _start_all(client, resources, sandbox_url, 4, 2)
+    await Worker(resources).run_until_idle()
+
+    rows = await outbox_rows(resources)
+    victim = {m.conversation_id for m in rows if m.status == "sending"}
+    assert len(victim) == 1, [(m.conversation_id, m.status) for m in rows]
+    others = [m for m in rows if m.conversation_id not in victim]
+    assert {m.status for m in others} == {"sent"} and len(others) == 6
+    (retried,) = [j for j in await jobs(resources) if j.status == "queued"]
+    assert "the hook fails" in (retried.last_error or "")
+
+    monkeypatch.setattr(hooks, "_registered", [registered])
+    await run_jobs(resources)
+    mine = [m.status for m in await outbox_rows(resources) if m.conversation_id in victim]
+    assert mine == ["unknown", "sent"]

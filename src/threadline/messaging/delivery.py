@@ -380,7 +380,7 @@ class _Run:
                 if settlement.kind != "sent" or one_by_one:
                     failures += await self._settle(tx, line, settlement)
             retrying = {line for line, _ in failures}
-            going_on = [line for line, _ in results if line not in retrying]
+            going_on = [line for line, _ in results if line not in retrying and not tx.failed(line)]
             ready = await self.next_ready(tx, self._held(tx, going_on))
         self._set_ready([line for line, _ in results], ready)
         return failures
