@@ -9,10 +9,12 @@ from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from threadline.jobs.context import JobContext
+from threadline.jobs.context import BatchContext, JobContext
 from threadline.jobs.retry import RetryPolicy
 
 Handler = Callable[[JobContext], Awaitable[None]]
+#: A batch task's handler: up to ``batch_size`` jobs of the task at once.
+BatchHandler = Callable[[BatchContext], Awaitable[None]]
 #: Called in the transaction that marks a job failed for good: ``(session, payload, error)``.
 GiveUp = Callable[[AsyncSession, dict[str, Any], str], Awaitable[None]]
 #: Which of the worker's slot pools runs a task: quick internal work, or slow external calls.
@@ -29,6 +31,9 @@ class Task:
     policy: RetryPolicy
     on_give_up: GiveUp | None = None
     lane: Lane = "fast"
+    #: Set for a batch task: the worker claims up to ``batch_size`` jobs and runs them at once.
+    batch_handler: BatchHandler | None = None
+    batch_size: int = 1
 
 
 class Registry:
@@ -60,6 +65,36 @@ class Registry:
 
         return register
 
+    def batch_task(
+        self,
+        name: str,
+        *,
+        batch_size: int,
+        policy: RetryPolicy | None = None,
+        on_give_up: GiveUp | None = None,
+        lane: Lane = "fast",
+    ) -> Callable[[BatchHandler], BatchHandler]:
+        """Decorator registering a batch ``handler`` under ``name``.
+
+        The worker claims up to ``batch_size`` due jobs of the task in one claim and runs
+        them as one handler call in one slot of ``lane``. Each job keeps its own lease,
+        retries and give-up, as for :meth:`task` (see :class:`BatchContext`).
+        """
+
+        def register(handler: BatchHandler) -> BatchHandler:
+            single = _as_single(handler)
+            self._tasks[name] = Task(
+                name, single, policy or RetryPolicy(), on_give_up, lane, handler, batch_size
+            )
+            return handler
+
+        return register
+
+    def batch(self, name: str) -> Task | None:
+        """The batch task called ``name``, or None if it is not one."""
+        task = self._tasks.get(name)
+        return task if task is not None and task.batch_handler is not None else None
+
     def get(self, name: str) -> Task:
         """The task called ``name``; KeyError for an unknown one."""
         return self._tasks[name]
@@ -68,9 +103,14 @@ class Registry:
         """The task called ``name``, or None if this process does not know it."""
         return self._tasks.get(name)
 
-    def names(self, lane: Lane | None = None) -> list[str]:
-        """The registered task names (of one lane, or all)."""
-        return [t.name for t in self._tasks.values() if lane is None or t.lane == lane]
+    def names(self, lane: Lane | None = None, *, batch: bool | None = None) -> list[str]:
+        """The registered task names (of one lane, or all; only batch ones, or none of them)."""
+        return [
+            t.name
+            for t in self._tasks.values()
+            if (lane is None or t.lane == lane)
+            and (batch is None or batch == (t.batch_handler is not None))
+        ]
 
     def lane(self, name: str) -> Lane:
         """The lane of ``name`` (``fast`` if it is not registered here)."""
@@ -95,6 +135,15 @@ class Registry:
         """Wake every in-process worker."""
         for waker in self._wakers:
             waker.set()
+
+
+def _as_single(handler: BatchHandler) -> Handler:
+    """A batch handler run on one job: its failure raises, as a single task's would."""
+
+    async def single(context: JobContext) -> None:
+        await handler(BatchContext(jobs=[context], resources=context.resources))
+
+    return single
 
 
 registry = Registry()

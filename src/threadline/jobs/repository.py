@@ -12,7 +12,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, delete, exists, func, or_, select, text, update
+from sqlalchemy import (
+    Table,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    or_,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -273,24 +285,63 @@ async def mark_failed(session: AsyncSession, job: ClaimedJob, error: str) -> boo
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
+def _held(jobs: Collection[ClaimedJob]) -> Any:
+    """This worker's rows of ``jobs``: same id, same attempt (the lease token)."""
+    return tuple_(Job.id, Job.attempts).in_([(job.id, job.attempts) for job in jobs])
+
+
 async def extend_leases(
     session: AsyncSession, jobs: list[ClaimedJob], *, until: datetime
 ) -> list[int]:
-    """Heartbeat: push the lease of every job this worker still runs.
+    """Heartbeat: push the lease of every job this worker still runs, in one statement.
 
     Returns the ids of the jobs it no longer holds (taken over, or already settled).
+    On PostgreSQL it never waits for a row lock: a batch locks its jobs' rows first and
+    then waits for conversations' and executions' locks, whose holders may be deleting
+    their own job; a heartbeat holding one of those rows while waiting for a batch's
+    would close a cycle. A row locked right now (being finished, or by its batch) keeps
+    its lease this beat, and counts as lost only if its committed row says so.
     """
-    lost = []
-    for job in jobs:
-        result = await session.execute(
-            update(Job)
-            .where(Job.id == job.id, Job.attempts == job.attempts, Job.status == "running")
-            .values(lease_expires_at=until)
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            lost.append(job.id)
-    return lost
+    postgres = _is_postgres(session)
+    mine = select(Job.id).where(_held(jobs), Job.status == "running")
+    statement = (
+        update(Job)
+        .where(Job.id.in_(mine.with_for_update(skip_locked=True) if postgres else mine))
+        .values(lease_expires_at=until)
+        .returning(Job.id)
+        .execution_options(synchronize_session=False)
+    )
+    kept = set((await session.execute(statement)).scalars())
+    skipped = [job for job in jobs if job.id not in kept]
+    if skipped and postgres:
+        busy = select(Job.id).where(_held(skipped), Job.status == "running")
+        kept |= set((await session.execute(busy)).scalars())
+    return [job.id for job in jobs if job.id not in kept]
+
+
+async def lock_held(session: AsyncSession, jobs: Collection[ClaimedJob]) -> set[int]:
+    """Lock the rows of ``jobs`` this worker still holds, for the transaction; their ids.
+
+    ``FOR UPDATE`` on PostgreSQL: a claim skips locked rows, so none of them can be taken
+    over before the transaction ends. SQLite's transaction is exclusive already.
+    """
+    if not jobs:
+        return set()
+    statement = select(Job.id).where(_held(jobs), Job.status == "running").with_for_update()
+    return set((await session.execute(statement)).scalars())
+
+
+async def finish_many(session: AsyncSession, jobs: Collection[ClaimedJob]) -> set[int]:
+    """Delete the jobs of ``jobs`` this worker still holds, in one statement; their ids."""
+    if not jobs:
+        return set()
+    statement = (
+        delete(Job)
+        .where(_held(jobs))
+        .returning(Job.id)
+        .execution_options(synchronize_session=False)
+    )
+    return set((await session.execute(statement)).scalars())
 
 
 #: Channel of the ``jobs`` insert trigger (migration 0006) that wakes listening workers.

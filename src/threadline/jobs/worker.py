@@ -14,10 +14,11 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from threadline.jobs import batch as batches
 from threadline.jobs import metrics, repository
-from threadline.jobs.context import JobContext
+from threadline.jobs.context import BatchContext, JobContext
 from threadline.jobs.listener import JobListener
-from threadline.jobs.registry import LANES, Lane, Registry, registry
+from threadline.jobs.registry import LANES, Lane, Registry, Task, registry
 from threadline.jobs.repository import ClaimedJob
 from threadline.jobs.retry import LeaseLost, PermanentJobError, RetryLater
 from threadline.kit.clock import utcnow
@@ -41,7 +42,9 @@ class Worker:
         self.lease_seconds = settings.job_lease_seconds
         self.unknown_task_grace = settings.unknown_task_grace_seconds
         self._running: dict[int, ClaimedJob] = {}
+        # The slots in use: keyed by the job's id, or by a batch's first job's id.
         self._lanes: dict[int, Lane] = {}
+        self._batch_of: dict[int, BatchContext] = {}
         self._contexts: dict[int, JobContext] = {}
         self._handles: dict[int, asyncio.Task[None]] = {}
         self._settling: set[int] = set()
@@ -96,21 +99,47 @@ class Worker:
     async def _claim_all(self) -> int:
         claimed = 0
         for lane in LANES:
-            claimed += await self._claim_batch(lane)
+            for name in self.registry.names(lane, batch=True):
+                claimed += await self._claim_batch(lane, self.registry.get(name))
+            claimed += await self._claim_singles(lane)
         return claimed
 
-    async def _claim_batch(self, lane: Lane) -> int:
-        free, tasks = self._free(lane), self.registry.names(lane)
+    async def _claim(self, tasks: list[str], limit: int) -> list[ClaimedJob]:
+        async with self.resources.db.transaction() as session:
+            return await repository.claim(
+                session, now=utcnow(), limit=limit, lease_seconds=self.lease_seconds, tasks=tasks
+            )
+
+    async def _claim_singles(self, lane: Lane) -> int:
+        free, tasks = self._free(lane), self.registry.names(lane, batch=False)
         if free <= 0 or not tasks:
             return 0
-        async with self.resources.db.transaction() as session:
-            jobs = await repository.claim(
-                session, now=utcnow(), limit=free, lease_seconds=self.lease_seconds, tasks=tasks
-            )
+        jobs = await self._claim(tasks, free)
         for job in jobs:
-            self._running[job.id], self._lanes[job.id] = job, lane
-            self._handles[job.id] = asyncio.create_task(self._run_one(job, lane))
+            self._hold(lane, [job], asyncio.create_task(self._run_one(job, lane)))
         return len(jobs)
+
+    async def _claim_batch(self, lane: Lane, task: Task) -> int:
+        """Claim up to ``batch_size`` jobs of a batch task and run them in one slot."""
+        if self._free(lane) <= 0:
+            return 0
+        jobs = await self._claim([task.name], task.batch_size)
+        if jobs:
+            self._hold(lane, jobs, asyncio.create_task(self._run_batch(task, jobs, lane)))
+        return len(jobs)
+
+    def _hold(self, lane: Lane, jobs: list[ClaimedJob], handle: asyncio.Task[None]) -> None:
+        self._lanes[jobs[0].id] = lane
+        for job in jobs:
+            self._running[job.id], self._handles[job.id] = job, handle
+
+    def _release(self, jobs: list[ClaimedJob]) -> None:
+        for job in jobs:
+            for held in (self._running, self._lanes, self._contexts, self._handles):
+                held.pop(job.id, None)
+            self._batch_of.pop(job.id, None)
+            self._settling.discard(job.id)
+        self._wake.set()
 
     async def _idle_seconds(self) -> float:
         """How long to sleep: until the next job of a lane with free slots falls due, at
@@ -143,12 +172,25 @@ class Worker:
         except Exception as error:
             outcome = await self._record_failure(context, error)
         finally:
-            for held in (self._running, self._lanes, self._contexts, self._handles):
-                held.pop(job.id, None)
-            self._settling.discard(job.id)
-            self._wake.set()
+            self._release([job])
             if outcome is not None:
                 self._log_done(job, lane, outcome, time.monotonic() - started)
+
+    async def _run_batch(self, task: Task, jobs: list[ClaimedJob], lane: Lane) -> None:
+        assert task.batch_handler is not None
+        contexts = [JobContext(job=job, resources=self.resources) for job in jobs]
+        batch = BatchContext(contexts, self.resources, record_failure=self._record_failure)
+        started, now = time.monotonic(), utcnow()
+        for context in contexts:
+            self._contexts[context.job.id], self._batch_of[context.job.id] = context, batch
+            metrics.job_started(context.job.task, context.job.run_at, now)
+        try:
+            await batches.run_batch(task.batch_handler, batch)
+        finally:
+            self._release(jobs)
+            for context in contexts:
+                if (outcome := batches.outcome(context)) is not None:
+                    self._log_done(context.job, lane, outcome, time.monotonic() - started)
 
     async def _handle(self, context: JobContext) -> str:
         task = self.registry.find(context.job.task)
@@ -295,6 +337,10 @@ class Worker:
         if context is None or handle is None or context.finished or job_id in self._settling:
             return  # it ended (or is recording its end) meanwhile: nothing was lost
         context.lease_lost = True
+        if job_id in self._batch_of:
+            # The batch skips it at its next ownership check; the others carry on.
+            log.warning("job %s (%s) lost its lease; its batch skips it", job_id, context.job.task)
+            return
         log.warning("job %s (%s) lost its lease; stopping it", job_id, context.job.task)
         handle.cancel()
 

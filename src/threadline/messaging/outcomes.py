@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,6 +81,29 @@ async def sent(session: AsyncSession, message: WhatsappMessage, wamid: str) -> N
             setattr(message, key, value)
         # Meta's statuses can come in before the answer that names the wamid.
         await statuses.apply_pending(session, message, now)
+
+
+async def sent_many(session: AsyncSession, accepted: Sequence[tuple[WhatsappMessage, str]]) -> None:
+    """:func:`sent` for many messages, with set-based statements: one UPDATE, one INSERT of
+    their events, one look for statuses that came before their answers."""
+    now = utcnow()
+    moved = await repository.mark_sent(session, {m.id: wamid for m, wamid in accepted}, now)
+    done = [(m, wamid) for m, wamid in accepted if m.id in moved]
+    for message, wamid in done:
+        message.status, message.wamid, message.sent_at = "sent", wamid, now
+        message.last_error = None
+    rows = [
+        repository.event_row(m, "message_sent", {"wamid": wamid}, now)
+        for m, wamid in done
+        if m.execution_id is not None
+    ]
+    await repository.add_events(session, rows)
+    DELIVERIES.labels("sent").inc(len(done))
+    pairs = [(m.whatsapp_config_id, wamid) for m, wamid in done if m.whatsapp_config_id]
+    early = await repository.with_unapplied_statuses(session, pairs)
+    for message, wamid in done:
+        if (message.whatsapp_config_id, wamid) in early:
+            await statuses.apply_pending(session, message, now)
 
 
 async def requeue(session: AsyncSession, message: WhatsappMessage, error: dict[str, Any]) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, exists, insert, select, update
+from sqlalchemy import Table, case, exists, func, insert, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.kit.sql import insert_ignoring_conflict
@@ -47,6 +47,112 @@ async def next_pending(
         .execution_options(populate_existing=True)
     )
     return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def first_pending(
+    session: AsyncSession, scope_ids: Sequence[uuid.UUID], *, by_conversation: bool
+) -> dict[uuid.UUID, WhatsappMessage]:
+    """The oldest message not yet settled of each of many conversations (or executions),
+    in one statement, by scope id (as :func:`next_pending` for one)."""
+    if not scope_ids:
+        return {}
+    column = WhatsappMessage.conversation_id if by_conversation else WhatsappMessage.execution_id
+    firsts = (
+        select(func.min(WhatsappMessage.id))
+        .where(column.in_(scope_ids), WhatsappMessage.status.in_(PENDING))
+        .group_by(column)
+    )
+    statement = (
+        select(WhatsappMessage)
+        .where(WhatsappMessage.id.in_(firsts))
+        .execution_options(populate_existing=True)
+    )
+    found = (await session.execute(statement)).scalars()
+    return {
+        scope_id: message
+        for message in found
+        if (scope_id := message.conversation_id if by_conversation else message.execution_id)
+    }
+
+
+async def start_attempts(
+    session: AsyncSession, message_ids: Sequence[int], now: datetime
+) -> set[int]:
+    """Mark queued messages ``sending`` (attempt recorded) in one statement; those it moved."""
+    if not message_ids:
+        return set()
+    statement = (
+        update(WhatsappMessage)
+        .where(WhatsappMessage.id.in_(message_ids), WhatsappMessage.status == "queued")
+        .values(status="sending", attempts=WhatsappMessage.attempts + 1, attempted_at=now)
+        .returning(WhatsappMessage.id)
+        .execution_options(synchronize_session=False)
+    )
+    return set((await session.execute(statement)).scalars())
+
+
+async def mark_sent(session: AsyncSession, wamids: dict[int, str], now: datetime) -> set[int]:
+    """Record many accepted sends in one statement (a late answer settles an unknown one).
+
+    Returns the ids it moved: those still ``sending`` or ``unknown``.
+    """
+    if not wamids:
+        return set()
+    statement = (
+        update(WhatsappMessage)
+        .where(
+            WhatsappMessage.id.in_(list(wamids)),
+            WhatsappMessage.status.in_(("sending", "unknown")),
+        )
+        .values(
+            status="sent",
+            wamid=case(wamids, value=WhatsappMessage.id),
+            sent_at=now,
+            last_error=None,
+        )
+        .returning(WhatsappMessage.id)
+        .execution_options(synchronize_session=False)
+    )
+    return set((await session.execute(statement)).scalars())
+
+
+async def add_events(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Append many events to the event log in one multi-row INSERT."""
+    if rows:
+        await session.execute(insert(cast(Table, ExecutionEvent.__table__)), rows)
+
+
+async def lock_queuers(
+    session: AsyncSession,
+    conversation_ids: Sequence[uuid.UUID],
+    execution_ids: Sequence[uuid.UUID],
+) -> None:
+    """Wait for, then hold, the locks of everyone who may queue messages to these scopes.
+
+    The conversations' rows first (``FOR NO KEY UPDATE``, see :func:`lock_conversation`),
+    in id order; then, in id order, the running or waiting executions of those
+    conversations and the executions named: the order every holder of both takes them in.
+    """
+    if conversation_ids:
+        conversations = (
+            select(WhatsappConversation.id)
+            .where(WhatsappConversation.id.in_(sorted(conversation_ids)))
+            .order_by(WhatsappConversation.id)
+            .with_for_update(key_share=True)
+        )
+        await session.execute(conversations)
+    active = FlowExecution.conversation_id.in_(conversation_ids) & FlowExecution.status.in_(
+        ACTIVE_EXECUTION
+    )
+    named = FlowExecution.id.in_(execution_ids)
+    if conversation_ids or execution_ids:
+        executions = (
+            select(FlowExecution.id)
+            .where(or_(active, named))
+            .order_by(FlowExecution.id)
+            .with_for_update()
+        )
+        await session.execute(executions)
 
 
 async def lock_execution(session: AsyncSession, execution_id: uuid.UUID) -> None:
@@ -178,6 +284,21 @@ async def requeue_unknown(session: AsyncSession, message: WhatsappMessage, now: 
     return moved
 
 
+def event_row(
+    message: WhatsappMessage, kind: str, data: dict[str, Any], at: datetime | None = None
+) -> dict[str, Any]:
+    """The event-log row of ``kind`` for ``message`` (``at`` defaults to its last update)."""
+    return {
+        "project_id": message.project_id,
+        "execution_id": message.execution_id,
+        "kind": kind,
+        "node_id": message.node_id,
+        "at": at or message.updated_at or message.created_at,
+        "duration_ms": None,
+        "data": {"message_id": message.id, **data},
+    }
+
+
 async def add_event_for(
     session: AsyncSession,
     message: WhatsappMessage,
@@ -190,18 +311,8 @@ async def add_event_for(
 
     ``at`` defaults to the message's last update.
     """
-    if message.execution_id is None:
-        return
-    row = {
-        "project_id": message.project_id,
-        "execution_id": message.execution_id,
-        "kind": kind,
-        "node_id": message.node_id,
-        "at": at or message.updated_at or message.created_at,
-        "duration_ms": None,
-        "data": {"message_id": message.id, **data},
-    }
-    await add_event(session, row)
+    if message.execution_id is not None:
+        await add_event(session, event_row(message, kind, data, at))
 
 
 # Delivery statuses (``statuses``) and the settling of unknown outcomes (``settle``).
@@ -227,6 +338,23 @@ async def unapplied_status_events(
         MessageStatusEvent.applied_at.is_(None),
     )
     return list((await session.execute(statement)).scalars())
+
+
+async def with_unapplied_statuses(
+    session: AsyncSession, pairs: Sequence[tuple[uuid.UUID, str]]
+) -> set[tuple[uuid.UUID, str]]:
+    """Which (config, wamid) pairs have statuses stored before their message was known."""
+    if not pairs:
+        return set()
+    statement = (
+        select(MessageStatusEvent.whatsapp_config_id, MessageStatusEvent.wamid)
+        .where(
+            tuple_(MessageStatusEvent.whatsapp_config_id, MessageStatusEvent.wamid).in_(pairs),
+            MessageStatusEvent.applied_at.is_(None),
+        )
+        .distinct()
+    )
+    return {(config, wamid) for config, wamid in await session.execute(statement)}
 
 
 async def mark_status_applied(

@@ -4,25 +4,28 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from threadline.jobs.context import BatchContext, JobContext
 from threadline.jobs.registry import registry
 from threadline.jobs.retry import RetryPolicy
-from threadline.jobs.worker import JobContext
 from threadline.kit.clock import utcnow
 from threadline.messaging import settle
+from threadline.messaging.delivery import deliver_batch
 from threadline.messaging.hooks import give_up
-from threadline.messaging.service import DELIVER_TASK, Scope, deliver_all, wake_delivery
+from threadline.messaging.service import DELIVER_TASK, wake_delivery
+
+#: Scopes delivered by one batch: one claim, and a few statements per round for all.
+DELIVERY_BATCH = 32
 
 
-@registry.task(
+@registry.batch_task(
     DELIVER_TASK,
+    batch_size=DELIVERY_BATCH,
     policy=RetryPolicy(max_attempts=8, base_delay=0.5, max_delay=60),
     on_give_up=give_up,
 )
-async def deliver(ctx: JobContext) -> None:
-    """Deliver a conversation's (or an execution's) queued messages, in order."""
-    last_try = ctx.job.attempts >= ctx.job.max_attempts
-    scope = Scope.from_payload(ctx.job.payload)
-    await deliver_all(ctx.resources, scope, last_try=last_try, finish=ctx.finish)
+async def deliver(batch: BatchContext) -> None:
+    """Deliver conversations' (or executions') queued messages, each scope in order."""
+    await deliver_batch(batch)
 
 
 @registry.task(settle.SETTLE_TASK, policy=RetryPolicy(max_attempts=20, base_delay=1, max_delay=60))
