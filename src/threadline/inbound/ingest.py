@@ -44,11 +44,16 @@ class Report:
 
 
 async def process(
-    session: AsyncSession, webhook: InboundWebhook, settings: Settings, now: datetime
+    session: AsyncSession,
+    webhook: InboundWebhook,
+    settings: Settings,
+    now: datetime,
+    *,
+    delivery: envelope.Envelope | None = None,
 ) -> Report:
-    """Apply every change of a stored delivery."""
+    """Apply every change of a stored delivery (``delivery``: its body, already parsed)."""
     report = Report()
-    delivery = envelope.parse(webhook.body.encode())
+    delivery = delivery or envelope.parse(webhook.body.encode())
     scope = await routing.scope_of(session, webhook)
     for e, entry in enumerate(delivery.entry):
         for c, change in enumerate(entry.changes):
