@@ -88,6 +88,11 @@ class GroupCommit:
         self._closed = False
         self.groups = 0  # transactions that stored a group (for tests and metrics)
 
+    @property
+    def waiting(self) -> int:
+        """Deliveries queued for the next group."""
+        return len(self._queue)
+
     async def store(self, db: Database, delivery: receiver.Accepted) -> int:
         """Store ``delivery`` with whatever else is waiting; its row's id once committed."""
         if self._closed:
