@@ -73,7 +73,11 @@ async def _inbound_wamids(resources: Resources) -> list[str]:
 
 
 async def test_a_malformed_delivery_and_a_malformed_item_cost_only_themselves(
-    app: FastAPI, http: httpx.AsyncClient, resources: Resources, sandbox_url: str
+    app: FastAPI,
+    http: httpx.AsyncClient,
+    resources: Resources,
+    sandbox_url: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     await create_project(resources, sandbox_url)
     good = [_text_delivery(f"wamid.g{n}", f"1555000100{n}") for n in range(3)]
@@ -86,6 +90,7 @@ async def test_a_malformed_delivery_and_a_malformed_item_cost_only_themselves(
         a.text for a in answers
     ]
     assert _group(app).groups == 1
+    assert "not stored at once" not in caplog.text, "the set-based store took the group"
     assert await _inbound_wamids(resources) == ["wamid.g0", "wamid.g1", "wamid.g2"]
     webhooks = await _rows(resources, InboundWebhook)
     assert len(webhooks) == 4 and {w.status for w in webhooks} == {"processed"}

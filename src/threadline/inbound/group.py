@@ -4,9 +4,10 @@ One durable commit per delivery bounds the receiver at the commit rate of one
 connection. Instead, each process has one :class:`GroupCommit`: a request whose
 signature checked out joins its queue and waits; a writer takes what has queued (after
 ``THREADLINE_INGEST_GROUP_WINDOW_MS``, or at once when ``THREADLINE_INGEST_GROUP_MAX``
-are waiting) and stores the group in one transaction, each delivery in a savepoint of
-its own, so a delivery that fails is rolled back alone. Every request is answered only
-once that transaction committed: a 200 still means stored.
+are waiting) and stores the group in one transaction: with set-based statements
+(``inbound/bulk.py``), or, should that fail, each delivery in a savepoint of its own, so
+a delivery that fails is rolled back alone. Every request is answered only once that
+transaction committed: a 200 still means stored.
 
 Should the group's transaction itself fail (its commit, a lost connection, a deadlock),
 nothing of it was stored and each delivery is stored again in a transaction of its own,
@@ -31,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.config import Settings
 from threadline.errors import AppError
-from threadline.inbound import receiver
+from threadline.inbound import bulk, receiver
 from threadline.kit.db import Database
 from threadline.kit.faults import crash_point
 
@@ -153,7 +154,7 @@ class GroupCommit:
         """Store the group in one transaction; alone, each one the group could not store."""
         try:
             async with db.transaction() as session:
-                outcomes = await store_each(session, deliveries, self.settings)
+                outcomes = await store_group(session, deliveries, self.settings)
                 crash_point("inbound.group_before_commit")
         except Exception:
             log.exception("a group of deliveries was not stored; storing each alone")
@@ -175,6 +176,20 @@ class GroupCommit:
         except Exception:
             log.exception("a webhook delivery was not stored: Meta retries it")
             return DeliveryNotStored()
+
+
+async def store_group(
+    session: AsyncSession, deliveries: list[receiver.Accepted], settings: Settings
+) -> list[Outcome]:
+    """Store the group with set-based statements; failing that, delivery by delivery."""
+    try:
+        async with session.begin_nested():
+            return list(await bulk.store_all(session, deliveries, settings))
+    except Exception:
+        log.warning(
+            "the group was not stored at once; storing it delivery by delivery", exc_info=True
+        )
+    return await store_each(session, deliveries, settings)
 
 
 async def store_each(

@@ -9,6 +9,7 @@ every sandbox message goes to it.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from threadline.inbound.items import InboundMessage, StatusItem
 from threadline.messaging import repository as outbox
 from threadline.messaging.statuses import callback_message_id
-from threadline.models import InboundWebhook, WhatsappConfig
+from threadline.models import WhatsappConfig
 from threadline.sandbox_sessions import service as sandbox_sessions
 from threadline.whatsapp_configs import service as configs
 
@@ -27,11 +28,11 @@ class Unroutable(Exception):
     """No config of this number can take the item (recorded as the item's error)."""
 
 
-async def scope_of(session: AsyncSession, webhook: InboundWebhook) -> WhatsappConfig | None:
+async def scope_of(session: AsyncSession, config_id: uuid.UUID | None) -> WhatsappConfig | None:
     """The config named by the per-config URL the delivery came to, if any."""
-    if webhook.whatsapp_config_id is None:
+    if config_id is None:
         return None
-    return await configs.find_by_id(session, webhook.whatsapp_config_id)
+    return await configs.find_by_id(session, config_id)
 
 
 async def configs_for(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -45,6 +46,44 @@ async def enqueue(
             "created_at": now,
         },
     )
+    await _notify_once(session)
+
+
+@dataclass(frozen=True)
+class NewJob:
+    """One job of :func:`enqueue_many` (the same fields as :func:`enqueue`'s)."""
+
+    task: str
+    payload: dict[str, Any]
+    run_at: datetime | None = None
+    dedupe_key: str | None = None
+    lock_key: str | None = None
+
+
+async def enqueue_many(session: AsyncSession, jobs: list[NewJob]) -> None:
+    """:func:`enqueue` for several jobs in one statement (a job whose dedupe key is queued
+    is skipped, as there)."""
+    now = utcnow()
+    rows = [
+        {
+            "task": job.task,
+            "payload": job.payload,
+            "status": "queued",
+            "run_at": job.run_at or now,
+            "attempts": 0,
+            "max_attempts": registry.policy(job.task).max_attempts,
+            "dedupe_key": job.dedupe_key,
+            "lock_key": job.lock_key,
+            "created_at": now,
+        }
+        for job in jobs
+    ]
+    if rows:
+        await repository.insert_many(session, rows)
+        await _notify_once(session)
+
+
+async def _notify_once(session: AsyncSession) -> None:
     info = session.sync_session.info
     if not info.get(_ENQUEUED):
         # Once per transaction: PostgreSQL delivers it at commit, to other processes too.

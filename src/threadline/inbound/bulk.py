@@ -1,0 +1,145 @@
+"""Storing a group of deliveries with set-based statements.
+
+The same rows as storing each delivery alone (``receiver.store``), in a few statements
+for the whole group: the conversations' locks in one (in id order), the messages in one
+multi-row ``INSERT ... ON CONFLICT (whatsapp_config_id, wamid) DO NOTHING``, the inbox
+jobs in one, the deliveries in one. Items Meta sent malformed, or that no config can
+take, are recorded in their delivery's ``errors`` as before. Anything unexpected fails
+the whole attempt: ``group.py`` runs it in a savepoint and then stores the group the
+careful way, delivery by delivery, each in a savepoint of its own.
+
+Order and once-only storage are kept: messages are inserted in the order they came
+(the inbox goes by Meta's timestamp, then id), a wamid that comes twice in a group is
+stored once, and only a newly stored conversational message wakes its inbox.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from threadline.config import Settings
+from threadline.conversations import service as conversations
+from threadline.inbound import ingest, repository, routing
+from threadline.inbound.items import CONVERSATIONAL, InboundMessage, StatusItem
+from threadline.inbound.receiver import Accepted
+from threadline.kit.clock import utcnow
+from threadline.models import InboundWebhook, WhatsappConfig, WhatsappConversation
+
+#: An item's own fault: recorded in its delivery's errors, the others stored.
+ITEM_FAULTS = (ValidationError, routing.Unroutable, ValueError)
+
+
+@dataclass(frozen=True)
+class _Message:
+    message: InboundMessage
+    raw: dict[str, Any]
+    config: WhatsappConfig
+    names: dict[str, str]
+
+
+async def store_all(
+    session: AsyncSession, deliveries: list[Accepted], settings: Settings
+) -> list[int]:
+    """Store the deliveries and their items; the stored rows' ids, in order."""
+    now = utcnow()
+    reports = [ingest.Report() for _ in deliveries]
+    messages: list[_Message] = []
+    for accepted, report in zip(deliveries, reports, strict=True):
+        scope = await routing.scope_of(session, accepted.config_id)
+        for item in await ingest.items_of(session, accepted.delivery, scope, report):
+            found = await _take(session, item, report, now)
+            if found is not None:
+                messages.append(found)
+    await _store_messages(session, messages, settings, now)
+    rows = [
+        _webhook_row(accepted, report, now)
+        for accepted, report in zip(deliveries, reports, strict=True)
+    ]
+    return await repository.insert_webhooks(session, rows)
+
+
+async def _take(
+    session: AsyncSession, item: ingest.Item, report: ingest.Report, now: datetime
+) -> _Message | None:
+    """A message to store with the others; statuses and errors are applied here."""
+    if item.kind == "errors":
+        report.failed(item.where, "Meta reported an error", meta=item.raw)
+        return None
+    try:
+        if item.kind == "statuses":
+            status = StatusItem.model_validate(item.raw)
+        else:
+            message = InboundMessage.model_validate(item.raw)
+            config = await routing.config_for_sender(session, item.candidates, message, now)
+    except ITEM_FAULTS as error:  # raised before anything of the item was written
+        report.failed(item.where, str(error))
+        return None
+    if item.kind == "statuses":
+        await ingest.apply_status(session, item.candidates, status, now)
+        return None
+    if config is None:
+        return None  # an activation code for a sandbox session: consumed by the routing
+    return _Message(message, item.raw, config, item.names)
+
+
+async def _store_messages(
+    session: AsyncSession, messages: list[_Message], settings: Settings, now: datetime
+) -> None:
+    if not messages:
+        return
+    opened = await _conversations(session, messages, settings, now)
+    # The inbox job decides "nothing left" under these locks: it cannot miss a message.
+    locked = await repository.lock_conversations(session, {c.id for c in opened.values()})
+    firsts: dict[tuple[Any, str], tuple[_Message, WhatsappConversation]] = {}
+    for m in messages:
+        conversation = locked[opened[(m.config.id, m.message.sender)].id]
+        firsts.setdefault((m.config.id, m.message.id), (m, conversation))
+    rows = [
+        ingest.message_values(m.config, conversation.id, m.message, m.raw, now)
+        for m, conversation in firsts.values()
+    ]
+    stored = await repository.insert_messages(session, rows)
+    woken = []
+    for key, (m, conversation) in firsts.items():
+        if key in stored:
+            conversations.touch(conversation, now, inbound=True)
+            if m.message.type in CONVERSATIONAL:
+                woken.append(conversation.id)
+    delay = timedelta(milliseconds=settings.inbound_debounce_ms)
+    await conversations.wake_inboxes(session, woken, delay=delay or None)
+
+
+async def _conversations(
+    session: AsyncSession, messages: list[_Message], settings: Settings, now: datetime
+) -> dict[tuple[Any, str], WhatsappConversation]:
+    """Each sender's conversation on its number, once per group (with its latest name)."""
+    names: dict[tuple[Any, str], dict[str, str]] = {}
+    for m in messages:
+        known = names.setdefault((m.config.id, m.message.sender), {})
+        if m.message.sender in m.names:
+            known[m.message.sender] = m.names[m.message.sender]
+    opened = {}
+    for m in messages:
+        key = (m.config.id, m.message.sender)
+        if key not in opened:
+            sender = m.message.sender
+            opened[key] = await ingest.conversation_of(
+                session, m.config, sender, names[key], settings, now
+            )
+    return opened
+
+
+def _webhook_row(accepted: Accepted, report: ingest.Report, now: datetime) -> dict[str, Any]:
+    row = InboundWebhook(whatsapp_config_id=accepted.config_id, body=accepted.body)
+    row.received_at = now
+    ingest.finish(row, report, now)
+    columns = ("whatsapp_config_id", "body", "status", "item_count", "errors")
+    return {name: getattr(row, name) for name in columns} | {
+        "received_at": row.received_at,
+        "processed_at": row.processed_at,
+    }
