@@ -48,13 +48,14 @@ async def store_all(
     """Store the deliveries and their items; the stored rows' ids, in order."""
     now = utcnow()
     reports = [ingest.Report() for _ in deliveries]
-    messages: list[_Message] = []
+    parsed: list[_Parsed] = []
     for accepted, report in zip(deliveries, reports, strict=True):
         scope = await routing.scope_of(session, accepted.config_id)
         for item in await ingest.items_of(session, accepted.delivery, scope, report):
-            found = await _take(session, item, report, now)
+            found = _parse(item, report)
             if found is not None:
-                messages.append(found)
+                parsed.append(found)
+    messages = await _apply(session, parsed, now)
     await _store_messages(session, messages, settings, now)
     rows = [
         _webhook_row(accepted, report, now)
@@ -63,28 +64,45 @@ async def store_all(
     return await repository.insert_webhooks(session, rows)
 
 
-async def _take(
-    session: AsyncSession, item: ingest.Item, report: ingest.Report, now: datetime
-) -> _Message | None:
-    """A message to store with the others; statuses and errors are applied here."""
+@dataclass(frozen=True)
+class _Parsed:
+    item: ingest.Item
+    report: ingest.Report
+    value: InboundMessage | StatusItem
+
+
+def _parse(item: ingest.Item, report: ingest.Report) -> _Parsed | None:
+    """The item validated; Meta's errors and malformed items go to the report."""
     if item.kind == "errors":
         report.failed(item.where, "Meta reported an error", meta=item.raw)
         return None
+    model = StatusItem if item.kind == "statuses" else InboundMessage
     try:
-        if item.kind == "statuses":
-            status = StatusItem.model_validate(item.raw)
-        else:
-            message = InboundMessage.model_validate(item.raw)
-            config = await routing.config_for_sender(session, item.candidates, message, now)
-    except ITEM_FAULTS as error:  # raised before anything of the item was written
+        return _Parsed(item, report, model.model_validate(item.raw))
+    except ValidationError as error:
         report.failed(item.where, str(error))
         return None
-    if item.kind == "statuses":
-        await ingest.apply_status(session, item.candidates, status, now)
-        return None
-    if config is None:
-        return None  # an activation code for a sandbox session: consumed by the routing
-    return _Message(message, item.raw, config, item.names)
+
+
+async def _apply(session: AsyncSession, parsed: list[_Parsed], now: datetime) -> list[_Message]:
+    """Statuses applied in order; the messages routed to their configs, to store together."""
+    routed = [(p.item.candidates, p.value) for p in parsed if isinstance(p.value, InboundMessage)]
+    hints = await routing.sandbox_hints(session, routed)
+    messages = []
+    for p in parsed:
+        if isinstance(p.value, StatusItem):
+            await ingest.apply_status(session, p.item.candidates, p.value, now)
+            continue
+        try:  # raised before anything of the item was written
+            config = await routing.config_for_sender(
+                session, p.item.candidates, p.value, now, hints
+            )
+        except ITEM_FAULTS as error:
+            p.report.failed(p.item.where, str(error))
+            continue
+        if config is not None:  # None: a sandbox activation code, consumed by the routing
+            messages.append(_Message(p.value, p.item.raw, config, p.item.names))
+    return messages
 
 
 async def _store_messages(

@@ -55,9 +55,10 @@ def ingest_group(request: Request) -> GroupCommit:
     return group
 
 
-async def _receive(
-    request: Request, resources: AppResources, config_id: uuid.UUID | None = None
-) -> dict[str, bool]:
+async def _receive(request: Request, config_id: uuid.UUID | None = None) -> dict[str, bool]:
+    # Not the AppResources dependency: a plain function dependency runs in a worker
+    # thread, a hop per delivery that the hot path does not need.
+    resources = get_resources(request)
     body = await request.body()
     header = request.headers.get(SIGNATURE_HEADER)
     async with resources.db.read() as session:
@@ -67,12 +68,12 @@ async def _receive(
 
 
 @router.post("", summary="Receive a webhook delivery of the Meta app")
-async def receive_app(request: Request, resources: AppResources) -> dict[str, bool]:
+async def receive_app(request: Request) -> dict[str, bool]:
     """Store a signed delivery for any number (routed by ``metadata.phone_number_id``).
 
     The 200 comes once the delivery is stored (with others, see ``inbound/group.py``).
     """
-    return await _receive(request, resources)
+    return await _receive(request)
 
 
 @router.get("/{config_id}", response_class=PlainTextResponse, summary="Verification, one number")
@@ -96,8 +97,6 @@ async def verify_config(
 
 
 @router.post("/{config_id}", summary="Receive a webhook delivery for one number")
-async def receive_config(
-    config_id: uuid.UUID, request: Request, resources: AppResources
-) -> dict[str, bool]:
+async def receive_config(config_id: uuid.UUID, request: Request) -> dict[str, bool]:
     """Store a signed delivery for the config (its own app secret, if it has one)."""
-    return await _receive(request, resources, config_id)
+    return await _receive(request, config_id)
