@@ -103,6 +103,25 @@ async def current(
     return conversation
 
 
+async def current_of(
+    session: AsyncSession,
+    *,
+    config_id: uuid.UUID,
+    contacts: list[WhatsappContact],
+    now: datetime,
+    inactivity: timedelta,
+) -> dict[uuid.UUID, WhatsappConversation]:
+    """:func:`current` for several contacts of one number (their active ones read at once)."""
+    found = await repository.active_of(session, config_id, [c.id for c in contacts])
+    for contact in contacts:
+        conversation = found.get(contact.id)
+        if conversation is None or is_stale(conversation, now, inactivity):
+            found[contact.id] = await current(
+                session, config_id=config_id, contact=contact, now=now, inactivity=inactivity
+            )
+    return found
+
+
 async def _open(
     session: AsyncSession, config_id: uuid.UUID, contact: WhatsappContact, now: datetime
 ) -> WhatsappConversation:

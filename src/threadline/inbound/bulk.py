@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.config import Settings
+from threadline.contacts import service as contacts
 from threadline.conversations import service as conversations
 from threadline.inbound import ingest, repository, routing
 from threadline.inbound.items import CONVERSATIONAL, InboundMessage, StatusItem
@@ -135,20 +136,26 @@ async def _store_messages(
 async def _conversations(
     session: AsyncSession, messages: list[_Message], settings: Settings, now: datetime
 ) -> dict[tuple[Any, str], WhatsappConversation]:
-    """Each sender's conversation on its number, once per group (with its latest name)."""
-    names: dict[tuple[Any, str], dict[str, str]] = {}
+    """Each sender's conversation on its number (contacts made or renamed to the latest
+    name), read for all of a number's senders at once."""
+    senders: dict[Any, tuple[WhatsappConfig, dict[str, str | None]]] = {}
     for m in messages:
-        known = names.setdefault((m.config.id, m.message.sender), {})
-        if m.message.sender in m.names:
-            known[m.message.sender] = m.names[m.message.sender]
+        names = senders.setdefault(m.config.id, (m.config, {}))[1]
+        sender = m.message.sender
+        names[sender] = m.names.get(sender) or names.get(sender)
+    inactivity = timedelta(minutes=settings.conversation_inactivity_minutes)
     opened = {}
-    for m in messages:
-        key = (m.config.id, m.message.sender)
-        if key not in opened:
-            sender = m.message.sender
-            opened[key] = await ingest.conversation_of(
-                session, m.config, sender, names[key], settings, now
-            )
+    for config, names in senders.values():
+        people = await contacts.for_inbound_many(session, config.project_id, names, now)
+        current = await conversations.current_of(
+            session,
+            config_id=config.id,
+            contacts=list(people.values()),
+            now=now,
+            inactivity=inactivity,
+        )
+        for sender in names:
+            opened[(config.id, sender)] = current[people[sender].id]
     return opened
 
 
