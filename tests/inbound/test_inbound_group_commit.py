@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from builders import create_project, delivery, inbound_text, signed
+from builders import create_project, delivery, inbound_text, run_jobs, signed
 from threadline.app import create_app
 from threadline.config import Settings
 from threadline.inbound import ingest
@@ -186,3 +186,37 @@ async def test_shutting_down_stores_the_waiting_deliveries_and_refuses_new_ones(
     assert [a.status_code for a in await posting] == [200] * 3
     late = await _post_all(http, [_text_delivery("wamid.late", "15550005099")])
     assert late[0].status_code == 503, late[0].text
+
+
+async def test_items_failing_unexpectedly_leave_their_delivery_stored_for_the_job(
+    app: FastAPI,
+    http: httpx.AsyncClient,
+    resources: Resources,
+    sandbox_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await create_project(resources, sandbox_url)
+    message_values = ingest.message_values
+
+    def flaky(config: Any, conversation_id: Any, message: Any, raw: Any, now: Any) -> Any:
+        if message.id == "wamid.flaky":
+            raise RuntimeError("a bug in storing this one item")
+        return message_values(config, conversation_id, message, raw, now)
+
+    monkeypatch.setattr(ingest, "message_values", flaky)
+    bodies = [_text_delivery(f"wamid.g{n}", f"1555000600{n}") for n in range(3)]
+    bodies.insert(1, _text_delivery("wamid.flaky", "15550006099"))
+
+    answers = await _post_all(http, bodies)
+
+    assert [a.status_code for a in answers] == [200] * 4, "stored, so acknowledged"
+    assert _group(app).groups == 1
+    assert await _inbound_wamids(resources) == ["wamid.g0", "wamid.g1", "wamid.g2"]
+    webhooks = {w.body.count("wamid.flaky"): w for w in await _rows(resources, InboundWebhook)}
+    assert webhooks[1].status == "pending" and webhooks[0].status == "processed"
+
+    monkeypatch.setattr(ingest, "message_values", message_values)
+    await run_jobs(resources)  # inbound.process stores the items the request could not
+
+    assert "wamid.flaky" in await _inbound_wamids(resources)
+    assert {w.status for w in await _rows(resources, InboundWebhook)} == {"processed"}
