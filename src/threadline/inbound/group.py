@@ -131,10 +131,11 @@ class GroupCommit:
             group = [self._queue.popleft() for _ in range(min(self.most, len(self._queue)))]
             try:
                 outcomes = await self._commit(db, [w.delivery for w in group])
-            except BaseException:
-                for waiting in group:
+            except BaseException:  # cancelled (the loop is closing): answer everyone waiting
+                for waiting in [*group, *self._queue]:
                     if not waiting.done.done():
                         waiting.done.set_exception(ShuttingDown())
+                self._queue.clear()
                 raise
             for waiting, outcome in zip(group, outcomes, strict=True):
                 _settle(waiting.done, outcome)
