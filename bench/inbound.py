@@ -8,7 +8,14 @@ worker`` and a separate sandbox process, with deliveries signed and shaped as Me
   from each request's scheduled time); then a worker process starts and processes them
   (each one resumes an echo flow and sends its reply): messages per second;
 * **reply latency**: one message at a time to a waiting echo flow; time from the POST
-  to the flow's reply arriving in the sandbox (the Graph send), p50/p99.
+  to the flow's reply arriving in the sandbox (the Graph send), p50/p99;
+* **inbound cycles**: with the API and the worker running, every conversation sends
+  its next message as soon as the echo of the last one is in the sandbox outbox
+  (signed webhook → flow resumed → reply delivered); cycles per second, a cycle counted
+  when its reply is in the outbox;
+* **at half that rate**: deliveries offered open-loop at half the cycle rate, round
+  robin over the conversations; time to the 200 and to the reply (from each one's
+  scheduled time), p50/p99.
 
 Stdout carries only the JSON; progress goes to stderr. Recorded in docs/benchmarks.md.
 """
@@ -17,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import shutil
 import sys
@@ -186,6 +194,108 @@ async def _echo_arrival(sandbox: Sandbox, since: datetime, text: str) -> float:
     raise TimeoutError(f"no {text!r} in the sandbox outbox")
 
 
+class OutboxWatcher:
+    """Polls the sandbox outbox and tells each waiter when its text arrived (wall clock)."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
+        self.arrived: dict[str, float] = {}
+        self.waiters: dict[str, asyncio.Future[float]] = {}
+        self.since = datetime.now(UTC)
+        self.task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self.since = datetime.now(UTC)
+        self.task = asyncio.create_task(self._poll())
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+
+    async def wait(self, text: str, timeout: float = 60) -> float:
+        if text in self.arrived:
+            return self.arrived[text]
+        waiter = self.waiters.setdefault(text, asyncio.get_running_loop().create_future())
+        return await asyncio.wait_for(asyncio.shield(waiter), timeout)
+
+    async def _poll(self) -> None:
+        while True:
+            for entry in await self.sandbox.outbox_since(self.since):
+                text = entry.get("payload", {}).get("text", {}).get("body")
+                stamp = datetime.fromisoformat(entry["received_at"].replace("Z", "+00:00"))
+                self.since = max(self.since, stamp)
+                if isinstance(text, str) and text not in self.arrived:
+                    self.arrived[text] = stamp.timestamp()
+                    waiter = self.waiters.pop(text, None)
+                    if waiter is not None and not waiter.done():
+                        waiter.set_result(stamp.timestamp())
+            await asyncio.sleep(0.005)
+
+
+async def cycles(
+    poster: Poster, watcher: OutboxWatcher, senders: list[str], seconds: float
+) -> dict[str, Any]:
+    """Closed loop: each conversation sends its next message once the last one's echo came."""
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    stop = began + seconds
+    done = 0
+
+    async def conversation(index: int, sender: str) -> None:
+        nonlocal done
+        turn = 0
+        while loop.time() < stop:
+            token = f"c{index}.{turn}"
+            turn += 1
+            if await poster.post(delivery(sender, f"wamid.cycle.{index}.{turn}", token)):
+                await watcher.wait(f"echo {token}")
+                done += 1
+
+    await asyncio.gather(*(conversation(i, s) for i, s in enumerate(senders)))
+    elapsed = loop.time() - began
+    return {
+        "conversations": len(senders),
+        "seconds": round(elapsed, 2),
+        "cycles": done,
+        "per_s": round(done / elapsed, 1),
+    }
+
+
+async def at_rate(
+    poster: Poster, watcher: OutboxWatcher, senders: list[str], rate: float, seconds: float
+) -> dict[str, Any]:
+    """Open loop at ``rate``: time to the 200 and to the reply, from each scheduled time."""
+    loop = asyncio.get_running_loop()
+    count = max(1, int(rate * seconds))
+    acks: list[float] = []
+    replies: list[float] = []
+    origin_loop, origin_wall = loop.time() + 0.05, time.time() + 0.05
+
+    async def one(index: int) -> None:
+        token = f"h{index}"
+        body = delivery(senders[index % len(senders)], f"wamid.half.{index}", token)
+        if await poster.post(body):
+            acks.append(loop.time() - (origin_loop + index / rate))
+            arrived = await watcher.wait(f"echo {token}")
+            replies.append(arrived - (origin_wall + index / rate))
+
+    tasks = []
+    for index in range(count):
+        delay = origin_loop + index / rate - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(index)))
+    await asyncio.gather(*tasks)
+    return {
+        "rate_per_s": round(rate, 1),
+        "deliveries": count,
+        "ack_latency_ms": summary_ms(acks),
+        "reply_latency_ms": summary_ms(replies),
+    }
+
+
 async def prepare(url: str, resources: Resources) -> None:
     """Migrate; a project on the sandbox number with an echo flow any message starts."""
     await upgrade_async(url)
@@ -272,10 +382,20 @@ async def run_backend(
         log(f"{name}: reply latency, {args.replies} messages one at a time")
         reply = await reply_latency(poster, sandbox_client, senders, args.replies)
         log(f"{name}: reply {reply}")
+        watcher = OutboxWatcher(sandbox_client)
+        watcher.start()
+        log(f"{name}: inbound cycles, {len(senders)} conversations, {args.cycle_seconds} s")
+        cycled = await cycles(poster, watcher, senders, args.cycle_seconds)
+        log(f"{name}: cycles {cycled}")
+        half = await at_rate(poster, watcher, senders, cycled["per_s"] / 2, args.cycle_seconds)
+        log(f"{name}: at half the cycle rate {half}")
+        await watcher.stop()
         return {
             "ingest": ingest,
             "processing": processing,
             "reply_latency_ms": reply,
+            "inbound_cycles": cycled,
+            "at_half_cycle_rate": half,
             "errors": poster.errors[:5],
         }
     finally:
@@ -317,7 +437,18 @@ def _args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=4.0, help="length of the ingest run")
     parser.add_argument("--senders", type=int, default=100, help="conversations")
     parser.add_argument("--replies", type=int, default=100, help="reply-latency samples")
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--cycle-seconds", type=float, default=10.0, help="length of the cycle and half-rate runs"
+    )
+    parser.add_argument(
+        "--pg-database",
+        default="threadline_bench_inbound",
+        help="the PostgreSQL database the run (re)creates: two runs at once need two",
+    )
+    args = parser.parse_args(argv)
+    fixture.PG_DATABASE = args.pg_database  # read by fixture.fresh_postgres/drop_postgres
+    fixture.PG_URL = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{args.pg_database}"
+    return args
 
 
 if __name__ == "__main__":

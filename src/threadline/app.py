@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from threadline import api
 from threadline.config import SANDBOX_IDENTITY, SANDBOX_MOUNT, Settings, get_settings
 from threadline.inbound.endpoints import router as inbound_router
+from threadline.inbound.group import GroupCommit
 from threadline.jobs.worker import Worker
 from threadline.kit import docs, http_errors, metrics
 from threadline.kit.body_limit import BodyLimitMiddleware
@@ -19,6 +20,7 @@ from threadline.kit.resources import Resources
 from threadline.sandbox.app import create_sandbox_app
 from threadline.sandbox.config import SandboxConfig
 from threadline.tasks import load_tasks, schedule_maintenance
+from threadline.whatsapp_configs import cache as config_cache
 
 DESCRIPTION = """WhatsApp automation: durable flows behind a Kapso v1 compatible API.
 
@@ -47,6 +49,7 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
     """The API (plus, if enabled, the embedded worker and the WhatsApp sandbox)."""
     settings = settings or get_settings()
     load_tasks()
+    config_cache.configure(settings.config_cache_seconds)
     sandbox = embedded_sandbox(settings) if settings.sandbox_enabled else None
 
     @contextlib.asynccontextmanager
@@ -67,6 +70,7 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
                     await stack.enter_async_context(sandbox.router.lifespan_context(sandbox))
                 yield
         finally:
+            await app.state.ingest_group.close()  # the waiting deliveries are stored first
             if worker_task is not None:
                 worker.stop()
                 await worker_task
@@ -83,6 +87,7 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
     )
     if resources is not None:
         app.state.resources = resources
+    app.state.ingest_group = GroupCommit(settings)
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,

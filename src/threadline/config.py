@@ -64,6 +64,17 @@ class Settings(BaseSettings):
     conversation_inactivity_minutes: float = Field(default=1440, gt=0)
     #: Messages of one user this close together resume a flow once, combined (0: off).
     inbound_debounce_ms: int = Field(default=0, ge=0)
+    # Group commit of webhook deliveries (see "Group commit" in docs/architecture.md).
+    #: How long the writer waits for more deliveries before it stores a group (0: none).
+    ingest_group_window_ms: float = Field(default=2.0, ge=0)
+    #: The most deliveries stored in one transaction.
+    ingest_group_max: int = Field(default=64, ge=1)
+    #: Deliveries waiting to be stored at most; one more is answered 503 (Meta retries).
+    ingest_queue_limit: int = Field(default=2000, ge=1)
+    #: A delivery not stored within this long is answered 503 (it may still be stored).
+    ingest_timeout_seconds: float = Field(default=10.0, gt=0)
+    #: How long the receiver's config lookups are cached (0: off); see whatsapp_configs/cache.py.
+    config_cache_seconds: float = Field(default=5.0, ge=0)
     #: A send of unknown outcome: ``never`` resent, or ``resend`` once after the grace
     #: period when Meta reported no status for it but did for later messages to the
     #: same number (see "The unknown-outcome window" in docs/architecture.md).

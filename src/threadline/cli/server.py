@@ -23,6 +23,7 @@ from threadline.projects import service as projects
 from threadline.sandbox.app import create_sandbox_app
 from threadline.sandbox.config import SandboxConfig
 from threadline.tasks import load_tasks, schedule_maintenance
+from threadline.whatsapp_configs import cache as config_cache
 
 
 def _lanes(settings: Settings) -> str:
@@ -97,6 +98,7 @@ def serve(
 
 async def _run_worker(settings: Settings) -> None:
     load_tasks()
+    config_cache.configure(settings.config_cache_seconds)
     resources = Resources.create(settings, api=False)
     serve_worker_metrics(settings)
     await schedule_maintenance(resources)

@@ -156,3 +156,15 @@ def add(session: AsyncSession, row: WhatsappContactNote) -> None:
 async def delete_note(session: AsyncSession, note_row: WhatsappContactNote) -> None:
     """Remove a note."""
     await session.delete(note_row)
+
+
+async def by_wa_ids(
+    session: AsyncSession, project_id: uuid.UUID, wa_ids: list[str]
+) -> dict[str, WhatsappContact]:
+    """The project's contacts with these WhatsApp ids (one statement), by wa_id."""
+    if not wa_ids:
+        return {}
+    statement = select(WhatsappContact).where(
+        WhatsappContact.project_id == project_id, WhatsappContact.wa_id.in_(wa_ids)
+    )
+    return {row.wa_id: row for row in (await session.execute(statement)).scalars()}

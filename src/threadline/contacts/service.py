@@ -66,6 +66,21 @@ async def for_inbound(
     return contact
 
 
+async def for_inbound_many(
+    session: AsyncSession, project_id: uuid.UUID, names: dict[str, str | None], now: datetime
+) -> dict[str, WhatsappContact]:
+    """:func:`for_inbound` for several senders (``wa_id`` → profile name), read at once."""
+    found = await repository.by_wa_ids(session, project_id, sorted(names))
+    for wa_id, name in names.items():
+        contact = found.get(wa_id)
+        if contact is None:
+            found[wa_id] = await for_inbound(session, project_id, wa_id, name, now)
+        elif name and contact.profile_name != name:
+            contact.profile_name = name
+            contact.updated_at = now
+    return found
+
+
 async def for_phone(
     session: AsyncSession, project_id: uuid.UUID, wa_id: str, now: datetime
 ) -> WhatsappContact:

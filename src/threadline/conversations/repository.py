@@ -194,3 +194,17 @@ async def has_pending_inbound(session: AsyncSession, conversation_id: uuid.UUID)
     """Whether an inbound message of the conversation waits to be processed."""
     statement = select(exists(_pending_inbound(conversation_id)))
     return bool((await session.execute(statement)).scalar_one())
+
+
+async def active_of(
+    session: AsyncSession, config_id: uuid.UUID, contact_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, WhatsappConversation]:
+    """:func:`active` for several contacts of one number (one statement), by contact id."""
+    if not contact_ids:
+        return {}
+    statement = select(WhatsappConversation).where(
+        WhatsappConversation.whatsapp_config_id == config_id,
+        WhatsappConversation.contact_id.in_(contact_ids),
+        WhatsappConversation.status == "active",
+    )
+    return {row.contact_id: row for row in (await session.execute(statement)).scalars()}

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from threadline.conversations import repository
 from threadline.conversations.repository import ConversationFilters
 from threadline.errors import NotFound, Unprocessable
-from threadline.jobs.queue import enqueue
+from threadline.jobs.queue import NewJob, enqueue, enqueue_many
 from threadline.kit.clock import utcnow
 from threadline.kit.schemas import PageParams
 from threadline.models import Project, WhatsappContact, WhatsappConversation
@@ -43,6 +43,24 @@ async def wake_inbox(
         dedupe_key=key,
         lock_key=key,
     )
+
+
+async def wake_inboxes(
+    session: AsyncSession, conversation_ids: list[uuid.UUID], *, delay: timedelta | None = None
+) -> None:
+    """:func:`wake_inbox` for several conversations, in one statement."""
+    run_at = utcnow() + delay if delay else None
+    jobs = [
+        NewJob(
+            INBOX_TASK,
+            {"conversation_id": str(conversation_id)},
+            run_at=run_at,
+            dedupe_key=inbox_key(conversation_id),
+            lock_key=inbox_key(conversation_id),
+        )
+        for conversation_id in dict.fromkeys(conversation_ids)
+    ]
+    await enqueue_many(session, jobs)
 
 
 async def wake_inbox_if_pending(session: AsyncSession, conversation_id: uuid.UUID) -> None:
@@ -83,6 +101,25 @@ async def current(
         conversation = await _open(session, config_id, contact, now)
         await schedule_expiry(session, conversation, inactivity)
     return conversation
+
+
+async def current_of(
+    session: AsyncSession,
+    *,
+    config_id: uuid.UUID,
+    contacts: list[WhatsappContact],
+    now: datetime,
+    inactivity: timedelta,
+) -> dict[uuid.UUID, WhatsappConversation]:
+    """:func:`current` for several contacts of one number (their active ones read at once)."""
+    found = await repository.active_of(session, config_id, [c.id for c in contacts])
+    for contact in contacts:
+        conversation = found.get(contact.id)
+        if conversation is None or is_stale(conversation, now, inactivity):
+            found[contact.id] = await current(
+                session, config_id=config_id, contact=contact, now=now, inactivity=inactivity
+            )
+    return found
 
 
 async def _open(

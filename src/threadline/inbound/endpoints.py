@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.auth.dependencies import AppResources, get_resources
 from threadline.inbound import receiver
+from threadline.inbound.group import GroupCommit
 from threadline.kit.openapi import ERROR_RESPONSES
 
 router = APIRouter(
@@ -48,15 +49,31 @@ async def verify_app(
     )
 
 
-@router.post("", summary="Receive a webhook delivery of the Meta app")
-async def receive_app(
-    request: Request, session: WriteSession, resources: AppResources
-) -> dict[str, bool]:
-    """Store a signed delivery for any number (routed by ``metadata.phone_number_id``)."""
+def ingest_group(request: Request) -> GroupCommit:
+    """The process's group commit (``create_app`` makes it)."""
+    group: GroupCommit = request.app.state.ingest_group
+    return group
+
+
+async def _receive(request: Request, config_id: uuid.UUID | None = None) -> dict[str, bool]:
+    # Not the AppResources dependency: a plain function dependency runs in a worker
+    # thread, a hop per delivery that the hot path does not need.
+    resources = get_resources(request)
     body = await request.body()
     header = request.headers.get(SIGNATURE_HEADER)
-    await receiver.receive(session, body, header, _secrets(resources), resources.settings)
+    async with resources.db.read() as session:
+        accepted = await receiver.accept(session, body, header, _secrets(resources), config_id)
+    await ingest_group(request).store(resources.db, accepted)
     return {"received": True}
+
+
+@router.post("", summary="Receive a webhook delivery of the Meta app")
+async def receive_app(request: Request) -> dict[str, bool]:
+    """Store a signed delivery for any number (routed by ``metadata.phone_number_id``).
+
+    The 200 comes once the delivery is stored (with others, see ``inbound/group.py``).
+    """
+    return await _receive(request)
 
 
 @router.get("/{config_id}", response_class=PlainTextResponse, summary="Verification, one number")
@@ -80,13 +97,6 @@ async def verify_config(
 
 
 @router.post("/{config_id}", summary="Receive a webhook delivery for one number")
-async def receive_config(
-    config_id: uuid.UUID, request: Request, session: WriteSession, resources: AppResources
-) -> dict[str, bool]:
+async def receive_config(config_id: uuid.UUID, request: Request) -> dict[str, bool]:
     """Store a signed delivery for the config (its own app secret, if it has one)."""
-    body = await request.body()
-    header = request.headers.get(SIGNATURE_HEADER)
-    await receiver.receive(
-        session, body, header, _secrets(resources), resources.settings, config_id=config_id
-    )
-    return {"received": True}
+    return await _receive(request, config_id)

@@ -24,7 +24,12 @@ from threadline.inbound import envelope, routing
 from threadline.inbound.items import CONVERSATIONAL, InboundMessage, StatusItem
 from threadline.kit.sql import insert_ignoring_conflict
 from threadline.messaging import statuses
-from threadline.models import InboundWebhook, WhatsappConfig, WhatsappMessage
+from threadline.models import (
+    InboundWebhook,
+    WhatsappConfig,
+    WhatsappConversation,
+    WhatsappMessage,
+)
 from threadline.whatsapp.content import describe
 
 log = logging.getLogger("threadline.inbound")
@@ -43,17 +48,38 @@ class Report:
         log.warning("webhook item not applied", extra={"item": where, "error": error[:500]})
 
 
+@dataclass(frozen=True)
+class Item:
+    """One ``messages[]``, ``statuses[]`` or ``errors[]`` item, with what routes it."""
+
+    kind: str  # "messages", "statuses" or "errors"
+    where: str
+    raw: Any
+    candidates: list[WhatsappConfig]
+    names: dict[str, str]
+
+
 async def process(
-    session: AsyncSession, webhook: InboundWebhook, settings: Settings, now: datetime
+    session: AsyncSession,
+    webhook: InboundWebhook,
+    settings: Settings,
+    now: datetime,
+    *,
+    delivery: envelope.Envelope | None = None,
 ) -> Report:
-    """Apply every change of a stored delivery."""
+    """Apply every change of a stored delivery (``delivery``: its body, already parsed)."""
     report = Report()
-    delivery = envelope.parse(webhook.body.encode())
-    scope = await routing.scope_of(session, webhook)
-    for e, entry in enumerate(delivery.entry):
-        for c, change in enumerate(entry.changes):
-            where = f"entry[{e}].changes[{c}]"
-            await _change(session, change, scope, settings, now, report, where)
+    delivery = delivery or envelope.parse(webhook.body.encode())
+    scope = await routing.scope_of(session, webhook.whatsapp_config_id)
+    for item in await items_of(session, delivery, scope, report):
+        if item.kind == "errors":
+            report.failed(item.where, "Meta reported an error", meta=item.raw)
+            continue
+        async with _isolated(session, report, item.where):
+            if item.kind == "messages":
+                await _message(session, item.candidates, item.raw, item.names, settings, now)
+            else:
+                await _status(session, item.candidates, item.raw, now)
     return report
 
 
@@ -63,38 +89,46 @@ def finish(webhook: InboundWebhook, report: Report, now: datetime) -> None:
     webhook.item_count, webhook.errors = report.items, report.errors or None
 
 
-async def _change(
+async def items_of(
+    session: AsyncSession,
+    delivery: envelope.Envelope,
+    scope: WhatsappConfig | None,
+    report: Report,
+) -> list[Item]:
+    """The delivery's items in order, counted in ``report`` (with the changes no config has)."""
+    found: list[Item] = []
+    for e, entry in enumerate(delivery.entry):
+        for c, change in enumerate(entry.changes):
+            where = f"entry[{e}].changes[{c}]"
+            found.extend(await _items_of_change(session, change, scope, report, where))
+    return found
+
+
+async def _items_of_change(
     session: AsyncSession,
     change: envelope.Change,
     scope: WhatsappConfig | None,
-    settings: Settings,
-    now: datetime,
     report: Report,
     where: str,
-) -> None:
+) -> list[Item]:
     value = change.value
     if change.field != "messages":
         report.items += 1
         log.info("webhook field not handled", extra={"field": change.field, "item": where})
-        return
+        return []
     number = str((value.get("metadata") or {}).get("phone_number_id") or "")
     candidates = await routing.configs_for(session, number, scope)
     if not candidates:
         report.failed(where, f"no WhatsApp config has phone_number_id {number!r}")
-        return
+        return []
     names = _profile_names(value)
-    for kind, items in (("messages", value.get("messages")), ("statuses", value.get("statuses"))):
+    found = []
+    for kind in ("messages", "statuses", "errors"):
+        items = value.get(kind)
         for i, item in enumerate(items if isinstance(items, list) else []):
             report.items += 1
-            item_where = f"{where}.value.{kind}[{i}]"
-            async with _isolated(session, report, item_where):
-                if kind == "messages":
-                    await _message(session, candidates, item, names, settings, now)
-                else:
-                    await _status(session, candidates, item, now)
-    for i, error in enumerate(value.get("errors") or []):
-        report.items += 1
-        report.failed(f"{where}.value.errors[{i}]", "Meta reported an error", meta=error)
+            found.append(Item(kind, f"{where}.value.{kind}[{i}]", item, candidates, names))
+    return found
 
 
 class _isolated:
@@ -139,13 +173,7 @@ async def _message(
     config = await routing.config_for_sender(session, candidates, message, now)
     if config is None:
         return  # an activation code for a sandbox session: consumed by the routing
-    contact = await contacts.for_inbound(
-        session, config.project_id, message.sender, names.get(message.sender), now
-    )
-    inactivity = timedelta(minutes=settings.conversation_inactivity_minutes)
-    opened = await conversations.current(
-        session, config_id=config.id, contact=contact, now=now, inactivity=inactivity
-    )
+    opened = await conversation_of(session, config, message.sender, names, settings, now)
     # The inbox job decides "nothing left" under this lock: it cannot miss this message.
     conversation = await conversation_rows.lock(session, opened.id)
     assert conversation is not None
@@ -154,6 +182,22 @@ async def _message(
         if message.type in CONVERSATIONAL:
             delay = timedelta(milliseconds=settings.inbound_debounce_ms)
             await conversations.wake_inbox(session, conversation.id, delay=delay or None)
+
+
+async def conversation_of(
+    session: AsyncSession,
+    config: WhatsappConfig,
+    sender: str,
+    names: dict[str, str],
+    settings: Settings,
+    now: datetime,
+) -> WhatsappConversation:
+    """The sender's contact (made or renamed) and its current conversation on the number."""
+    contact = await contacts.for_inbound(session, config.project_id, sender, names.get(sender), now)
+    inactivity = timedelta(minutes=settings.conversation_inactivity_minutes)
+    return await conversations.current(
+        session, config_id=config.id, contact=contact, now=now, inactivity=inactivity
+    )
 
 
 async def _store(
@@ -165,7 +209,21 @@ async def _store(
     now: datetime,
 ) -> bool:
     """Insert the message (as Meta sent it) unless the number has its wamid; True if new."""
-    values = {
+    values = message_values(config, conversation_id, message, raw, now)
+    return await insert_ignoring_conflict(
+        session, WhatsappMessage, values, conflict_on=("whatsapp_config_id", "wamid")
+    )
+
+
+def message_values(
+    config: WhatsappConfig,
+    conversation_id: Any,
+    message: InboundMessage,
+    raw: dict[str, Any],
+    now: datetime,
+) -> dict[str, Any]:
+    """The columns of an inbound message's row, as Meta sent it."""
+    return {
         "project_id": config.project_id,
         "direction": "inbound",
         "conversation_id": conversation_id,
@@ -182,15 +240,18 @@ async def _store(
         "created_at": now,
         "updated_at": now,
     }
-    return await insert_ignoring_conflict(
-        session, WhatsappMessage, values, conflict_on=("whatsapp_config_id", "wamid")
-    )
 
 
 async def _status(
     session: AsyncSession, candidates: list[WhatsappConfig], item: Any, now: datetime
 ) -> None:
-    status = StatusItem.model_validate(item)
+    await apply_status(session, candidates, StatusItem.model_validate(item), now)
+
+
+async def apply_status(
+    session: AsyncSession, candidates: list[WhatsappConfig], status: StatusItem, now: datetime
+) -> None:
+    """Record a delivery receipt on the config whose outbound message it is about."""
     config = await routing.config_for_status(session, candidates, status)
     await statuses.record(
         session,

@@ -57,6 +57,49 @@ class Secrets:
     verify_token: str | None
 
 
+@dataclass(frozen=True)
+class Accepted:
+    """A delivery whose signature checked out: what is stored (see ``inbound/group.py``)."""
+
+    body: str
+    config_id: uuid.UUID | None
+    delivery: envelope.Envelope
+    project_id: uuid.UUID | None = None  # the per-config URL's project; else found per item
+
+
+async def accept(
+    session: AsyncSession,
+    body: bytes,
+    header: str | None,
+    secrets: Secrets,
+    config_id: uuid.UUID | None = None,
+) -> Accepted:
+    """The delivery if ``header`` signs it; nothing is written (``session`` only reads)."""
+    delivery = envelope.parse(body)
+    scope = await _scope(session, config_id)
+    candidates = await _signing_secrets(session, delivery, scope, secrets)
+    if not signature.is_valid(body, header, candidates):
+        raise BadSignature()
+    project_id = scope.project_id if scope is not None else None
+    return Accepted(body.decode(), config_id, delivery, project_id)
+
+
+async def store(session: AsyncSession, accepted: Accepted, settings: Settings) -> int:
+    """Store an accepted delivery and its items in ``session``; the stored row's id."""
+    row = InboundWebhook(
+        project_id=accepted.project_id,
+        whatsapp_config_id=accepted.config_id,
+        body=accepted.body,
+        status="pending",
+        item_count=0,
+        received_at=utcnow(),
+    )
+    session.add(row)
+    await session.flush()
+    await _store_items(session, row, settings, accepted.delivery)
+    return row.id
+
+
 async def receive(
     session: AsyncSession,
     body: bytes,
@@ -66,30 +109,17 @@ async def receive(
     config_id: uuid.UUID | None = None,
 ) -> int:
     """Store a signed delivery and its items; the stored row's id."""
-    delivery = envelope.parse(body)
-    scope = await _scope(session, config_id)
-    candidates = await _signing_secrets(session, delivery, scope, secrets)
-    if not signature.is_valid(body, header, candidates):
-        raise BadSignature()
-    row = InboundWebhook(
-        project_id=scope.project_id if scope is not None else None,
-        whatsapp_config_id=config_id,
-        body=body.decode(),
-        status="pending",
-        item_count=0,
-        received_at=utcnow(),
-    )
-    session.add(row)
-    await session.flush()
-    await _store_items(session, row, settings)
-    return row.id
+    accepted = await accept(session, body, header, secrets, config_id)
+    return await store(session, accepted, settings)
 
 
-async def _store_items(session: AsyncSession, row: InboundWebhook, settings: Settings) -> None:
+async def _store_items(
+    session: AsyncSession, row: InboundWebhook, settings: Settings, delivery: envelope.Envelope
+) -> None:
     now = utcnow()
     try:
         async with session.begin_nested():
-            report = await ingest.process(session, row, settings, now)
+            report = await ingest.process(session, row, settings, now, delivery=delivery)
     except Exception:
         log.exception("webhook items not stored now; a job retries", extra={"webhook": row.id})
         await enqueue(session, PROCESS_TASK, {"webhook_id": row.id}, project_id=row.project_id)
@@ -141,7 +171,9 @@ async def verify_subscription(
     """Meta's GET handshake: the challenge back if the token is the one configured."""
     if mode != "subscribe" or not token or challenge is None:
         raise VerificationFailed()
-    scope = await _scope(session, config_id)
+    scope = None if config_id is None else await configs.load_by_id(session, config_id)
+    if config_id is not None and scope is None:
+        raise UnknownWebhookConfig()
     expected = (
         configs.verify_token(scope, secrets.cipher) if scope is not None else secrets.verify_token
     )

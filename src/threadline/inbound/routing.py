@@ -9,6 +9,8 @@ every sandbox message goes to it.
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from threadline.inbound.items import InboundMessage, StatusItem
 from threadline.messaging import repository as outbox
 from threadline.messaging.statuses import callback_message_id
-from threadline.models import InboundWebhook, WhatsappConfig
+from threadline.models import SandboxSession, WhatsappConfig
 from threadline.sandbox_sessions import service as sandbox_sessions
 from threadline.whatsapp_configs import service as configs
 
@@ -27,11 +29,11 @@ class Unroutable(Exception):
     """No config of this number can take the item (recorded as the item's error)."""
 
 
-async def scope_of(session: AsyncSession, webhook: InboundWebhook) -> WhatsappConfig | None:
+async def scope_of(session: AsyncSession, config_id: uuid.UUID | None) -> WhatsappConfig | None:
     """The config named by the per-config URL the delivery came to, if any."""
-    if webhook.whatsapp_config_id is None:
+    if config_id is None:
         return None
-    return await configs.find_by_id(session, webhook.whatsapp_config_id)
+    return await configs.find_by_id(session, config_id)
 
 
 async def configs_for(
@@ -45,20 +47,57 @@ async def configs_for(
     return await configs.find_by_phone_number_id(session, phone_number_id)
 
 
+@dataclass
+class SandboxHints:
+    """What a group's sandbox messages are routed by, read for the whole group at once:
+    the pending codes among their texts, and each sender's active session."""
+
+    codes: set[str]
+    active: dict[str, SandboxSession | None]
+
+
+async def sandbox_hints(
+    session: AsyncSession, routed: list[tuple[list[WhatsappConfig], InboundMessage]]
+) -> SandboxHints:
+    """The hints of the messages that only sandbox configs can take (two statements)."""
+    sandbox = [m for candidates, m in routed if all(c.kind == SANDBOX_KIND for c in candidates)]
+    texts = [text for m in sandbox if (text := _text(m)) is not None and len(text) <= 16]
+    codes = await sandbox_sessions.pending_codes(session, texts) if texts else set()
+    phones = sorted({f"+{m.sender}" for m in sandbox})
+    active = await sandbox_sessions.active_for_phones(session, phones) if phones else {}
+    return SandboxHints(codes, active)
+
+
 async def config_for_sender(
-    session: AsyncSession, candidates: list[WhatsappConfig], message: InboundMessage, now: datetime
+    session: AsyncSession,
+    candidates: list[WhatsappConfig],
+    message: InboundMessage,
+    now: datetime,
+    hints: SandboxHints | None = None,
 ) -> WhatsappConfig | None:
-    """The config a message goes to; None when it was a sandbox activation code."""
+    """The config a message goes to; None when it was a sandbox activation code.
+
+    With ``hints`` (see :func:`sandbox_hints`), only a text that is a pending code is
+    tried as one, and the sender's session is not read again.
+    """
     production = [config for config in candidates if config.kind != SANDBOX_KIND]
     if production:
         return production[0]
     phone = f"+{message.sender}"
     text = _text(message)
-    if text is not None and len(text) <= 16:
+    maybe_code = hints is None or (
+        text is not None and sandbox_sessions.normalise_code(text) in hints.codes
+    )
+    if text is not None and len(text) <= 16 and maybe_code:
         joined = await sandbox_sessions.activate(session, code=text, phone_number=phone, now=now)
         if joined is not None:
+            if hints is not None:
+                hints.active[phone] = joined
             return None
-    active = await sandbox_sessions.active_for_phone(session, phone)
+    if hints is not None and phone in hints.active:
+        active = hints.active[phone]
+    else:
+        active = await sandbox_sessions.active_for_phone(session, phone)
     by_id = {config.id: config for config in candidates}
     if active is not None and active.whatsapp_config_id in by_id:
         return by_id[active.whatsapp_config_id]

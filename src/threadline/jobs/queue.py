@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -56,9 +57,50 @@ async def enqueue(
         replace=replace,
     )
     if run_at is None or run_at <= now:
-        # In-process workers are woken after the commit; on PostgreSQL a trigger on
-        # ``jobs`` notifies the other processes' (migration 0006).
-        session.sync_session.info[_ENQUEUED] = True
+        _wake_after_commit(session)
+
+
+@dataclass(frozen=True)
+class NewJob:
+    """One job of :func:`enqueue_many` (the same fields as :func:`enqueue`'s)."""
+
+    task: str
+    payload: dict[str, Any]
+    run_at: datetime | None = None
+    dedupe_key: str | None = None
+    lock_key: str | None = None
+    project_id: uuid.UUID | None = None
+
+
+async def enqueue_many(session: AsyncSession, jobs: list[NewJob]) -> None:
+    """:func:`enqueue` for several jobs in one statement (a job whose dedupe key is queued
+    is skipped, as there)."""
+    now = utcnow()
+    rows = [
+        {
+            "project_id": job.project_id,
+            "task": job.task,
+            "payload": job.payload,
+            "status": "queued",
+            "run_at": job.run_at or now,
+            "attempts": 0,
+            "max_attempts": registry.policy(job.task).max_attempts,
+            "dedupe_key": job.dedupe_key,
+            "lock_key": job.lock_key,
+            "created_at": now,
+        }
+        for job in jobs
+    ]
+    if rows:
+        await repository.insert_many(session, rows)
+        if any(job.run_at is None or job.run_at <= now for job in jobs):
+            _wake_after_commit(session)
+
+
+def _wake_after_commit(session: AsyncSession) -> None:
+    # In-process workers are woken after the commit; on PostgreSQL a trigger on ``jobs``
+    # notifies the other processes' (migration 0006).
+    session.sync_session.info[_ENQUEUED] = True
 
 
 async def cancel(session: AsyncSession, dedupe_key: str) -> None:

@@ -373,3 +373,15 @@ async def delete_queued(session: AsyncSession, dedupe_key: str) -> None:
         .where(Job.dedupe_key == dedupe_key, Job.status == "queued")
         .execution_options(synchronize_session=False)
     )
+
+
+async def insert_many(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Insert jobs in one statement; a row whose queued ``dedupe_key`` exists is skipped."""
+    if not rows:
+        return
+    dialect = postgresql if _is_postgres(session) else sqlite
+    statement = dialect.insert(Job).values(rows)
+    statement = statement.on_conflict_do_nothing(
+        index_elements=["dedupe_key"], index_where=text("status = 'queued'")
+    )
+    await session.execute(statement)

@@ -113,3 +113,34 @@ async def newest_active(session: AsyncSession, phone_number: str) -> SandboxSess
         .limit(1)
     )
     return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def pending_codes(session: AsyncSession, codes: list[str]) -> set[str]:
+    """Which of ``codes`` are the codes of pending sessions (one statement for many)."""
+    if not codes:
+        return set()
+    statement = select(SandboxSession.activation_code).where(
+        SandboxSession.activation_code.in_(codes), SandboxSession.status == PENDING
+    )
+    return set((await session.execute(statement)).scalars())
+
+
+async def newest_active_of(
+    session: AsyncSession, phone_numbers: list[str]
+) -> dict[str, SandboxSession]:
+    """:func:`newest_active` for several phones in one statement (phones with none left out)."""
+    if not phone_numbers:
+        return {}
+    statement = (
+        select(SandboxSession)
+        .where(
+            SandboxSession.phone_number.in_(phone_numbers),
+            SandboxSession.status == ACTIVE,
+            SandboxSession.expires_at.is_(None),
+        )
+        .order_by(SandboxSession.activated_at.desc(), SandboxSession.id.desc())
+    )
+    newest: dict[str, SandboxSession] = {}
+    for row in (await session.execute(statement)).scalars():
+        newest.setdefault(row.phone_number, row)
+    return newest

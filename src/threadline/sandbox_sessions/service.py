@@ -118,6 +118,23 @@ async def active_for_phone(session: AsyncSession, phone_number: str) -> SandboxS
     return await repository.newest_active(session, phones.normalise(phone_number))
 
 
+async def pending_codes(session: AsyncSession, texts: list[str]) -> set[str]:
+    """Of ``texts``, the normalised codes of pending sessions (what :func:`activate` may take)."""
+    codes = {normalise_code(text) for text in texts}
+    codes = {code for code in codes if 0 < len(code) <= MAX_CODE_LENGTH}
+    return await repository.pending_codes(session, sorted(codes))
+
+
+async def active_for_phones(
+    session: AsyncSession, phone_numbers: list[str]
+) -> dict[str, SandboxSession | None]:
+    """:func:`active_for_phone` of each phone, in one statement."""
+    valid = {phone: phones.normalise(phone) for phone in phone_numbers}
+    valid = {phone: wa for phone, wa in valid.items() if phones.is_phone_number(phone)}
+    newest = await repository.newest_active_of(session, sorted(set(valid.values())))
+    return {phone: newest.get(valid[phone]) if phone in valid else None for phone in phone_numbers}
+
+
 def is_live(row: SandboxSession, now: datetime) -> bool:
     """Whether the session still works (its code can be used, or its phone is connected)."""
     return row.expires_at is None or row.expires_at > now

@@ -22,6 +22,7 @@ from threadline.models import (
     WhatsappConversation,
     WhatsappMessage,
 )
+from threadline.whatsapp_configs import cache
 from threadline.whatsapp_configs.schemas import WhatsappConfigFilters
 
 
@@ -45,6 +46,7 @@ async def default_for(session: AsyncSession, project_id: uuid.UUID) -> WhatsappC
 
 async def make_default(session: AsyncSession, project_id: uuid.UUID, config_id: uuid.UUID) -> None:
     """Make the config the project's one default (every other config of it stops being one)."""
+    cache.changed(session)
     await session.execute(
         update(WhatsappConfig)
         .where(WhatsappConfig.project_id == project_id)
@@ -82,6 +84,7 @@ async def by_id(session: AsyncSession, config_id: uuid.UUID) -> WhatsappConfig |
 
 def add(session: AsyncSession, config: WhatsappConfig) -> None:
     """Stage a new config row."""
+    cache.changed(session)
     session.add(config)
 
 
@@ -181,6 +184,7 @@ async def live_execution_ids(
 
 async def purge(session: AsyncSession, config_ids: Sequence[uuid.UUID]) -> None:
     """Delete the configs and what belongs to them; unlink what is kept as history."""
+    cache.changed(session)
     conversations = select(WhatsappConversation.id).where(
         WhatsappConversation.whatsapp_config_id.in_(config_ids)
     )
@@ -218,6 +222,7 @@ async def save_unless_number_taken(session: AsyncSession, config: WhatsappConfig
     A savepoint around the write: of concurrent requests for one key, the unique index
     lets one win and the others learn it without aborting their transaction.
     """
+    cache.changed(session)
     try:
         async with session.begin_nested():
             session.add(config)

@@ -14,7 +14,7 @@ from threadline.kit.crypto import Cipher
 from threadline.kit.listing import CreatedRange
 from threadline.kit.schemas import PageParams
 from threadline.models import Project, WhatsappConfig
-from threadline.whatsapp_configs import repository
+from threadline.whatsapp_configs import cache, repository
 from threadline.whatsapp_configs.schemas import (
     WhatsappConfigCreateFields,
     WhatsappConfigFields,
@@ -151,12 +151,34 @@ async def list_for(session: AsyncSession, project: Project) -> list[WhatsappConf
 async def find_by_phone_number_id(
     session: AsyncSession, phone_number_id: str
 ) -> list[WhatsappConfig]:
-    """The configs inbound messages on ``phone_number_id`` may belong to (any project)."""
-    return await repository.by_phone_number_id(session, phone_number_id)
+    """The configs inbound messages on ``phone_number_id`` may belong to (any project).
+
+    Cached (see ``whatsapp_configs/cache.py``): read-only copies, not rows of ``session``.
+    """
+
+    async def load() -> list[WhatsappConfig]:
+        found = await repository.by_phone_number_id(session, phone_number_id)
+        return [cache.snapshot(config) for config in found]
+
+    return await cache.cache.get(cache.by_number_key(phone_number_id), load)
 
 
 async def find_by_id(session: AsyncSession, config_id: uuid.UUID) -> WhatsappConfig | None:
-    """A config by id in any project: its per-config webhook URL names it."""
+    """A config by id in any project: its per-config webhook URL names it.
+
+    Cached like :func:`find_by_phone_number_id`: a read-only copy (to change the row,
+    use :func:`load_by_id`).
+    """
+
+    async def load() -> WhatsappConfig | None:
+        found = await repository.by_id(session, config_id)
+        return None if found is None else cache.snapshot(found)
+
+    return await cache.cache.get(cache.by_id_key(config_id), load)
+
+
+async def load_by_id(session: AsyncSession, config_id: uuid.UUID) -> WhatsappConfig | None:
+    """The config's row in ``session`` (uncached, for a change), whatever its project."""
     return await repository.by_id(session, config_id)
 
 
