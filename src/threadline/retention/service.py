@@ -12,6 +12,7 @@ that kind forever.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -65,7 +66,7 @@ class _Compaction:
     budget: int
     deleted: list[int] = field(default_factory=list)
     summaries: dict[int, dict[str, Any]] = field(default_factory=dict)
-    finished: list[Any] = field(default_factory=list)
+    finished: list[uuid.UUID] = field(default_factory=list)
 
     def take(self, due: Due, rows: list[Event]) -> None:
         """Fold ``due``'s rows into the batch; it is finished if none are left after them."""
