@@ -34,6 +34,7 @@ from builders import chain, create_active_flow, create_project, node, run_jobs, 
 from threadline.config import Settings
 from threadline.jobs import repository as job_queue
 from threadline.jobs.context import BatchContext
+from threadline.jobs.retry import RetryPolicy
 from threadline.jobs.worker import Worker
 from threadline.kit.clock import utcnow
 from threadline.kit.resources import Resources
@@ -115,11 +116,13 @@ async def test_a_transient_error_retries_one_conversation_while_the_others_carry
     sandbox: SandboxState,
     sandbox_url: str,
     batch_sizes: list[int],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # A long backoff, so that the retry cannot come before the others are done.
+    monkeypatch.setattr(RetryPolicy, "delay", lambda _policy, _attempt: 30.0)
     sandbox.failures.append(FailureRule(remaining=1, code=131000, http_status=500))
     await _start_all(client, resources, sandbox_url, CONVERSATIONS, TEXTS)
-    worker = Worker(resources)
-    await worker.run_until_idle()  # the backoff (~0.5 s) is not over yet
+    await Worker(resources).run_until_idle()
 
     rows = await outbox_rows(resources)
     retried = {m.conversation_id for m in rows if m.status == "queued"}

@@ -18,7 +18,7 @@ from threadline.jobs import repository
 from threadline.jobs.context import BatchContext
 from threadline.jobs.queue import enqueue
 from threadline.jobs.registry import Registry
-from threadline.jobs.retry import RetryPolicy
+from threadline.jobs.retry import RetryLater, RetryPolicy
 from threadline.jobs.worker import Worker
 from threadline.kit.clock import utcnow
 from threadline.kit.resources import Resources
@@ -209,3 +209,48 @@ async def test_the_heartbeat_never_waits_for_a_locked_job_row(
     leases = {j.id: j.lease_expires_at for j in await _rows(resources, "test.batch")}
     assert leases[free.id] == until
     assert leases[locked.id] is not None and leases[locked.id] < until
+
+
+async def test_a_member_retried_early_stays_held_by_its_new_batch_when_the_first_ends(
+    resources: Resources,
+) -> None:
+    """A job retried while its batch goes on is claimed again, in a second batch; the
+    first batch's end must not make the worker forget it (nor stop its heartbeat)."""
+    tasks, gates, runs = Registry(), [asyncio.Event(), asyncio.Event()], []
+
+    @tasks.batch_task("test.batch", batch_size=10)
+    async def handler(batch: BatchContext) -> None:
+        runs.append(sorted(c.job.payload["n"] for c in batch.jobs))
+        if len(runs) == 1:
+            (early,) = [c for c in batch.jobs if c.job.payload["n"] == 0]
+            await batch.fail(early, RetryLater(0))
+        await gates[len(runs) - 1].wait()
+
+    await _enqueue(resources, "test.batch", [{"n": 0}, {"n": 1}])
+    a = Worker(resources, tasks=tasks)
+    running = asyncio.create_task(a.run())
+    try:
+        await eventually(lambda: _runs(runs, 2), timeout=5, what="job 0 to run again")
+        (again,) = [j for j in await _rows(resources, "test.batch") if j.payload["n"] == 0]
+        gates[0].set()
+        await eventually(lambda: _rows_left(resources, 1), timeout=5, what="the first batch to end")
+        held = a._running.get(again.id)
+        assert held is not None and held.attempts == 2, "the worker forgot the job it runs"
+        assert a._free("fast") == a.concurrency - 1, "the second batch's slot was freed"
+        gates[1].set()
+        await eventually(lambda: _rows_left(resources, 0), timeout=5, what="the second end")
+    finally:
+        for gate in gates:
+            gate.set()
+        a.stop()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(running, 10)
+    assert runs == [[0, 1], [0]]
+
+
+async def _runs(runs: list[Any], count: int) -> bool:
+    return len(runs) == count
+
+
+async def _rows_left(resources: Resources, count: int) -> bool:
+    return len(await _rows(resources, "test.batch")) == count

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import time
+from collections.abc import Callable, Coroutine
 from datetime import timedelta
+from functools import partial
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,8 +46,8 @@ class Worker:
         self.lease_seconds = settings.job_lease_seconds
         self.unknown_task_grace = settings.unknown_task_grace_seconds
         self._running: dict[int, ClaimedJob] = {}
-        # The slots in use: keyed by the job's id, or by a batch's first job's id.
-        self._lanes: dict[int, Lane] = {}
+        self._lanes: dict[int, Lane] = {}  # the slots in use, by slot number
+        self._slots = itertools.count()
         self._batch_of: dict[int, BatchContext] = {}
         self._contexts: dict[int, JobContext] = {}
         self._handles: dict[int, asyncio.Task[None]] = {}
@@ -116,7 +120,7 @@ class Worker:
             return 0
         jobs = await self._claim(tasks, free)
         for job in jobs:
-            self._hold(lane, [job], asyncio.create_task(self._run_one(job, lane)))
+            self._hold(lane, [job], partial(self._run_one, job, lane))
         return len(jobs)
 
     async def _claim_batch(self, lane: Lane, task: Task) -> int:
@@ -125,19 +129,31 @@ class Worker:
             return 0
         jobs = await self._claim([task.name], task.batch_size)
         if jobs:
-            self._hold(lane, jobs, asyncio.create_task(self._run_batch(task, jobs, lane)))
+            self._hold(lane, jobs, partial(self._run_batch, task, jobs, lane))
         return len(jobs)
 
-    def _hold(self, lane: Lane, jobs: list[ClaimedJob], handle: asyncio.Task[None]) -> None:
-        self._lanes[jobs[0].id] = lane
+    def _hold(
+        self, lane: Lane, jobs: list[ClaimedJob], run: Callable[[int], Coroutine[Any, Any, None]]
+    ) -> None:
+        """Take a slot of ``lane`` for ``jobs`` and start ``run(slot)``."""
+        slot = next(self._slots)
+        self._lanes[slot] = lane
+        handle = asyncio.create_task(run(slot))
         for job in jobs:
             self._running[job.id], self._handles[job.id] = job, handle
-
-    def _release(self, jobs: list[ClaimedJob]) -> None:
-        for job in jobs:
-            for held in (self._running, self._lanes, self._contexts, self._handles):
-                held.pop(job.id, None)
+            self._contexts.pop(job.id, None)
             self._batch_of.pop(job.id, None)
+            self._settling.discard(job.id)
+
+    def _release(self, jobs: list[ClaimedJob], slot: int) -> None:
+        """Free the slot; forget the jobs unless claimed again meanwhile (a batch member
+        retried early can be running again, in another batch, as this one ends)."""
+        self._lanes.pop(slot, None)
+        for job in jobs:
+            if self._running.get(job.id) is not job:
+                continue
+            for held in (self._running, self._contexts, self._handles, self._batch_of):
+                held.pop(job.id, None)
             self._settling.discard(job.id)
         self._wake.set()
 
@@ -158,7 +174,7 @@ class Worker:
         wait = (due - utcnow()).total_seconds() if due is not None else self.poll_seconds
         return min(self.poll_seconds, wait) if wait > 0 else self.poll_seconds
 
-    async def _run_one(self, job: ClaimedJob, lane: Lane) -> None:
+    async def _run_one(self, job: ClaimedJob, lane: Lane, slot: int) -> None:
         context = JobContext(job=job, resources=self.resources)
         self._contexts[job.id] = context
         started, outcome = time.monotonic(), None
@@ -172,11 +188,11 @@ class Worker:
         except Exception as error:
             outcome = await self._record_failure(context, error)
         finally:
-            self._release([job])
+            self._release([job], slot)
             if outcome is not None:
                 self._log_done(job, lane, outcome, time.monotonic() - started)
 
-    async def _run_batch(self, task: Task, jobs: list[ClaimedJob], lane: Lane) -> None:
+    async def _run_batch(self, task: Task, jobs: list[ClaimedJob], lane: Lane, slot: int) -> None:
         assert task.batch_handler is not None
         contexts = [JobContext(job=job, resources=self.resources) for job in jobs]
         batch = BatchContext(contexts, self.resources, record_failure=self._record_failure)
@@ -187,7 +203,7 @@ class Worker:
         try:
             await batches.run_batch(task.batch_handler, batch)
         finally:
-            self._release(jobs)
+            self._release(jobs, slot)
             for context in contexts:
                 if (outcome := batches.outcome(context)) is not None:
                     self._log_done(context.job, lane, outcome, time.monotonic() - started)
