@@ -31,8 +31,8 @@ async def lock_conversations(
 ) -> dict[uuid.UUID, WhatsappConversation]:
     """Row-lock conversations as their inbox does (``FOR NO KEY UPDATE``), in id order.
 
-    One statement for a group's conversations; in id order, so two groups (of two
-    processes) that share conversations wait for each other and never deadlock.
+    One statement for a group's conversations, in id order: two groups (of two
+    processes) that share conversations wait for each other instead of deadlocking.
     """
     statement = (
         select(WhatsappConversation)
