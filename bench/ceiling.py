@@ -53,7 +53,7 @@ SETTINGS = (
 )
 
 _EVENT = (
-    "(md5(:n::text)::uuid, '{kind}', '{node}', now(), {duration}, "
+    "(md5('project')::uuid, md5(:n::text)::uuid, '{kind}', '{node}', now(), {duration}, "
     '\'{{"seq": 1, "input": "r1"}}\')'
 )
 _EVENTS = ",\n  ".join(
@@ -80,25 +80,25 @@ UPDATE {SCHEMA}.flow_executions SET step_seq = step_seq + 1, status = 'waiting',
   WHERE id = md5(:n::text)::uuid AND status = 'waiting' AND step_seq = :seq
   RETURNING step_seq AS new_seq
 \\gset
-INSERT INTO {SCHEMA}.execution_events (execution_id, kind, node_id, at, duration_ms, data)
-  VALUES {_EVENTS};
+INSERT INTO {SCHEMA}.execution_events (project_id, execution_id, kind, node_id, at,
+  duration_ms, data) VALUES {_EVENTS};
 INSERT INTO {SCHEMA}.whatsapp_messages (project_id, direction, execution_id, node_id,
   phone_number, message_type, content, payload, status, attempts, created_at)
   VALUES (md5('project')::uuid, 'outbound', md5(:n::text)::uuid, 'reply', '+15550000001',
   'text', 'got r1', '{{"type": "text", "text": {{"body": "got r1"}},
   "messaging_product": "whatsapp", "to": "15550000001"}}', 'pending', 0, now());
 DELETE FROM {SCHEMA}.jobs WHERE id = :job_id;
-INSERT INTO {SCHEMA}.jobs (task, payload, status, run_at, attempts, max_attempts,
-  lock_key, created_at)
-  VALUES ('messaging.deliver', jsonb_build_object('execution_id', md5(:n::text)),
+INSERT INTO {SCHEMA}.jobs (project_id, task, payload, status, run_at, attempts,
+  max_attempts, lock_key, created_at)
+  VALUES (md5('project')::uuid, 'messaging.deliver', jsonb_build_object('execution_id', md5(:n::text)),
   'queued', now(), 0, 10, 'execution:' || md5(:n::text), now())
   RETURNING id AS job_id
 \\gset
 COMMIT;
 """,
     "insert_one": f"""BEGIN;
-INSERT INTO {SCHEMA}.execution_events (execution_id, kind, node_id, at, duration_ms, data)
-  VALUES (md5('1')::uuid, 'step_entered', 'wait', now(), NULL, '{{"seq": 1}}');
+INSERT INTO {SCHEMA}.execution_events (project_id, execution_id, kind, node_id, at,
+  duration_ms, data) VALUES (md5('project')::uuid, md5('1')::uuid, 'step_entered', 'wait', now(), NULL, '{{"seq": 1}}');
 COMMIT;
 """,
     "select_one": "BEGIN;\nSELECT 1;\nCOMMIT;\n",
