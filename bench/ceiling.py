@@ -90,7 +90,8 @@ INSERT INTO {SCHEMA}.whatsapp_messages (project_id, direction, execution_id, nod
 DELETE FROM {SCHEMA}.jobs WHERE id = :job_id;
 INSERT INTO {SCHEMA}.jobs (project_id, task, payload, status, run_at, attempts,
   max_attempts, lock_key, created_at)
-  VALUES (md5('project')::uuid, 'messaging.deliver', jsonb_build_object('execution_id', md5(:n::text)),
+  VALUES (md5('project')::uuid, 'messaging.deliver',
+  jsonb_build_object('execution_id', md5(:n::text)),
   'queued', now(), 0, 10, 'execution:' || md5(:n::text), now())
   RETURNING id AS job_id
 \\gset
@@ -98,7 +99,9 @@ COMMIT;
 """,
     "insert_one": f"""BEGIN;
 INSERT INTO {SCHEMA}.execution_events (project_id, execution_id, kind, node_id, at,
-  duration_ms, data) VALUES (md5('project')::uuid, md5('1')::uuid, 'step_entered', 'wait', now(), NULL, '{{"seq": 1}}');
+  duration_ms, data)
+  VALUES (md5('project')::uuid, md5('1')::uuid, 'step_entered', 'wait', now(), NULL,
+  '{{"seq": 1}}');
 COMMIT;
 """,
     "select_one": "BEGIN;\nSELECT 1;\nCOMMIT;\n",
