@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     egress_allow: str = ""
     call_max_response_bytes: int = Field(default=262_144, ge=1)
     # The slow lane's slots (external calls), apart from ``worker_concurrency`` (the fast
-    # lane: timers, advances, deliveries), so slow calls never make timers late.
+    # lane: timers, inbox turns, deliveries), so slow calls never make timers late.
     worker_slow_concurrency: int = Field(default=8, ge=1)
     # A job whose task this worker does not know is left to workers that do (a rolling
     # deploy) for this long after it was created, then failed.

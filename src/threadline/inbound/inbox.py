@@ -5,7 +5,7 @@ For each pending message, under the conversation's row lock (then its execution'
 * an execution waiting for the user is resumed with it (reason ``user_input``);
 * an execution waiting on ``handoff`` is left parked: the message is for the person who
   took the conversation over (``processing_status`` ``handoff``);
-* an execution still running (a call in flight, an advance queued) keeps the message
+* an execution still running (a call in flight) keeps the message
   pending: when it parks or ends, ``executions.runtime`` wakes this inbox again;
 * with no execution, the first matching ``inbound_message`` trigger of the number
   starts its flow (``no_flow`` when none matches).

@@ -1,6 +1,6 @@
 """The worker: claims due jobs per lane, runs them concurrently, keeps their leases alive.
 
-Each lane (``fast``: timers, advances, deliveries; ``slow``: external calls) has its own
+Each lane (``fast``: timers, inbox turns, deliveries; ``slow``: external calls) has its own
 slots, so slow calls can never take every slot. One claim loop serves both lanes.
 """
 
