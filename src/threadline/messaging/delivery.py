@@ -39,7 +39,6 @@ from threadline.messaging import outcomes, repository
 from threadline.messaging.outcomes import DeliveryTarget
 from threadline.messaging.scopes import Scope, TransientDeliveryError
 from threadline.models import WhatsappMessage
-from threadline.whatsapp.client import WhatsAppClient
 from threadline.whatsapp.errors import DeliveryNotAttempted, DeliveryOutcomeUnknown, GraphError
 
 log = logging.getLogger("threadline.messaging")
@@ -327,13 +326,7 @@ class _Run:
         """Send the line's message; what happened, to be recorded."""
         assert line.ready is not None
         message, target = line.ready
-        client = WhatsAppClient(
-            self.resources.http,
-            base_url=target.base_url,
-            phone_number_id=target.phone_number_id,
-            access_token=target.access_token,
-            api_version=target.api_version,
-        )
+        client = target.client(self.resources.http)
         try:
             result = await client.send_message(_with_callback(message))
         except DeliveryOutcomeUnknown as error:

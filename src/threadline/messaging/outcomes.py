@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.kit.clock import utcnow
@@ -14,6 +15,7 @@ from threadline.messaging import repository, settle, statuses
 from threadline.messaging.hooks import execution_hooks
 from threadline.messaging.metrics import DELIVERIES
 from threadline.models import WhatsappMessage
+from threadline.whatsapp.client import WhatsAppClient
 from threadline.whatsapp.errors import GraphError
 from threadline.whatsapp_configs.service import SANDBOX_KIND
 from threadline.whatsapp_configs.service import get_by_id as get_whatsapp_config
@@ -29,6 +31,16 @@ class DeliveryTarget:
     phone_number_id: str
     access_token: str
     api_version: str
+
+    def client(self, http: httpx.AsyncClient) -> WhatsAppClient:
+        """A Graph API client for this config, on the process's pooled ``http``."""
+        return WhatsAppClient(
+            http,
+            base_url=self.base_url,
+            phone_number_id=self.phone_number_id,
+            access_token=self.access_token,
+            api_version=self.api_version,
+        )
 
 
 async def target(

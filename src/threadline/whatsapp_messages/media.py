@@ -12,7 +12,6 @@ from starlette.types import Receive, Scope, Send
 
 from threadline.errors import AppError, NotFound
 from threadline.whatsapp import limits
-from threadline.whatsapp.client import WhatsAppClient
 from threadline.whatsapp.errors import GraphError, WhatsAppError
 from threadline.whatsapp_messages.service import MediaSource
 
@@ -49,13 +48,7 @@ class MediaResponse(Response):
         self.mime_type = source.mime_type or ""
         target = source.target
         self.source = source
-        self.client = WhatsAppClient(
-            http,
-            base_url=target.base_url,
-            phone_number_id=target.phone_number_id,
-            access_token=target.access_token,
-            api_version=target.api_version,
-        )
+        self.client = target.client(http)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Send the media, or the error that stopped it before the first byte."""

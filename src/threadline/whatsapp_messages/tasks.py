@@ -6,7 +6,6 @@ from threadline.jobs.registry import registry
 from threadline.jobs.retry import RetryPolicy
 from threadline.jobs.worker import JobContext
 from threadline.messaging.outcomes import error_dict
-from threadline.whatsapp.client import WhatsAppClient
 from threadline.whatsapp.errors import GraphError
 from threadline.whatsapp_messages import service
 
@@ -40,11 +39,5 @@ async def mark_read(ctx: JobContext) -> None:
 
 async def _send(ctx: JobContext, receipt: service.ReadReceipt, *, typing_indicator: bool) -> None:
     target = receipt.target
-    client = WhatsAppClient(
-        ctx.resources.http,
-        base_url=target.base_url,
-        phone_number_id=target.phone_number_id,
-        access_token=target.access_token,
-        api_version=target.api_version,
-    )
+    client = target.client(ctx.resources.http)
     await client.mark_read(receipt.wamid, typing_indicator=typing_indicator)
