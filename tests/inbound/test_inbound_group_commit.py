@@ -22,7 +22,7 @@ from threadline.config import Settings
 from threadline.inbound import ingest
 from threadline.inbound.group import GroupCommit
 from threadline.kit.resources import Resources
-from threadline.models import InboundWebhook, WhatsappMessage
+from threadline.models import InboundWebhook, Project, WhatsappMessage
 
 pytestmark = pytest.mark.usefixtures("sandbox")
 
@@ -220,3 +220,21 @@ async def test_items_failing_unexpectedly_leave_their_delivery_stored_for_the_jo
 
     assert "wamid.flaky" in await _inbound_wamids(resources)
     assert {w.status for w in await _rows(resources, InboundWebhook)} == {"processed"}
+
+
+async def test_a_delivery_not_stored_in_time_is_a_503_and_the_log_says_where_it_waits(
+    settings: Settings, resources: Resources, sandbox_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A transaction holds the project's row: the group's inserts wait for it."""
+    await create_project(resources, sandbox_url)
+    app = create_app(settings.model_copy(update={"ingest_timeout_seconds": 0.5}), resources)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        async with resources.db.transaction() as holder:
+            await holder.execute(select(Project).with_for_update())
+            answers = await _post_all(http, [_text_delivery("wamid.t0", "15550006000")])
+            assert answers[0].status_code == 503, answers[0].text
+            assert "not stored in time" in answers[0].json()["message"]
+            assert "the writer is at _drain" in caplog.text and "_commit" in caplog.text
+        await _group(app).close()  # the holder is gone: the writer stores it after all
+    assert await _inbound_wamids(resources) == ["wamid.t0"]

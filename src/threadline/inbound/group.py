@@ -27,6 +27,7 @@ import asyncio
 import logging
 from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -109,7 +110,19 @@ class GroupCommit:
         except TimeoutError:
             if waiting in self._queue:
                 self._queue.remove(waiting)
+            log.error(
+                "a webhook delivery was not stored within %ss (answered 503); the writer is at %s",
+                self.settings.ingest_timeout_seconds,
+                self.writer_at(),
+            )
             raise StoreTimeout() from None
+
+    def writer_at(self) -> str:
+        """Where the writer is waiting (its chain of awaits, outermost first), for the log."""
+        writer = self._writer
+        if writer is None or writer.done():
+            return "nowhere (no writer running)"
+        return " > ".join(_awaits(writer.get_coro()))
 
     async def close(self) -> None:
         """Take no more deliveries; return once the waiting ones are stored."""
@@ -206,6 +219,20 @@ async def store_each(
             log.warning("a delivery of a group was not stored; it is retried alone", exc_info=True)
             outcomes.append(error)
     return outcomes
+
+
+def _awaits(awaitable: object) -> list[str]:
+    """The functions a suspended coroutine is in, following what each one awaits."""
+    found = []
+    while awaitable is not None:
+        frame = getattr(awaitable, "cr_frame", None) or getattr(awaitable, "gi_frame", None)
+        if frame is None:
+            found.append(type(awaitable).__name__)
+            break
+        where = "/".join(Path(frame.f_code.co_filename).parts[-2:])
+        found.append(f"{frame.f_code.co_name} ({where}:{frame.f_lineno})")
+        awaitable = getattr(awaitable, "cr_await", None) or getattr(awaitable, "gi_yieldfrom", None)
+    return found
 
 
 def _settle(done: asyncio.Future[int], outcome: Outcome) -> None:
