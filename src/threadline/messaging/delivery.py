@@ -8,7 +8,10 @@ owned by its job. A batch of lines goes round by round:
 2. the messages are sent concurrently, one per line, on the shared keep-alive client;
 3. one transaction records every result (accepted sends with set-based statements) and
    claims the next message of every line, and so on until every line is empty;
-4. the lines found empty end under their queuers' locks (:meth:`_Run.finish_or_next`).
+4. a line found empty while recording ends in that transaction, under its queuers'
+   locks (:meth:`_Run.transaction`): a batch of one costs two transactions after its
+   claim. A line found empty at the start (its job came after another sent its
+   messages) ends in a transaction of its own that takes those locks first.
 
 Every transaction first locks the jobs still held (``jobs.context.BatchContext``): a
 line whose job was taken over claims nothing more and ends nothing, but the outcome of
@@ -213,8 +216,8 @@ class _Run:
         async with self.owner.transaction() as tx:
             ready = await self.next_ready(tx, self._held(tx, self.lines))
         self._set_ready(self.lines, ready)
+        await self.finish_or_next()  # lines that started empty (rare: their job came late)
         while True:
-            await self.finish_or_next()
             sending = [line for line in self.lines if line.ready is not None]
             if not sending:
                 return
@@ -231,33 +234,54 @@ class _Run:
         for line in lines:
             line.ready = ready.get(line)
 
-    async def finish_or_next(self) -> None:
-        """End the empty lines' jobs, unless messages turned up: decided under the queuers'
-        row locks.
+    @contextlib.asynccontextmanager
+    async def transaction(self, lines: Sequence[Line]) -> AsyncIterator[_Holding]:
+        """A transaction holding the row locks of the queuers of ``lines`` from its start.
 
-        Every step that queues messages holds its execution's lock, every API send its
-        conversation's, and their enqueue folds into the scope's job while it is queued.
-        So a queuer still open makes this wait, and its messages are then seen; one that
-        comes after the job ended enqueues a new one. The conversations are locked in id
-        order, then their running and waiting executions and the executions of execution
-        scopes, in id order: the order the inbound processor takes them in, and no one
-        locks an execution then its conversation, so there is no deadlock. The jobs'
-        rows are locked before them: no holder of a queuer's lock waits for a running
-        job's row (an enqueue conflicts only with queued jobs, a claim skips locked rows).
-        The locks come first in the transaction, so no deliverer holds a message row
-        while waiting for them.
+        A line found empty ends in the transaction that found it so, and that "nothing
+        left" is decided under these locks. Every step that queues messages holds its
+        execution's lock, every API send its conversation's, and their enqueue folds into
+        the scope's job while it is queued. So a queuer still open makes this wait, and
+        its messages are then seen; one that comes after the job ended enqueues a new
+        one. The conversations are locked in id order, then their running and waiting
+        executions and the executions of execution scopes, in id order: the order the
+        inbound processor takes them in, and no one locks an execution then its
+        conversation, so there is no deadlock. The jobs' rows are locked before them: no
+        holder of a queuer's lock waits for a running job's row (an enqueue conflicts only
+        with queued jobs, a claim skips locked rows). The locks come before any message
+        row is touched, so no deliverer holds a message row while waiting for them.
+
+        A status webhook goes the other way (its message's row, then the execution): its
+        event rows do not conflict with these locks (``FOR NO KEY UPDATE``); failing the
+        execution does, a deadlock PostgreSQL breaks after ``deadlock_timeout``, and
+        either side is done again (the record line by line, see :meth:`record`).
         """
-        empty = [line for line in self.lines if line.ready is None and self.owner.live(line)]
-        if not empty:
-            return
         async with self.owner.transaction() as tx:
-            held = self._held(tx, empty)
+            held = self._held(tx, lines)
             conversations = [line.scope.id for line in held if line.scope.conversation]
             executions = [line.scope.id for line in held if not line.scope.conversation]
             await repository.lock_queuers(tx.session, conversations, executions)
+            yield tx
+
+    async def finish_or_next(self) -> None:
+        """End the jobs of the live lines that have nothing ready, unless messages turned up,
+        in a transaction of their own under the queuers' locks."""
+        empty = [line for line in self.lines if line.ready is None and self.owner.live(line)]
+        if not empty:
+            return
+        async with self.transaction(empty) as tx:
+            held = self._held(tx, empty)
             ready = await self.next_ready(tx, held)
-            await tx.finish([line for line in held if line not in ready])
+            await self.finish_empty(tx, held, ready)
         self._set_ready(empty, ready)
+
+    async def finish_empty(
+        self, tx: _Holding, lines: Sequence[Line], ready: dict[Line, Ready]
+    ) -> None:
+        """End the jobs of the lines that have no next message (see :meth:`transaction`)."""
+        empty = [line for line in lines if line not in ready and not tx.failed(line)]
+        if empty:
+            await tx.finish(empty)
 
     async def next_ready(self, tx: _Holding, lines: Sequence[Line]) -> dict[Line, Ready]:
         """The next message of every line, its attempt recorded; settles the ones that
@@ -365,7 +389,7 @@ class _Run:
         self, results: list[tuple[Line, _Settlement]], *, one_by_one: bool
     ) -> list[tuple[Line, Exception]]:
         failures: list[tuple[Line, Exception]] = []
-        async with self.owner.transaction() as tx:
+        async with self.transaction([line for line, _ in results]) as tx:
             if not one_by_one:
                 accepted = [(_message(line), s.detail) for line, s in results if s.kind == "sent"]
                 await outcomes.sent_many(tx.session, accepted)
@@ -374,7 +398,9 @@ class _Run:
                     failures += await self._settle(tx, line, settlement)
             retrying = {line for line, _ in failures}
             going_on = [line for line, _ in results if line not in retrying and not tx.failed(line)]
-            ready = await self.next_ready(tx, self._held(tx, going_on))
+            going_on = self._held(tx, going_on)
+            ready = await self.next_ready(tx, going_on)
+            await self.finish_empty(tx, going_on, ready)
         self._set_ready([line for line, _ in results], ready)
         return failures
 

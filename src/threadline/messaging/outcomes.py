@@ -18,7 +18,7 @@ from threadline.models import WhatsappMessage
 from threadline.whatsapp.client import WhatsAppClient
 from threadline.whatsapp.errors import GraphError
 from threadline.whatsapp_configs.service import SANDBOX_KIND
-from threadline.whatsapp_configs.service import get_by_id as get_whatsapp_config
+from threadline.whatsapp_configs.service import find_by_id as find_whatsapp_config
 
 _TOKENS: dict[str, str] = {}
 
@@ -53,8 +53,9 @@ async def target(
     """
     if message.whatsapp_config_id is None:
         return None
-    config = await get_whatsapp_config(session, message.project_id, message.whatsapp_config_id)
-    if config is None:
+    # The cached lookup: a change made in another process is seen within its TTL.
+    config = await find_whatsapp_config(session, message.whatsapp_config_id)
+    if config is None or config.project_id != message.project_id:
         return None
     token = _TOKENS.get(config.access_token_encrypted)
     if token is None:

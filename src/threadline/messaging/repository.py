@@ -131,7 +131,8 @@ async def lock_queuers(
 
     The conversations' rows first (``FOR NO KEY UPDATE``, see :func:`lock_conversation`),
     in id order; then, in id order, the running or waiting executions of those
-    conversations and the executions named: the order every holder of both takes them in.
+    conversations and the executions named (``FOR NO KEY UPDATE`` too): the order every
+    holder of both takes them in.
     """
     if conversation_ids:
         conversations = (
@@ -150,7 +151,10 @@ async def lock_queuers(
             select(FlowExecution.id)
             .where(or_(active, named))
             .order_by(FlowExecution.id)
-            .with_for_update()
+            # NO KEY UPDATE: it excludes every queuer (they lock or update the row) but not
+            # a transaction that only inserts rows referring to the execution (an event of a
+            # status webhook), which may hold the message row this deliverer records next.
+            .with_for_update(key_share=True)
         )
         await session.execute(executions)
 

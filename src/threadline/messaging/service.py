@@ -53,7 +53,7 @@ async def schedule_delivery(session: AsyncSession, scope: Scope) -> None:
 
     The caller holds the scope's lock (the conversation's row, or the execution's): a
     queued job makes this a no-op, and that job's "nothing left" decision waits for the
-    lock (see ``delivery.finish_or_next``).
+    lock (see ``delivery._Run.transaction``).
     """
     key = scope.key
     await enqueue(session, DELIVER_TASK, scope.payload, dedupe_key=key, lock_key=key)
@@ -75,7 +75,7 @@ async def queue_messages(
 
     The caller holds the execution's row lock (or has just inserted the row): a queued
     delivery job makes the enqueue a no-op, and that job's "nothing left" decision waits
-    for this lock (see ``delivery.finish_or_next``). An execution inside a
+    for this lock (see ``delivery._Run.transaction``). An execution inside a
     conversation queues them to the conversation's job, which waits for it too.
     """
     if not sends:
