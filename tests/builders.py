@@ -692,3 +692,16 @@ async def send_api_message(
         headers=project.headers,
         json={"message": message},
     )
+
+
+async def create_user(
+    resources: Resources, project: TestProject, *, email: str = "ana@example.com", name: str = "Ana"
+) -> str:
+    """A person of the project (what ``threadline users create`` makes); its id."""
+    import uuid
+
+    from threadline.users import service as users
+
+    async with resources.db.transaction() as session:
+        user = await users.create(session, uuid.UUID(project.id), email=email, name=name)
+    return str(user.id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from threadline.contacts.endpoints import router as contacts
+from threadline.conversation_assignments.endpoints import router as assignments
 from threadline.conversations.endpoints import router as conversations
 from threadline.customers.endpoints import router as customers
 from threadline.executions.endpoints import router as executions
@@ -22,6 +23,6 @@ router = APIRouter(
     prefix="/api/v1", dependencies=[Depends(reject_unstorable_input)], responses=ERROR_RESPONSES
 )
 DOMAINS = (projects, flows, triggers, executions, functions)
-CHANNEL = (customers, whatsapp_configs, contacts, sandbox_sessions, conversations)
+CHANNEL = (customers, whatsapp_configs, contacts, sandbox_sessions, conversations, assignments)
 for domain in (*DOMAINS, *CHANNEL, whatsapp_messages):
     router.include_router(domain)

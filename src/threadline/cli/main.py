@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from threadline.cli import demo, projects, server, startup
+from threadline.cli import demo, projects, server, startup, users
 
 app = typer.Typer(help="Threadline: WhatsApp automation you host yourself.", no_args_is_help=True)
 
@@ -31,6 +31,7 @@ app.command("secret-key")(server.secret_key)
 app.command("sandbox")(server.sandbox)
 app.command("demo")(demo.demo)
 app.add_typer(projects.app, name="projects")
+app.add_typer(users.app, name="users")
 
 if __name__ == "__main__":
     app()

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 Status = Literal["running", "waiting", "ended", "failed"]
 WaitReason = Literal["user_input", "handoff", "call"]
-ResumeReason = Literal["api", "user_input", "timeout"]
+ResumeReason = Literal["api", "user_input", "timeout", "handoff_released"]
 CallKind = Literal["webhook", "function", "decide"]
 
 

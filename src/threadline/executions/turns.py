@@ -63,6 +63,26 @@ async def resume(
     return True
 
 
+async def release_handoff(
+    session: AsyncSession, conversation_id: uuid.UUID, now: datetime
+) -> FlowExecution | None:
+    """The person who had the conversation let it go: its execution parked on ``handoff``
+    goes on (reason ``handoff_released``), through the API resume's compare-and-set.
+
+    The caller holds the conversation's row lock. None when no execution waits on handoff.
+    """
+    execution = await active(session, conversation_id)
+    if execution is None or execution.status != "waiting" or execution.wait_reason != "handoff":
+        return None
+    claimed = await repository.claim_waiting(
+        session, execution.id, reasons=("handoff",), now=now, expected_seq=execution.step_seq
+    )
+    if claimed is None:
+        return None
+    await resume_claimed(session, claimed, Resume(reason="handoff_released"), now)
+    return claimed
+
+
 async def start(
     session: AsyncSession,
     trigger: FlowTrigger,

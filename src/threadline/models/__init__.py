@@ -1,6 +1,7 @@
 """Every table, imported here so Alembic and the app see one metadata."""
 
 from threadline.models.api_key import ApiKey
+from threadline.models.conversation_assignment import ConversationAssignment
 from threadline.models.customer import Customer
 from threadline.models.execution_event import ExecutionEvent
 from threadline.models.flow import Flow, FlowVersion
@@ -11,6 +12,7 @@ from threadline.models.idempotency_key import IdempotencyKey
 from threadline.models.job import Job
 from threadline.models.project import Project
 from threadline.models.sandbox_session import SandboxSession
+from threadline.models.user import User
 from threadline.models.whatsapp_config import WhatsappConfig
 from threadline.models.whatsapp_contact import WhatsappContact, WhatsappContactNote
 from threadline.models.whatsapp_conversation import WhatsappConversation
@@ -19,6 +21,7 @@ from threadline.models.whatsapp_webhook import InboundWebhook, MessageStatusEven
 
 __all__ = [
     "ApiKey",
+    "ConversationAssignment",
     "Customer",
     "ExecutionEvent",
     "Flow",
@@ -32,6 +35,7 @@ __all__ = [
     "MessageStatusEvent",
     "Project",
     "SandboxSession",
+    "User",
     "WhatsappConfig",
     "WhatsappContact",
     "WhatsappContactNote",

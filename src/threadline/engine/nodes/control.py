@@ -26,7 +26,8 @@ def _handoff(_ctx: StepContext) -> Step:
 
 
 def _handoff_resume(ctx: StepContext, event: Resume) -> Step:
-    if event.reason != "api":
+    # A person releases the conversation (its assignment ended), or the API says go on.
+    if event.reason not in ("api", "handoff_released"):
         return Park("handoff")
     return Next()
 
