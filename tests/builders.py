@@ -440,9 +440,10 @@ def delivery(
     messages: list[dict[str, Any]] | None = None,
     statuses: list[dict[str, Any]] | None = None,
     errors: list[dict[str, Any]] | None = None,
+    calls: list[dict[str, Any]] | None = None,
     profile_name: str = "Ada",
 ) -> dict[str, Any]:
-    """A whole webhook delivery for the sandbox number."""
+    """A whole webhook delivery for the sandbox number (``calls``: a ``calls`` change)."""
     from threadline.config import SANDBOX_IDENTITY
 
     value: dict[str, Any] = {
@@ -460,7 +461,13 @@ def delivery(
         value["statuses"] = statuses
     if errors:
         value["errors"] = errors
-    change = {"field": "messages", "value": value}
+    if calls:
+        users = sorted(
+            {c["from"] if c.get("direction") != "BUSINESS_INITIATED" else c["to"] for c in calls}
+        )
+        value["contacts"] = [{"profile": {"name": profile_name}, "wa_id": u} for u in users]
+        value["calls"] = calls
+    change = {"field": "calls" if calls else "messages", "value": value}
     return {
         "object": "whatsapp_business_account",
         "entry": [{"id": SANDBOX_IDENTITY.waba_id, "changes": [change]}],
@@ -705,3 +712,14 @@ async def create_user(
     async with resources.db.transaction() as session:
         user = await users.create(session, uuid.UUID(project.id), email=email, name=name)
     return str(user.id)
+
+
+def call_event(
+    wacid: str, event: str, *, user: str = "15550001111", at: int = 1_760_000_000, **more: Any
+) -> dict[str, Any]:
+    """A ``calls[]`` item of a call the user started (``event``: connect or terminate)."""
+    from threadline.config import SANDBOX_IDENTITY
+
+    number = SANDBOX_IDENTITY.display_phone_number.lstrip("+")
+    item = {"id": wacid, "from": user, "to": number, "event": event, "timestamp": str(at)}
+    return {**item, "direction": "USER_INITIATED", **more}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
+from threadline.calls.endpoints import router as calls
 from threadline.contacts.endpoints import router as contacts
 from threadline.conversation_assignments.endpoints import router as assignments
 from threadline.conversations.endpoints import router as conversations
@@ -23,6 +24,7 @@ router = APIRouter(
     prefix="/api/v1", dependencies=[Depends(reject_unstorable_input)], responses=ERROR_RESPONSES
 )
 DOMAINS = (projects, flows, triggers, executions, functions)
-CHANNEL = (customers, whatsapp_configs, contacts, sandbox_sessions, conversations, assignments)
-for domain in (*DOMAINS, *CHANNEL, whatsapp_messages):
+CHANNEL = (customers, whatsapp_configs, contacts, sandbox_sessions)
+INBOX = (conversations, assignments, calls, whatsapp_messages)
+for domain in (*DOMAINS, *CHANNEL, *INBOX):
     router.include_router(domain)

@@ -26,7 +26,7 @@ from threadline.config import Settings
 from threadline.contacts import service as contacts
 from threadline.conversations import service as conversations
 from threadline.inbound import ingest, repository, routing
-from threadline.inbound.items import CONVERSATIONAL, InboundMessage, StatusItem
+from threadline.inbound.items import CallItem, InboundMessage, StatusItem, is_turn
 from threadline.inbound.receiver import Accepted
 from threadline.kit.clock import utcnow
 from threadline.models import InboundWebhook, WhatsappConfig, WhatsappConversation
@@ -69,7 +69,14 @@ async def store_all(
 class _Parsed:
     item: ingest.Item
     report: ingest.Report
-    value: InboundMessage | StatusItem
+    value: InboundMessage | StatusItem | CallItem
+
+
+_MODELS: dict[str, type[InboundMessage | StatusItem | CallItem]] = {
+    "messages": InboundMessage,
+    "statuses": StatusItem,
+    "calls": CallItem,
+}
 
 
 def _parse(item: ingest.Item, report: ingest.Report) -> _Parsed | None:
@@ -77,7 +84,7 @@ def _parse(item: ingest.Item, report: ingest.Report) -> _Parsed | None:
     if item.kind == "errors":
         report.failed(item.where, "Meta reported an error", meta=item.raw)
         return None
-    model = StatusItem if item.kind == "statuses" else InboundMessage
+    model = _MODELS[item.kind]
     try:
         return _Parsed(item, report, model.model_validate(item.raw))
     except ValidationError as error:
@@ -93,6 +100,12 @@ async def _apply(session: AsyncSession, parsed: list[_Parsed], now: datetime) ->
     for p in parsed:
         if isinstance(p.value, StatusItem):
             await ingest.apply_status(session, p.item.candidates, p.value, now)
+            continue
+        if isinstance(p.value, CallItem):
+            try:  # routed before anything of the call is written
+                await ingest.apply_call(session, p.item.candidates, p.value, p.item.names, now)
+            except routing.Unroutable as error:
+                p.report.failed(p.item.where, str(error))
             continue
         try:  # raised before anything of the item was written
             config = await routing.config_for_sender(
@@ -127,7 +140,8 @@ async def _store_messages(
     for key, (m, conversation) in firsts.items():
         if key in stored:
             conversations.touch(conversation, now, inbound=True)
-            if m.message.type in CONVERSATIONAL:
+            await ingest.record_permission_reply(session, m.config, m.message, now)
+            if is_turn(m.message):
                 woken.append(conversation.id)
     delay = timedelta(milliseconds=settings.inbound_debounce_ms)
     await conversations.wake_inboxes(session, woken, delay=delay or None)

@@ -16,12 +16,13 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from threadline.calls import service as calls
 from threadline.config import Settings
 from threadline.contacts import service as contacts
 from threadline.conversations import repository as conversation_rows
 from threadline.conversations import service as conversations
 from threadline.inbound import envelope, routing
-from threadline.inbound.items import CONVERSATIONAL, InboundMessage, StatusItem
+from threadline.inbound.items import CallItem, InboundMessage, StatusItem, is_turn, permission_reply
 from threadline.kit.sql import insert_ignoring_conflict
 from threadline.messaging import statuses
 from threadline.models import (
@@ -48,11 +49,15 @@ class Report:
         log.warning("webhook item not applied", extra={"item": where, "error": error[:500]})
 
 
+#: The items each field of a change carries, in the order they are applied.
+KINDS_BY_FIELD = {"messages": ("messages", "statuses", "errors"), "calls": ("calls", "errors")}
+
+
 @dataclass(frozen=True)
 class Item:
     """One ``messages[]``, ``statuses[]`` or ``errors[]`` item, with what routes it."""
 
-    kind: str  # "messages", "statuses" or "errors"
+    kind: str  # "messages", "statuses", "calls" or "errors"
     where: str
     raw: Any
     candidates: list[WhatsappConfig]
@@ -78,6 +83,10 @@ async def process(
         async with _isolated(session, report, item.where):
             if item.kind == "messages":
                 await _message(session, item.candidates, item.raw, item.names, settings, now)
+            elif item.kind == "calls":
+                await apply_call(
+                    session, item.candidates, CallItem.model_validate(item.raw), item.names, now
+                )
             else:
                 await _status(session, item.candidates, item.raw, now)
     return report
@@ -112,7 +121,8 @@ async def _items_of_change(
     where: str,
 ) -> list[Item]:
     value = change.value
-    if change.field != "messages":
+    kinds = KINDS_BY_FIELD.get(change.field)
+    if kinds is None:
         report.items += 1
         log.info("webhook field not handled", extra={"field": change.field, "item": where})
         return []
@@ -123,7 +133,7 @@ async def _items_of_change(
         return []
     names = _profile_names(value)
     found = []
-    for kind in ("messages", "statuses", "errors"):
+    for kind in kinds:
         items = value.get(kind)
         for i, item in enumerate(items if isinstance(items, list) else []):
             report.items += 1
@@ -179,7 +189,8 @@ async def _message(
     assert conversation is not None
     if await _store(session, config, conversation.id, message, item, now):
         conversations.touch(conversation, now, inbound=True)
-        if message.type in CONVERSATIONAL:
+        await record_permission_reply(session, config, message, now)
+        if is_turn(message):
             delay = timedelta(milliseconds=settings.inbound_debounce_ms)
             await conversations.wake_inbox(session, conversation.id, delay=delay or None)
 
@@ -233,13 +244,46 @@ def message_values(
         "content": describe(raw),
         "payload": raw,
         "status": "received",
-        "processing_status": "pending" if message.type in CONVERSATIONAL else "skipped",
+        "processing_status": "pending" if is_turn(message) else "skipped",
         "attempts": 0,
         "wamid": message.id,
         "meta_timestamp": message.timestamp or now,
         "created_at": now,
         "updated_at": now,
     }
+
+
+async def record_permission_reply(
+    session: AsyncSession, config: WhatsappConfig, message: InboundMessage, now: datetime
+) -> None:
+    """A newly stored answer to a call permission request updates the contact's permission."""
+    reply = permission_reply(message)
+    if reply is not None:
+        at = (message.id, message.timestamp)
+        await calls.record_permission_reply(session, config, message.sender, reply, at, now)
+
+
+async def apply_call(
+    session: AsyncSession,
+    candidates: list[WhatsappConfig],
+    item: CallItem,
+    names: dict[str, str],
+    now: datetime,
+) -> None:
+    """Record a call event on the number it is about (its config of the same project)."""
+    config = await routing.config_for_caller(session, candidates, item.user_wa_id)
+    event = calls.CallEvent(
+        call_id=item.id,
+        event=item.event.lower(),
+        user_initiated=item.user_initiated,
+        user_wa_id=item.user_wa_id,
+        at=item.timestamp,
+        status=item.status,
+        start_time=item.start_time,
+        end_time=item.end_time,
+        duration=item.duration,
+    )
+    await calls.record_event(session, config, event, names.get(item.user_wa_id), now)
 
 
 async def _status(

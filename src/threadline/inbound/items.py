@@ -54,6 +54,53 @@ class InboundMessage(BaseModel):
         return None
 
 
+class CallItem(BaseModel):
+    """One ``value.calls[]`` item: an event (``connect``, ``terminate``) of a call."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    id: str = Field(min_length=1, max_length=200)
+    event: str = Field(min_length=1, max_length=40)
+    sender: str = Field(alias="from", pattern=r"^[0-9]{5,15}$")
+    to: str = Field(pattern=r"^[0-9]{5,15}$")
+    direction: str = Field(default="USER_INITIATED", max_length=40)
+    timestamp: datetime | None = None
+    status: str | None = Field(default=None, max_length=40)
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    duration: int | None = Field(default=None, ge=0)
+
+    _to_moment = field_validator("timestamp", "start_time", "end_time", mode="before")(
+        lambda v: _moment(v)
+    )
+
+    @property
+    def user_initiated(self) -> bool:
+        """Whether the user called the business (else the business called the user)."""
+        return self.direction.upper() != "BUSINESS_INITIATED"
+
+    @property
+    def user_wa_id(self) -> str:
+        """The user's side of the call."""
+        return self.sender if self.user_initiated else self.to
+
+
+def permission_reply(message: InboundMessage) -> dict[str, Any] | None:
+    """The ``call_permission_reply`` a message carries, if it is the user's answer to a
+    call permission request."""
+    part = message.raw.get("interactive") if message.type == "interactive" else None
+    if not isinstance(part, dict) or part.get("type") != "call_permission_reply":
+        return None
+    reply = part.get("call_permission_reply")
+    return reply if isinstance(reply, dict) else None
+
+
+def is_turn(message: InboundMessage) -> bool:
+    """Whether the message is the user's turn in the conversation (it resumes or starts
+    a flow): a conversational type, and not an answer to a call permission request."""
+    return message.type in CONVERSATIONAL and permission_reply(message) is None
+
+
 class StatusItem(BaseModel):
     """One ``value.statuses[]`` item: a delivery receipt of an outbound message."""
 

@@ -94,6 +94,27 @@ async def config_for_sender(
             if hints is not None:
                 hints.active[phone] = joined
             return None
+    return await _by_session(session, candidates, message.sender, hints)
+
+
+async def config_for_caller(
+    session: AsyncSession, candidates: list[WhatsappConfig], wa_id: str
+) -> WhatsappConfig:
+    """The config a call with the user ``wa_id`` belongs to (on the sandbox: by session)."""
+    production = [config for config in candidates if config.kind != SANDBOX_KIND]
+    if production:
+        return production[0]
+    return await _by_session(session, candidates, wa_id, None)
+
+
+async def _by_session(
+    session: AsyncSession,
+    candidates: list[WhatsappConfig],
+    wa_id: str,
+    hints: SandboxHints | None,
+) -> WhatsappConfig:
+    """The sandbox config of the user's active session (the only one, if just one)."""
+    phone = f"+{wa_id}"
     if hints is not None and phone in hints.active:
         active = hints.active[phone]
     else:
@@ -104,7 +125,7 @@ async def config_for_sender(
     if len(candidates) == 1:
         return candidates[0]
     raise Unroutable(
-        f"the sandbox number is shared by {len(candidates)} projects and +{message.sender} "
+        f"the sandbox number is shared by {len(candidates)} projects and {phone} "
         "has no active sandbox session: create one (POST /sandbox_sessions) and send its code"
     )
 

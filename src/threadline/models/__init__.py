@@ -13,6 +13,7 @@ from threadline.models.job import Job
 from threadline.models.project import Project
 from threadline.models.sandbox_session import SandboxSession
 from threadline.models.user import User
+from threadline.models.whatsapp_call import WhatsappCall, WhatsappCallPermission
 from threadline.models.whatsapp_config import WhatsappConfig
 from threadline.models.whatsapp_contact import WhatsappContact, WhatsappContactNote
 from threadline.models.whatsapp_conversation import WhatsappConversation
@@ -36,6 +37,8 @@ __all__ = [
     "Project",
     "SandboxSession",
     "User",
+    "WhatsappCall",
+    "WhatsappCallPermission",
     "WhatsappConfig",
     "WhatsappContact",
     "WhatsappContactNote",

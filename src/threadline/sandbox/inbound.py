@@ -46,13 +46,23 @@ class Reply(BaseModel):
     description: str | None = Field(default=None, max_length=72)
 
 
-class InteractiveBody(BaseModel):
-    """``interactive``: a ``button_reply`` or a ``list_reply``."""
+class PermissionReply(BaseModel):
+    """The user's answer to a call permission request."""
 
     model_config = _Strict
-    type: Literal["button_reply", "list_reply"]
+    response: Literal["accept", "reject"]
+    expiration_timestamp: str | None = None
+    response_source: Literal["user_action", "automatic"] = "user_action"
+
+
+class InteractiveBody(BaseModel):
+    """``interactive``: a ``button_reply``, a ``list_reply`` or a ``call_permission_reply``."""
+
+    model_config = _Strict
+    type: Literal["button_reply", "list_reply", "call_permission_reply"]
     button_reply: Reply | None = None
     list_reply: Reply | None = None
+    call_permission_reply: PermissionReply | None = None
 
     @model_validator(mode="after")
     def _one_reply(self) -> InteractiveBody:

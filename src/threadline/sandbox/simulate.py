@@ -15,7 +15,7 @@ import httpx
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from threadline.sandbox import inbound, statuses
+from threadline.sandbox import calls, inbound, statuses
 from threadline.sandbox import media as media_store
 from threadline.sandbox.faults import TITLES, GraphFault
 from threadline.sandbox.graph import public_base_url, sandbox_state
@@ -77,6 +77,24 @@ async def inject_inbound(request: inbound.InboundRequest, state: Sandbox) -> dic
         message, delivery_id = inbound.inject(state, request)
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from exc
+    return {"wamid": message["id"], "delivery_id": delivery_id, "message": message}
+
+
+@router.post("/calls")
+async def place_call(request: calls.CallRequest, state: Sandbox) -> dict[str, Any]:
+    """A call between a phone and the number: its ``connect`` and ``terminate`` webhooks."""
+    wacid, deliveries = calls.place(state, request)
+    return {"call_id": wacid, "delivery_ids": deliveries}
+
+
+@router.post("/call_permission")
+async def answer_call_permission(
+    request: calls.PermissionRequest, state: Sandbox
+) -> dict[str, Any]:
+    """The phone answers a call permission request (an ``interactive`` message)."""
+    body: dict[str, Any] = {"from": request.from_, "type": "interactive"}
+    body |= {"interactive": calls.permission_reply(state, request)}
+    message, delivery_id = inbound.inject(state, inbound.InboundRequest.model_validate(body))
     return {"wamid": message["id"], "delivery_id": delivery_id, "message": message}
 
 

@@ -28,7 +28,9 @@ from threadline.sandbox.config import SandboxConfig, SandboxSettings
 
 log = logging.getLogger(__name__)
 
-Kind = Literal["messages", "statuses", "errors"]
+Kind = Literal["messages", "statuses", "errors", "calls"]
+#: The ``field`` of Meta's change that carries each kind of item.
+FIELDS: dict[str, str] = {"calls": "calls"}
 _LOG_LIMIT = 5000
 
 
@@ -98,7 +100,7 @@ class Delivery:
     def freeze(self, config: SandboxConfig, secret: str) -> None:
         """Serialise once (escaped unicode, like Meta) and sign those exact bytes."""
         if self.body is None:
-            envelope = meta_envelope(config, self.value)
+            envelope = meta_envelope(config, self.value, self.kind)
             self.body = json.dumps(envelope, ensure_ascii=True, separators=(",", ":")).encode()
         self.signature = sign(secret, self.body)
 
@@ -125,14 +127,17 @@ class Delivery:
         }
 
 
-def meta_envelope(config: SandboxConfig, value: dict[str, Any]) -> dict[str, Any]:
-    """The notification Meta POSTs: the WABA's entry with one ``messages`` change."""
+def meta_envelope(
+    config: SandboxConfig, value: dict[str, Any], kind: str = "messages"
+) -> dict[str, Any]:
+    """The notification Meta POSTs: the WABA's entry with one change (``messages``, or
+    ``calls`` for call events)."""
     metadata = {
         "display_phone_number": "".join(c for c in config.display_phone_number if c.isdigit()),
         "phone_number_id": config.phone_number_id,
     }
     full = {"messaging_product": "whatsapp", "metadata": metadata, **value}
-    change = {"value": full, "field": "messages"}
+    change = {"value": full, "field": FIELDS.get(kind, "messages")}
     entry = {"id": config.waba_id, "changes": [change]}
     return {"object": "whatsapp_business_account", "entry": [entry]}
 
