@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from starlette.convertors import Convertor, register_url_convertor
 
-from threadline.sandbox import media, statuses
+from threadline.sandbox import media, review, statuses
 from threadline.sandbox.faults import GraphFault, invalid_parameter, invalid_token, unknown_object
 from threadline.sandbox.state import SandboxState, Template
 from threadline.sandbox.templates import parse_create_request
@@ -101,13 +101,12 @@ async def list_templates(waba_id: str, request: Request, state: State) -> dict[s
 
 @router.post(_V + "/{waba_id}/message_templates")
 async def create_template(waba_id: str, request: Request, state: State) -> dict[str, Any]:
-    """Create a template; its status follows the control plane's ``template_review``."""
+    """Create a template; its review follows the control plane (see :mod:`.review`)."""
     _check_waba(state, waba_id, "POST")
     spec = parse_create_request(await _json_body(request))
-    review = state.settings.template_review
-    spec = spec.model_copy(update={"status": review})
-    template = state.add_template(spec, "NONE" if review == "REJECTED" else None)
-    return {"id": template.id, "status": spec.status, "category": spec.category}
+    template = state.add_template(spec.model_copy(update={"status": "PENDING"}))
+    review.review_created(state, template)
+    return {"id": template.id, "status": template.spec.status, "category": spec.category}
 
 
 @router.delete(_V + "/{waba_id}/message_templates")

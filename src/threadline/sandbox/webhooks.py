@@ -28,7 +28,9 @@ from threadline.sandbox.config import SandboxConfig, SandboxSettings
 
 log = logging.getLogger(__name__)
 
-Kind = Literal["messages", "statuses", "errors"]
+Kind = Literal["messages", "statuses", "errors", "template_status"]
+#: The one kind whose change is not ``messages``: Meta's template review outcome.
+TEMPLATE_STATUS_FIELD = "message_template_status_update"
 _LOG_LIMIT = 5000
 
 
@@ -84,7 +86,8 @@ class Delivery:
     def accepts(self, kind: Kind, batch_size: int) -> bool:
         """Whether an item of ``kind`` may still join this delivery (batch mode)."""
         waiting = self.status == "queued" and self.body is None
-        return waiting and self.kind == kind and len(self.value[kind]) < batch_size
+        batchable = kind != "template_status"  # Meta sends one template event per change
+        return waiting and batchable and self.kind == kind and len(self.value[kind]) < batch_size
 
     def merge(self, value: dict[str, Any]) -> None:
         """Add another value's items (and its contacts, once per wa_id)."""
@@ -98,7 +101,11 @@ class Delivery:
     def freeze(self, config: SandboxConfig, secret: str) -> None:
         """Serialise once (escaped unicode, like Meta) and sign those exact bytes."""
         if self.body is None:
-            envelope = meta_envelope(config, self.value)
+            envelope = (
+                template_envelope(config, self.value[self.kind][0], self.created_at)
+                if self.kind == "template_status"
+                else meta_envelope(config, self.value)
+            )
             self.body = json.dumps(envelope, ensure_ascii=True, separators=(",", ":")).encode()
         self.signature = sign(secret, self.body)
 
@@ -134,6 +141,13 @@ def meta_envelope(config: SandboxConfig, value: dict[str, Any]) -> dict[str, Any
     full = {"messaging_product": "whatsapp", "metadata": metadata, **value}
     change = {"value": full, "field": "messages"}
     entry = {"id": config.waba_id, "changes": [change]}
+    return {"object": "whatsapp_business_account", "entry": [entry]}
+
+
+def template_envelope(config: SandboxConfig, event: dict[str, Any], at: datetime) -> dict[str, Any]:
+    """The notification of a template's review: one ``message_template_status_update``."""
+    change = {"value": event, "field": TEMPLATE_STATUS_FIELD}
+    entry = {"id": config.waba_id, "time": int(at.timestamp()), "changes": [change]}
     return {"object": "whatsapp_business_account", "entry": [entry]}
 
 
