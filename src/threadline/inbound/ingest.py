@@ -31,6 +31,7 @@ from threadline.models import (
     WhatsappMessage,
 )
 from threadline.whatsapp.content import describe
+from threadline.whatsapp_templates import service as templates
 
 log = logging.getLogger("threadline.inbound")
 
@@ -52,7 +53,7 @@ class Report:
 class Item:
     """One ``messages[]``, ``statuses[]`` or ``errors[]`` item, with what routes it."""
 
-    kind: str  # "messages", "statuses" or "errors"
+    kind: str  # "messages", "statuses", "errors" or "templates" (a template's webhook)
     where: str
     raw: Any
     candidates: list[WhatsappConfig]
@@ -74,6 +75,9 @@ async def process(
     for item in await items_of(session, delivery, scope, report):
         if item.kind == "errors":
             report.failed(item.where, "Meta reported an error", meta=item.raw)
+            continue
+        if item.kind == "templates":
+            await apply_template(session, item, scope, report, now)
             continue
         async with _isolated(session, report, item.where):
             if item.kind == "messages":
@@ -112,6 +116,11 @@ async def _items_of_change(
     where: str,
 ) -> list[Item]:
     value = change.value
+    if change.field in templates.WEBHOOK_FIELDS:
+        report.items += 1
+        return [
+            Item("templates", f"{where}.value", {"field": change.field, "value": value}, [], {})
+        ]
     if change.field != "messages":
         report.items += 1
         log.info("webhook field not handled", extra={"field": change.field, "item": where})
@@ -240,6 +249,22 @@ def message_values(
         "created_at": now,
         "updated_at": now,
     }
+
+
+async def apply_template(
+    session: AsyncSession,
+    item: Item,
+    scope: WhatsappConfig | None,
+    report: Report,
+    now: datetime,
+) -> None:
+    """A template's status, category or quality change, applied (in a savepoint) to the
+    templates that mirror it: in the project of the config the webhook URL names, if any."""
+    field, value = item.raw["field"], item.raw["value"]
+    project_id = scope.project_id if scope is not None else None
+    async with _isolated(session, report, item.where):
+        if not await templates.apply_webhook(session, field, value, project_id, now):
+            log.info("template webhook for no template of ours", extra={"field": field})
 
 
 async def _status(

@@ -179,6 +179,23 @@ async def get_object(object_id: str, request: Request, state: State) -> dict[str
     raise unknown_object(object_id, "GET")
 
 
+@router.post(_V + "/{template_id}")
+async def edit_template(template_id: str, request: Request, state: State) -> dict[str, Any]:
+    """Edit a template's category or components; it is reviewed again (see :mod:`.review`)."""
+    template = state.templates.get(template_id)
+    if template is None:
+        raise unknown_object(template_id, "POST")
+    edits = await _json_body(request)
+    if not isinstance(edits, dict):
+        raise invalid_parameter("The request body must be a JSON object")
+    current = template.spec.model_dump(exclude={"status"})
+    fields = ("category", "components", "parameter_format")
+    spec = parse_create_request({**current, **{k: edits[k] for k in fields if k in edits}})
+    template.spec = spec.model_copy(update={"status": "PENDING"})
+    review.review_created(state, template)
+    return {"success": True}
+
+
 def _accept(
     state: SandboxState,
     phone_number_id: str,

@@ -8,6 +8,7 @@ Create Date: 2026-12-03 14:40:00
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -22,7 +23,7 @@ _JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgre
 _LIVE = sa.text("status <> 'removed'")
 
 
-def _owner_columns(table: str) -> list[sa.SchemaItem]:
+def _owner_columns(table: str) -> list[Any]:
     return [
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("project_id", sa.Uuid(), nullable=False),

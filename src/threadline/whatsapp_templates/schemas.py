@@ -1,0 +1,190 @@
+"""WhatsApp templates as the API reads and shows them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Category = Literal["MARKETING", "UTILITY", "AUTHENTICATION"]
+ParameterFormat = Literal["NAMED", "POSITIONAL"]
+Status = Literal["draft", "submitted", "approved", "rejected", "disabled", "removed"]
+
+
+class TemplateFields(BaseModel):
+    """A new template. Its components are checked against Meta's rules by the service
+    (every problem listed in one 422), so only their shape is declared here."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(max_length=512, examples=["appointment_reminder"])
+    language_code: str = Field(max_length=20, examples=["en_US"])
+    category: str = Field(max_length=20, examples=["UTILITY"])
+    parameter_format: str = Field(default="POSITIONAL", max_length=20)
+    components: list[dict[str, Any]] = Field(max_length=10)
+
+
+class TemplateCreate(BaseModel):
+    """``POST /whatsapp_templates`` body."""
+
+    template: TemplateFields
+    whatsapp_config_id: uuid.UUID | None = None
+    customer_id: uuid.UUID | None = None
+
+
+class TemplateChanges(BaseModel):
+    """What ``PATCH /whatsapp_templates/{id}`` may change on a draft."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, max_length=512)
+    language_code: str | None = Field(default=None, max_length=20)
+    category: str | None = Field(default=None, max_length=20)
+    parameter_format: str | None = Field(default=None, max_length=20)
+    components: list[dict[str, Any]] | None = Field(default=None, max_length=10)
+
+
+class TemplateUpdate(BaseModel):
+    """``PATCH /whatsapp_templates/{id}`` body."""
+
+    template: TemplateChanges
+
+
+class MetaChanges(BaseModel):
+    """What ``PATCH /whatsapp_templates/{id}/meta`` edits on Meta."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    category: str | None = Field(default=None, max_length=20)
+    time_to_live: int | None = Field(default=None, ge=0, le=2_592_000)
+    components: list[dict[str, Any]] | None = Field(default=None, max_length=10)
+
+
+class MetaUpdate(BaseModel):
+    """``PATCH /whatsapp_templates/{id}/meta`` body."""
+
+    template: MetaChanges
+
+
+class SubmitRequest(BaseModel):
+    """``POST /whatsapp_templates/{id}/submit`` body (optional)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    whatsapp_config_id: uuid.UUID | None = None
+    customer_id: uuid.UUID | None = None
+
+
+class SendFields(BaseModel):
+    """``POST /whatsapp_templates/{id}/send_template``'s ``template`` object."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    phone_number: str = Field(min_length=1, max_length=40, examples=["+15550102030"])
+    template_parameters: list[str] | dict[str, str] | None = None
+    header_type: str | None = Field(default=None, max_length=20)
+    header_params: str | None = Field(default=None, max_length=2000)
+    header_filename: str | None = Field(default=None, max_length=240)
+    whatsapp_config_id: uuid.UUID | None = None
+    customer_id: uuid.UUID | None = None
+    button_url_params: dict[str, str] | None = None
+
+
+class SendRequest(BaseModel):
+    """``POST /whatsapp_templates/{id}/send_template`` body."""
+
+    template: SendFields
+
+
+class TemplateOut(BaseModel):
+    """A template as the reference's ``WhatsappTemplate`` shows it."""
+
+    id: uuid.UUID
+    name: str
+    language_code: str
+    category: str
+    status: Status
+    content: str
+    parameter_count: int
+    business_account_id: str | None
+    whatsapp_config_ids: list[uuid.UUID]
+    components: list[dict[str, Any]]
+    metadata: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+class SubmitOut(BaseModel):
+    """The answer of a submission: Meta's template id and the template."""
+
+    status: str = "success"
+    message: str = "Template submitted successfully"
+    template_id: uuid.UUID
+    template_name: str
+    submission_id: str
+    data: TemplateOut
+
+
+class SendOut(BaseModel):
+    """The answer of a send: it is queued in the outbox; ``response`` names the message."""
+
+    status: str = "success"
+    message: str = "Template message queued for delivery"
+    template_id: uuid.UUID
+    template_name: str
+    response: dict[str, Any]
+
+
+class SyncRequest(BaseModel):
+    """``POST /whatsapp_templates/sync`` body (optional)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    whatsapp_config_id: uuid.UUID | None = None
+    customer_id: uuid.UUID | None = None
+
+
+class SyncRunOut(BaseModel):
+    """A sync run as the reference's ``WhatsappTemplateSyncRun`` shows it."""
+
+    id: uuid.UUID
+    business_account_id: str
+    anchor_whatsapp_config_id: uuid.UUID | None
+    status: Literal["queued", "running", "succeeded", "failed"]
+    templates_synced: int
+    templates_created: int
+    templates_updated: int
+    templates_removed: int
+    queued_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    job_id: str | None
+    error_class: str | None
+    error_message: str | None
+    results: dict[str, dict[str, int]]
+    affected_whatsapp_config_ids: list[uuid.UUID]
+
+
+class SyncSummary(BaseModel):
+    """Counts of ``POST /whatsapp_templates/sync``."""
+
+    total_requests: int
+    jobs_enqueued: int
+    already_in_progress: int
+
+
+class SyncOut(BaseModel):
+    """``POST /whatsapp_templates/sync``'s answer (202)."""
+
+    status: str = "queued"
+    sync_requests: list[SyncRunOut]
+    summary: SyncSummary
+
+
+class SyncStatusOut(BaseModel):
+    """``GET /whatsapp_templates/sync_status``'s answer."""
+
+    sync_requests: list[SyncRunOut]
+    summary: dict[str, Any]
