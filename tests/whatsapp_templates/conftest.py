@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from threadline.sandbox.state import SandboxState
+
 
 @pytest.fixture
 async def control(sandbox_url: str, live_url: str) -> AsyncIterator[httpx.AsyncClient]:
@@ -19,3 +21,9 @@ async def control(sandbox_url: str, live_url: str) -> AsyncIterator[httpx.AsyncC
             yield http
         finally:
             await http.post("/reset")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_sandbox(sandbox: SandboxState) -> SandboxState:
+    """Every template test starts with the sandbox's seeded templates only."""
+    return sandbox
