@@ -24,7 +24,7 @@ from threadline.kit.clock import utcnow
 from threadline.kit.listing import PageQuery, page_of
 from threadline.kit.schemas import Envelope, Page
 from threadline.models import Project
-from threadline.whatsapp_configs.service import list_for_customer
+from threadline.whatsapp_configs.service import list_for, list_for_customer
 from threadline.whatsapp_messages.schemas import public_id
 from threadline.whatsapp_templates import presenters, service, submission, sync
 from threadline.whatsapp_templates.repository import TemplateFilters
@@ -45,6 +45,7 @@ from threadline.whatsapp_templates.schemas import (
 
 router = APIRouter(tags=["WhatsApp Templates"])
 _Category = Literal["MARKETING", "UTILITY", "AUTHENTICATION"]
+_RUN_STATES = ("queued", "running", "succeeded", "failed")
 _Status = Literal["draft", "submitted", "approved", "rejected", "disabled", "removed"]
 
 
@@ -64,7 +65,10 @@ OutsideProject = Annotated[Project, Depends(project_between_transactions)]
 
 @router.post("/whatsapp_templates/sync", status_code=202, response_model=SyncOut)
 async def sync_templates(
-    session: DbSession, project: CurrentProject, body: SyncRequest | None = None
+    session: DbSession,
+    project: CurrentProject,
+    resources: AppResources,
+    body: SyncRequest | None = None,
 ) -> SyncOut:
     """Queue a pull of every template and status from Meta, one run per business account."""
     body = body or SyncRequest()
@@ -74,13 +78,16 @@ async def sync_templates(
     summary = SyncSummary(
         total_requests=len(runs), jobs_enqueued=queued, already_in_progress=len(runs) - queued
     )
-    return SyncOut(sync_requests=[presenters.sync_run(r) for r in runs], summary=summary)
+    configs = await list_for(session, project)
+    shown = presenters.sync_runs(runs, configs, resources.settings)
+    return SyncOut(sync_requests=shown, summary=summary)
 
 
 @router.get("/whatsapp_templates/sync_status", response_model=SyncStatusOut)
 async def sync_status(
     session: DbSession,
     project: CurrentProject,
+    resources: AppResources,
     sync_request_ids: Annotated[str | None, Query(max_length=4000)] = None,
     business_account_id: Annotated[str | None, Query(max_length=64)] = None,
     whatsapp_config_id: uuid.UUID | None = None,
@@ -98,15 +105,14 @@ async def sync_status(
         config_id=whatsapp_config_id,
         customer_id=customer_id,
     )
-    shown = [presenters.sync_run(run) for run in runs]
-    counts: dict[str, int] = {}
-    for run in shown:
-        counts[run.status] = counts.get(run.status, 0) + 1
+    configs = await list_for(session, project)
+    shown = presenters.sync_runs(runs, configs, resources.settings)
     finished = [run.finished_at for run in shown if run.finished_at is not None]
     summary = {
-        "total": len(shown),
-        "by_status": counts,
+        "total_requests": len(shown),
+        **{state: sum(1 for r in shown if r.status == state) for state in _RUN_STATES},
         "last_finished_at": max(finished).isoformat() if finished else None,
+        "templates_removed": sum(run.templates_removed for run in shown),
     }
     return SyncStatusOut(sync_requests=shown, summary=summary)
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from threadline.models import WhatsappTemplate, WhatsappTemplateSyncRun
+from threadline.config import Settings
+from threadline.models import WhatsappConfig, WhatsappTemplate, WhatsappTemplateSyncRun
+from threadline.whatsapp_configs.presenters import describe
 from threadline.whatsapp_templates.components import placeholders, section
 from threadline.whatsapp_templates.schemas import SyncRunOut, TemplateOut
 
@@ -43,7 +45,22 @@ def _metadata(row: WhatsappTemplate) -> dict[str, Any]:
     return meta
 
 
-def sync_run(row: WhatsappTemplateSyncRun) -> SyncRunOut:
+def sync_runs(
+    rows: list[WhatsappTemplateSyncRun], configs: list[WhatsappConfig], settings: Settings
+) -> list[SyncRunOut]:
+    """Sync runs, each with its anchor config (of ``configs``; None once deleted)."""
+    by_id = {config.id: config for config in configs}
+    return [
+        sync_run(
+            row, by_id.get(row.whatsapp_config_id) if row.whatsapp_config_id else None, settings
+        )
+        for row in rows
+    ]
+
+
+def sync_run(
+    row: WhatsappTemplateSyncRun, anchor: WhatsappConfig | None, settings: Settings
+) -> SyncRunOut:
     """A sync run; its one config's counts are its ``results``."""
     counts = {
         "templates_synced": row.templates_synced,
@@ -66,4 +83,5 @@ def sync_run(row: WhatsappTemplateSyncRun) -> SyncRunOut:
         error_message=row.error_message,
         results={str(config): counts} if config else {},
         affected_whatsapp_config_ids=[config] if config else [],
+        anchor_whatsapp_config=describe(anchor, settings) if anchor is not None else None,
     )

@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from threadline.whatsapp_configs.schemas import WhatsappConfigOut
+
 Category = Literal["MARKETING", "UTILITY", "AUTHENTICATION"]
 ParameterFormat = Literal["NAMED", "POSITIONAL"]
 Status = Literal["draft", "submitted", "approved", "rejected", "disabled", "removed"]
@@ -165,6 +167,7 @@ class SyncRunOut(BaseModel):
     error_message: str | None
     results: dict[str, dict[str, int]]
     affected_whatsapp_config_ids: list[uuid.UUID]
+    anchor_whatsapp_config: WhatsappConfigOut | None
 
 
 class SyncSummary(BaseModel):

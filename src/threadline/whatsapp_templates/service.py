@@ -66,6 +66,10 @@ class TemplateStateError(Unprocessable):
 
     error = "Invalid template status"
 
+    def body(self) -> dict[str, Any]:
+        """The reference's template 422s list their problems as sentences."""
+        return {**super().body(), "errors": [self.message]}
+
 
 async def get(
     session: AsyncSession,

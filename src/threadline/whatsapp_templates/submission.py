@@ -33,7 +33,7 @@ class MetaRefused(Unprocessable):
     def body(self) -> dict[str, Any]:
         """The reference's 422 with Meta's codes under ``meta``."""
         meta = {"error_code": self.graph_error.code, "error_subcode": self.graph_error.subcode}
-        return {**super().body(), "meta": meta}
+        return {**super().body(), "errors": [self.message], "meta": meta}
 
 
 class MetaUnreachable(AppError):
@@ -43,10 +43,36 @@ class MetaUnreachable(AppError):
     error = "WhatsApp API unreachable"
 
 
+class SubmitRefused(Unprocessable):
+    """Failed to submit template"""
+
+    def __init__(self, cause: Unprocessable) -> None:
+        super().__init__()
+        self.cause = cause
+
+    def body(self) -> dict[str, Any]:
+        """The reference's submit 422: ``status: "error"``, ``error`` says why."""
+        return {
+            **self.cause.body(),
+            "status": "error",
+            "message": self.message,
+            "error": self.cause.message,
+        }
+
+
 async def submit(
     resources: Resources, project: Project, template_id: uuid.UUID, body: SubmitRequest
 ) -> WhatsappTemplate:
     """Submit a draft (or rejected) template to Meta for review; Meta's id is recorded."""
+    try:
+        return await _submit(resources, project, template_id, body)
+    except Unprocessable as refusal:
+        raise SubmitRefused(refusal) from None
+
+
+async def _submit(
+    resources: Resources, project: Project, template_id: uuid.UUID, body: SubmitRequest
+) -> WhatsappTemplate:
     async with resources.db.read() as session:
         template = await service.get(session, project.id, template_id)
         service.check_submittable(template)
