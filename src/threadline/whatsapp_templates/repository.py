@@ -149,3 +149,17 @@ async def sync_runs(
         query = query.where(WhatsappTemplateSyncRun.business_account_id.in_(waba_ids))
     query = query.order_by(WhatsappTemplateSyncRun.queued_at.desc()).limit(200)
     return list((await session.execute(query)).scalars())
+
+
+async def owned_elsewhere(
+    session: AsyncSession, project_id: uuid.UUID, meta_ids: Sequence[str]
+) -> set[str]:
+    """Which of Meta's template ids another project submitted (and has not removed)."""
+    if not meta_ids:
+        return set()
+    query = select(WhatsappTemplate.meta_template_id).where(
+        WhatsappTemplate.meta_template_id.in_(meta_ids),
+        WhatsappTemplate.project_id != project_id,
+        WhatsappTemplate.status != "removed",
+    )
+    return {str(found) for found in (await session.execute(query)).scalars()}

@@ -142,8 +142,15 @@ async def apply_page(
     local = await repository.of_waba(session, run.project_id, run.business_account_id)
     by_meta = {t.meta_template_id: t for t in local if t.meta_template_id}
     by_name = {(t.name, t.language_code): t for t in local if t.status != "removed"}
+    # Every project's sandbox config shares the sandbox's one WABA: what another project
+    # submitted there stays that project's.
+    theirs = await repository.owned_elsewhere(
+        session, run.project_id, [str(remote.get("id", "")) for remote in page]
+    )
     for remote in page:
         meta_id = str(remote.get("id", ""))
+        if meta_id in theirs:
+            continue
         found = by_meta.get(meta_id) or by_name.get(
             (str(remote.get("name")), str(remote.get("language")))
         )
@@ -153,7 +160,7 @@ async def apply_page(
         else:
             _mirror(found, remote, now)
             run.templates_updated += 1
-    run.templates_synced += len(page)
+    run.templates_synced += len(page) - len(theirs)
     run.pages += 1
 
 
