@@ -41,6 +41,9 @@ def normalized(components: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Components with upper-case ``type``/``format`` and button types, as Meta writes them."""
     out = []
     for component in components:
+        if not isinstance(component, Mapping):
+            out.append(component)
+            continue
         copy = {**component, "type": str(component.get("type", "")).upper()}
         if "format" in copy:
             copy["format"] = str(copy["format"]).upper()

@@ -112,7 +112,9 @@ async def create(
 ) -> WhatsappTemplate:
     """A draft, checked against Meta's rules first (every problem in one 422)."""
     fields = body.template
-    components = normalized(fields.components)
+    components = fields.components
+    if isinstance(components, list):
+        components = normalized(components)
     _check(fields.name, fields.language_code, fields.category, fields.parameter_format, components)
     config = await config_for(session, project, body.whatsapp_config_id, body.customer_id)
     await _check_name_free(session, project.id, config.waba_id, fields.name, fields.language_code)
