@@ -166,3 +166,57 @@ async def test_sync_pulls_every_page_of_templates_and_their_statuses(
     assert listing.json()["meta"]["total_count"] == 150
     mine = await _get(client, project, draft["id"])
     assert mine["status"] == "approved"
+
+
+async def test_a_named_template_with_a_media_header_and_a_code_is_sent_as_meta_wants(
+    client: httpx.AsyncClient, resources: Resources, sandbox: SandboxState, sandbox_url: str
+) -> None:
+    project = await create_project(resources, sandbox_url)
+    named = {
+        "name": "spring_offer",
+        "language_code": "en_US",
+        "category": "MARKETING",
+        "parameter_format": "NAMED",
+        "components": [
+            {"type": "HEADER", "format": "IMAGE", "example": {"header_handle": ["4::aW"]}},
+            {
+                "type": "BODY",
+                "text": "Hi {{first_name}}, take {{discount}} off today.",
+                "example": {
+                    "body_text_named_params": [
+                        {"param_name": "first_name", "example": "Ana"},
+                        {"param_name": "discount", "example": "10%"},
+                    ]
+                },
+            },
+            {"type": "BUTTONS", "buttons": [{"type": "COPY_CODE", "example": "SPRING10"}]},
+        ],
+    }
+    draft = await create_template(client, project, named)
+    await client.post(f"{API}/{draft['id']}/submit", headers=project.headers)
+    assert await _status_after_webhook(client, resources, project, draft["id"]) == "approved"
+    send = {
+        "phone_number": "+15550105050",
+        "template_parameters": {"first_name": "Ana", "discount": "15%"},
+        "header_type": "image",
+        "header_params": "https://cdn.example.com/spring.jpg",
+        "button_url_params": {"0": "SPRING15"},
+    }
+
+    sent = await client.post(
+        f"{API}/{draft['id']}/send_template", headers=project.headers, json={"template": send}
+    )
+    await run_jobs(resources)
+
+    assert sent.status_code == 200, sent.text
+    (entry,) = sandbox.find_outbox("+15550105050", None)
+    header, body, button = entry.payload["template"]["components"]
+    assert header["parameters"] == [
+        {"type": "image", "image": {"link": "https://cdn.example.com/spring.jpg"}}
+    ]
+    assert body["parameters"] == [
+        {"type": "text", "text": "Ana", "parameter_name": "first_name"},
+        {"type": "text", "text": "15%", "parameter_name": "discount"},
+    ]
+    assert button["sub_type"] == "copy_code"
+    assert button["parameters"] == [{"type": "coupon_code", "coupon_code": "SPRING15"}]
