@@ -36,21 +36,20 @@ class TemplateCreate(BaseModel):
 
 
 class TemplateChanges(BaseModel):
-    """What ``PATCH /whatsapp_templates/{id}`` may change on a draft."""
+    """What ``PATCH /whatsapp_templates/{id}`` may change on a draft; the result is checked
+    as a whole by the service, like a new template (every problem listed)."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    name: str | None = Field(default=None, max_length=512)
-    language_code: str | None = Field(default=None, max_length=20)
-    category: str | None = Field(default=None, max_length=20)
-    parameter_format: str | None = Field(default=None, max_length=20)
-    components: list[dict[str, Any]] | None = Field(default=None, max_length=10)
+    name: Any = None
+    language_code: Any = None
+    category: Any = None
+    parameter_format: Any = None
+    components: Any = None
 
 
 class TemplateUpdate(BaseModel):
     """``PATCH /whatsapp_templates/{id}`` body."""
 
-    template: TemplateChanges
+    template: TemplateChanges = Field(default_factory=TemplateChanges)
 
 
 class MetaChanges(BaseModel):

@@ -170,7 +170,7 @@ async def update(
     given = changes.model_dump(exclude_unset=True, exclude_none=True)
     renames = {"language_code": "language", "parameter_format": "fmt"}
     given = {renames.get(key, key): value for key, value in given.items()}
-    if "components" in given:
+    if isinstance(given.get("components"), list):
         given["components"] = normalized(given["components"])
     merged = {**_fields(template), **given}
     _check(**merged)
