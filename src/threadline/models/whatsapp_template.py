@@ -13,6 +13,7 @@ from threadline.kit.db import Base
 from threadline.models._types import Json, UtcDateTime
 
 _LIVE = text("status <> 'removed'")
+_ACTIVE = text("status IN ('queued', 'running')")
 
 
 class WhatsappTemplate(Base):
@@ -59,9 +60,22 @@ class WhatsappTemplate(Base):
 
 
 class WhatsappTemplateSyncRun(Base):
-    """One pull of a WABA's templates from the Graph API, with its progress and outcome."""
+    """One pull of a WABA's templates from the Graph API, with its progress and outcome.
+
+    At most one run of a WABA is queued or running (a partial unique index).
+    """
 
     __tablename__ = "whatsapp_template_sync_runs"
+    __table_args__ = (
+        Index(
+            "uq_whatsapp_template_sync_runs_active",
+            "project_id",
+            "business_account_id",
+            unique=True,
+            sqlite_where=_ACTIVE,
+            postgresql_where=_ACTIVE,
+        ),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id"), index=True)

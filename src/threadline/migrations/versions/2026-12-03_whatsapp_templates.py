@@ -21,6 +21,7 @@ depends_on: str | Sequence[str] | None = None
 
 _JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
 _LIVE = sa.text("status <> 'removed'")
+_ACTIVE = sa.text("status IN ('queued', 'running')")
 
 
 def _owner_columns(table: str) -> list[Any]:
@@ -90,9 +91,19 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_whatsapp_template_sync_runs_project_id", ["project_id"], unique=False
         )
+        batch_op.create_index(
+            "uq_whatsapp_template_sync_runs_active",
+            ["project_id", "business_account_id"],
+            unique=True,
+            sqlite_where=_ACTIVE,
+            postgresql_where=_ACTIVE,
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("whatsapp_template_sync_runs", schema=None) as batch_op:
+        batch_op.drop_index("uq_whatsapp_template_sync_runs_active")
+        batch_op.drop_index("ix_whatsapp_template_sync_runs_project_id")
     op.drop_table("whatsapp_template_sync_runs")
     with op.batch_alter_table("whatsapp_templates", schema=None) as batch_op:
         batch_op.drop_index("uq_whatsapp_templates_live_name")
