@@ -19,12 +19,13 @@ from threadline.sandbox_sessions.endpoints import router as sandbox_sessions
 from threadline.triggers.endpoints import router as triggers
 from threadline.whatsapp_configs.endpoints import router as whatsapp_configs
 from threadline.whatsapp_messages.endpoints import router as whatsapp_messages
+from threadline.whatsapp_templates.endpoints import router as whatsapp_templates
 
 router = APIRouter(
     prefix="/api/v1", dependencies=[Depends(reject_unstorable_input)], responses=ERROR_RESPONSES
 )
 DOMAINS = (projects, flows, triggers, executions, functions)
-CHANNEL = (customers, whatsapp_configs, contacts, sandbox_sessions)
+CHANNEL = (customers, whatsapp_configs, contacts, sandbox_sessions, whatsapp_templates)
 INBOX = (conversations, assignments, calls, whatsapp_messages)
 for domain in (*DOMAINS, *CHANNEL, *INBOX):
     router.include_router(domain)

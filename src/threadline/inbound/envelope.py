@@ -51,6 +51,14 @@ class Envelope(BaseModel):
                     found.add(str(metadata["phone_number_id"]))
         return found
 
+    def business_account_ids(self) -> set[str]:
+        """The WABAs of entries with a change about no number (template webhooks)."""
+        return {
+            entry.id
+            for entry in self.entry
+            if any(not isinstance(c.value.get("metadata"), dict) for c in entry.changes)
+        }
+
 
 class NotJson(BadRequest):
     """The webhook body is not JSON: Meta sends ``application/json`` deliveries."""

@@ -32,6 +32,7 @@ from threadline.models import (
     WhatsappMessage,
 )
 from threadline.whatsapp.content import describe
+from threadline.whatsapp_templates import service as templates
 
 log = logging.getLogger("threadline.inbound")
 
@@ -57,7 +58,7 @@ KINDS_BY_FIELD = {"messages": ("messages", "statuses", "errors"), "calls": ("cal
 class Item:
     """One ``messages[]``, ``statuses[]`` or ``errors[]`` item, with what routes it."""
 
-    kind: str  # "messages", "statuses", "calls" or "errors"
+    kind: str  # "messages", "statuses", "calls", "errors" or "templates" (a template's webhook)
     where: str
     raw: Any
     candidates: list[WhatsappConfig]
@@ -79,6 +80,9 @@ async def process(
     for item in await items_of(session, delivery, scope, report):
         if item.kind == "errors":
             report.failed(item.where, "Meta reported an error", meta=item.raw)
+            continue
+        if item.kind == "templates":
+            await apply_template(session, item, scope, report, now)
             continue
         async with _isolated(session, report, item.where):
             if item.kind == "messages":
@@ -121,6 +125,11 @@ async def _items_of_change(
     where: str,
 ) -> list[Item]:
     value = change.value
+    if change.field in templates.WEBHOOK_FIELDS:
+        report.items += 1
+        return [
+            Item("templates", f"{where}.value", {"field": change.field, "value": value}, [], {})
+        ]
     kinds = KINDS_BY_FIELD.get(change.field)
     if kinds is None:
         report.items += 1
@@ -284,6 +293,22 @@ async def apply_call(
         duration=item.duration,
     )
     await calls.record_event(session, config, event, names.get(item.user_wa_id), now)
+
+
+async def apply_template(
+    session: AsyncSession,
+    item: Item,
+    scope: WhatsappConfig | None,
+    report: Report,
+    now: datetime,
+) -> None:
+    """A template's status, category or quality change, applied (in a savepoint) to the
+    templates that mirror it: in the project of the config the webhook URL names, if any."""
+    field, value = item.raw["field"], item.raw["value"]
+    project_id = scope.project_id if scope is not None else None
+    async with _isolated(session, report, item.where):
+        if not await templates.apply_webhook(session, field, value, project_id, now):
+            log.info("template webhook for no template of ours", extra={"field": field})
 
 
 async def _status(

@@ -152,6 +152,8 @@ async def _signing_secrets(
             for number in sorted(delivery.phone_number_ids())
             for config in await configs.find_by_phone_number_id(session, number)
         ]
+        for waba_id in sorted(delivery.business_account_ids()):
+            numbers += await configs.find_by_waba_id(session, waba_id)
     for config in numbers:
         secret = configs.app_secret(config, secrets.cipher, secrets.app_secret)
         if secret and secret not in found:

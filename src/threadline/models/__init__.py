@@ -18,6 +18,7 @@ from threadline.models.whatsapp_config import WhatsappConfig
 from threadline.models.whatsapp_contact import WhatsappContact, WhatsappContactNote
 from threadline.models.whatsapp_conversation import WhatsappConversation
 from threadline.models.whatsapp_message import WhatsappMessage
+from threadline.models.whatsapp_template import WhatsappTemplate, WhatsappTemplateSyncRun
 from threadline.models.whatsapp_webhook import InboundWebhook, MessageStatusEvent
 
 __all__ = [
@@ -44,4 +45,6 @@ __all__ = [
     "WhatsappContactNote",
     "WhatsappConversation",
     "WhatsappMessage",
+    "WhatsappTemplate",
+    "WhatsappTemplateSyncRun",
 ]

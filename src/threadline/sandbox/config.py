@@ -51,6 +51,11 @@ class SandboxSettings(BaseModel):
     throughput_mps: int = Field(default=80, ge=1)
     latency_ms: int = Field(default=0, ge=0, le=120_000)
     template_review: ReviewOutcome = "APPROVED"
+    #: Milliseconds a new template stays PENDING before ``template_review`` decides it and
+    #: the status webhook goes out; ``None``: decided as it is created (webhook at once).
+    template_review_delay_ms: int | None = Field(default=None, ge=0, le=600_000)
+    #: The ``reason`` a rejection by ``template_review`` gives.
+    template_rejection_reason: str = "INVALID_FORMAT"
 
     #: Where webhooks are POSTed; ``None``: the sandbox sends none.
     webhook_url: str | None = None

@@ -9,7 +9,9 @@ from fastapi import APIRouter, Body, Depends
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from threadline.sandbox import review
 from threadline.sandbox.config import SandboxSettings
+from threadline.sandbox.faults import unknown_object
 from threadline.sandbox.graph import sandbox_state
 from threadline.sandbox.state import FailureRule, SandboxState
 
@@ -28,6 +30,15 @@ class FailureRequest(BaseModel):
     message: str | None = None
     details: str | None = None
     to: str | None = None
+
+
+class ReviewRequest(BaseModel):
+    """Body of ``POST /_sandbox/templates/{template_id}/review``: Meta's decision."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    event: review.ReviewEvent = "APPROVED"
+    reason: str | None = Field(default=None, max_length=200, examples=["INVALID_FORMAT"])
 
 
 @router.get("/health")
@@ -107,6 +118,19 @@ async def update_config(
     except ValidationError as exc:
         raise RequestValidationError(exc.errors(include_url=False, include_context=False)) from exc
     return state.settings.model_dump()
+
+
+@router.post("/templates/{template_id}/review")
+async def review_template(
+    template_id: str, request: ReviewRequest, state: SandboxState = Depends(sandbox_state)
+) -> dict[str, Any]:
+    """Approve, reject (with a reason), pause, disable, flag or reinstate a template; the
+    ``message_template_status_update`` webhook follows."""
+    template = state.templates.get(template_id)
+    if template is None:
+        raise unknown_object(template_id, "POST")
+    review.decide(state, template, request.event, request.reason)
+    return template.to_graph()
 
 
 @router.post("/reset")

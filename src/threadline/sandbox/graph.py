@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from starlette.convertors import Convertor, register_url_convertor
 
-from threadline.sandbox import media, statuses
+from threadline.sandbox import media, review, statuses
 from threadline.sandbox.faults import GraphFault, invalid_parameter, invalid_token, unknown_object
 from threadline.sandbox.state import SandboxState, Template
 from threadline.sandbox.templates import parse_create_request
@@ -101,13 +101,12 @@ async def list_templates(waba_id: str, request: Request, state: State) -> dict[s
 
 @router.post(_V + "/{waba_id}/message_templates")
 async def create_template(waba_id: str, request: Request, state: State) -> dict[str, Any]:
-    """Create a template; its status follows the control plane's ``template_review``."""
+    """Create a template; its review follows the control plane (see :mod:`.review`)."""
     _check_waba(state, waba_id, "POST")
     spec = parse_create_request(await _json_body(request))
-    review = state.settings.template_review
-    spec = spec.model_copy(update={"status": review})
-    template = state.add_template(spec, "NONE" if review == "REJECTED" else None)
-    return {"id": template.id, "status": spec.status, "category": spec.category}
+    template = state.add_template(spec.model_copy(update={"status": "PENDING"}))
+    review.review_created(state, template)
+    return {"id": template.id, "status": template.spec.status, "category": spec.category}
 
 
 @router.delete(_V + "/{waba_id}/message_templates")
@@ -178,6 +177,23 @@ async def get_object(object_id: str, request: Request, state: State) -> dict[str
     if object_id in state.templates:
         return state.templates[object_id].to_graph()
     raise unknown_object(object_id, "GET")
+
+
+@router.post(_V + "/{template_id}")
+async def edit_template(template_id: str, request: Request, state: State) -> dict[str, Any]:
+    """Edit a template's category or components; it is reviewed again (see :mod:`.review`)."""
+    template = state.templates.get(template_id)
+    if template is None:
+        raise unknown_object(template_id, "POST")
+    edits = await _json_body(request)
+    if not isinstance(edits, dict):
+        raise invalid_parameter("The request body must be a JSON object")
+    current = template.spec.model_dump(exclude={"status"})
+    fields = ("category", "components", "parameter_format")
+    spec = parse_create_request({**current, **{k: edits[k] for k in fields if k in edits}})
+    template.spec = spec.model_copy(update={"status": "PENDING"})
+    review.review_created(state, template)
+    return {"success": True}
 
 
 def _accept(

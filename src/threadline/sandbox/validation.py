@@ -191,7 +191,32 @@ def _parameter(raw: Any, where: str) -> Mapping[str, Any]:
     return parameter
 
 
+_MEDIA_HEADERS: dict[str, tuple[str, ...]] = {
+    "IMAGE": ("image",),
+    "VIDEO": ("video",),
+    "DOCUMENT": ("document",),
+    "GIF": ("image", "video"),
+}
+
+
+def _check_media_header(kinds: tuple[str, ...], parameters: list[Mapping[str, Any]]) -> None:
+    """A media header takes exactly one parameter of its media type, in either format."""
+    if len(parameters) != 1:
+        raise GraphFault(
+            132000,
+            f"header: number of localizable_params ({len(parameters)}) does not match "
+            "the expected number of params (1)",
+        )
+    if parameters[0].get("type") not in kinds:
+        raise GraphFault(132012, f"header: a {'/'.join(kinds)} parameter is required")
+
+
 def _check_section(spec: TemplateSpec, section: str, parameters: list[Mapping[str, Any]]) -> None:
+    header = next((c for c in spec.components if str(c.get("type", "")).upper() == "HEADER"), {})
+    media = _MEDIA_HEADERS.get(str(header.get("format", "TEXT")).upper())
+    if section == "header" and media is not None:
+        _check_media_header(media, parameters)
+        return
     expected = expected_parameters(spec, section)
     names = [parameter.get("parameter_name") for parameter in parameters]
     named = spec.parameter_format == "NAMED"

@@ -28,9 +28,11 @@ from threadline.sandbox.config import SandboxConfig, SandboxSettings
 
 log = logging.getLogger(__name__)
 
-Kind = Literal["messages", "statuses", "errors", "calls"]
-#: The ``field`` of Meta's change that carries each kind of item.
+Kind = Literal["messages", "statuses", "errors", "calls", "template_status"]
+#: The ``field`` of Meta's change that carries each kind of item (else ``messages``).
 FIELDS: dict[str, str] = {"calls": "calls"}
+#: The one kind whose change is not a list of items: Meta's template review outcome.
+TEMPLATE_STATUS_FIELD = "message_template_status_update"
 _LOG_LIMIT = 5000
 
 
@@ -86,7 +88,8 @@ class Delivery:
     def accepts(self, kind: Kind, batch_size: int) -> bool:
         """Whether an item of ``kind`` may still join this delivery (batch mode)."""
         waiting = self.status == "queued" and self.body is None
-        return waiting and self.kind == kind and len(self.value[kind]) < batch_size
+        batchable = kind != "template_status"  # Meta sends one template event per change
+        return waiting and batchable and self.kind == kind and len(self.value[kind]) < batch_size
 
     def merge(self, value: dict[str, Any]) -> None:
         """Add another value's items (and its contacts, once per wa_id)."""
@@ -100,7 +103,11 @@ class Delivery:
     def freeze(self, config: SandboxConfig, secret: str) -> None:
         """Serialise once (escaped unicode, like Meta) and sign those exact bytes."""
         if self.body is None:
-            envelope = meta_envelope(config, self.value, self.kind)
+            envelope = (
+                template_envelope(config, self.value[self.kind][0], self.created_at)
+                if self.kind == "template_status"
+                else meta_envelope(config, self.value, self.kind)
+            )
             self.body = json.dumps(envelope, ensure_ascii=True, separators=(",", ":")).encode()
         self.signature = sign(secret, self.body)
 
@@ -139,6 +146,13 @@ def meta_envelope(
     full = {"messaging_product": "whatsapp", "metadata": metadata, **value}
     change = {"value": full, "field": FIELDS.get(kind, "messages")}
     entry = {"id": config.waba_id, "changes": [change]}
+    return {"object": "whatsapp_business_account", "entry": [entry]}
+
+
+def template_envelope(config: SandboxConfig, event: dict[str, Any], at: datetime) -> dict[str, Any]:
+    """The notification of a template's review: one ``message_template_status_update``."""
+    change = {"value": event, "field": TEMPLATE_STATUS_FIELD}
+    entry = {"id": config.waba_id, "time": int(at.timestamp()), "changes": [change]}
     return {"object": "whatsapp_business_account", "entry": [entry]}
 
 

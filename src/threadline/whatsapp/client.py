@@ -118,9 +118,25 @@ class WhatsAppClient:
         """Submit a template for review; returns ``{"id", "status", "category"}``."""
         return await self._request("POST", f"{waba_id}/message_templates", body=body)
 
-    async def delete_template(self, waba_id: str, name: str) -> None:
-        """Delete every language of the template called ``name``."""
-        await self._request("DELETE", f"{waba_id}/message_templates", params={"name": name})
+    async def list_templates_page(
+        self, waba_id: str, after: str | None = None, *, limit: int = 100
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of the WABA's templates and the cursor of the next (None: the last)."""
+        params = {"limit": str(limit), **({"after": after} if after else {})}
+        page = await self._request("GET", f"{waba_id}/message_templates", params=params)
+        data = page.get("data", [])
+        templates = [t for t in data if isinstance(t, dict)] if isinstance(data, list) else []
+        cursor = _next_cursor(page)
+        return templates, None if cursor == after else cursor
+
+    async def delete_template(self, waba_id: str, name: str, *, hsm_id: str | None = None) -> None:
+        """Delete every language of the template called ``name`` (only ``hsm_id``, if given)."""
+        params = {"name": name, **({"hsm_id": hsm_id} if hsm_id else {})}
+        await self._request("DELETE", f"{waba_id}/message_templates", params=params)
+
+    async def edit_template(self, template_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Edit a template's category, components or TTL; returns ``{"success": true}``."""
+        return await self._request("POST", template_id, body=body)
 
     async def _request(
         self,

@@ -77,6 +77,13 @@ async def by_phone_number_id(session: AsyncSession, phone_number_id: str) -> lis
     return list((await session.execute(statement.order_by(WhatsappConfig.created_at))).scalars())
 
 
+async def by_waba_id(session: AsyncSession, waba_id: str) -> list[WhatsappConfig]:
+    """Up to 100 configs on the business account, oldest first (sandbox ones share one)."""
+    statement = select(WhatsappConfig).where(WhatsappConfig.waba_id == waba_id)
+    statement = statement.order_by(WhatsappConfig.created_at).limit(100)
+    return list((await session.execute(statement)).scalars())
+
+
 async def by_id(session: AsyncSession, config_id: uuid.UUID) -> WhatsappConfig | None:
     """A config by id, whatever its project (for its own webhook URL)."""
     return await session.get(WhatsappConfig, config_id)

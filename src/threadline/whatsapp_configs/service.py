@@ -163,6 +163,12 @@ async def find_by_phone_number_id(
     return await cache.cache.get(cache.by_number_key(phone_number_id), load)
 
 
+async def find_by_waba_id(session: AsyncSession, waba_id: str) -> list[WhatsappConfig]:
+    """Configs on a business account (any project; the first 100): whose secrets may sign
+    a webhook about the account itself, such as a template's review."""
+    return await repository.by_waba_id(session, waba_id)
+
+
 async def find_by_id(session: AsyncSession, config_id: uuid.UUID) -> WhatsappConfig | None:
     """A config by id in any project: its per-config webhook URL names it.
 

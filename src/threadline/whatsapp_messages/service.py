@@ -141,14 +141,39 @@ async def send_to_phone(
     phone = target.phone_number or message.phone_number
     if not phone:
         raise BadMessage("phone_number is required: the number to send to, e.g. +15551234567")
+    conversation = await _conversation_to(session, project, target, phone, now)
+    return await _queue(session, project, conversation, message, now)
+
+
+async def send_payload_to_phone(
+    session: AsyncSession,
+    project: Project,
+    target: SendTarget,
+    payload: dict[str, Any],
+    now: datetime,
+) -> WhatsappMessage:
+    """Queue a Graph send body built elsewhere (a template's send) to ``target``'s number.
+
+    ``payload["to"]`` is replaced by the number's wa_id; only templates may open a
+    conversation outside the 24-hour window, like :func:`send_to_phone`.
+    """
+    phone = target.phone_number or ""
+    conversation = await _conversation_to(session, project, target, phone, now)
+    payload = {**payload, "to": _wa_id(conversation.phone_number)}
+    return await _insert(session, conversation, str(payload.get("type", "text")), payload, now)
+
+
+async def _conversation_to(
+    session: AsyncSession, project: Project, target: SendTarget, phone: str, now: datetime
+) -> WhatsappConversation:
+    """The (locked) current conversation with ``phone`` on the target's config."""
     wa_id = _wa_id(phone)
     config = await _config(session, project, target)
     contact = await contacts.for_phone(session, project.id, wa_id, now)
     current = await conversations.current(
         session, config_id=config.id, contact=contact, now=now, inactivity=target.inactivity
     )
-    conversation = await conversations.lock_for(session, project, current.id)
-    return await _queue(session, project, conversation, message, now)
+    return await conversations.lock_for(session, project, current.id)
 
 
 async def _queue(
@@ -159,15 +184,25 @@ async def _queue(
     now: datetime,
 ) -> WhatsappMessage:
     payload = await _payload(session, project, conversation, message)
+    return await _insert(session, conversation, message.message_type, payload, now)
+
+
+async def _insert(
+    session: AsyncSession,
+    conversation: WhatsappConversation,
+    message_type: str,
+    payload: dict[str, Any],
+    now: datetime,
+) -> WhatsappMessage:
     last_inbound = await conversations.last_inbound_at(session, conversation)
-    check_window(message.message_type, last_inbound, now, conversation.phone_number)
+    check_window(message_type, last_inbound, now, conversation.phone_number)
     row = WhatsappMessage(
-        project_id=project.id,
+        project_id=conversation.project_id,
         direction="outbound",
         conversation_id=conversation.id,
         whatsapp_config_id=conversation.whatsapp_config_id,
         phone_number=conversation.phone_number,
-        message_type=message.message_type,
+        message_type=message_type,
         content=describe(payload),
         payload=payload,
         created_at=now,

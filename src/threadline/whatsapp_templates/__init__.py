@@ -1,0 +1,1 @@
+"""WhatsApp message templates: drafts, Meta review, sync and sends."""
