@@ -17,11 +17,19 @@ from threadline.sandbox_sessions.endpoints import router as sandbox_sessions
 from threadline.triggers.endpoints import router as triggers
 from threadline.whatsapp_configs.endpoints import router as whatsapp_configs
 from threadline.whatsapp_messages.endpoints import router as whatsapp_messages
+from threadline.whatsapp_webhooks.endpoints import router as whatsapp_webhooks
 
 router = APIRouter(
     prefix="/api/v1", dependencies=[Depends(reject_unstorable_input)], responses=ERROR_RESPONSES
 )
 DOMAINS = (projects, flows, triggers, executions, functions)
-CHANNEL = (customers, whatsapp_configs, contacts, sandbox_sessions, conversations)
+CHANNEL = (
+    customers,
+    whatsapp_configs,
+    whatsapp_webhooks,
+    contacts,
+    sandbox_sessions,
+    conversations,
+)
 for domain in (*DOMAINS, *CHANNEL, whatsapp_messages):
     router.include_router(domain)

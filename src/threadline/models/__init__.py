@@ -2,6 +2,7 @@
 
 from threadline.models.api_key import ApiKey
 from threadline.models.customer import Customer
+from threadline.models.event_webhook import WebhookDelivery, WhatsappWebhook
 from threadline.models.execution_event import ExecutionEvent
 from threadline.models.flow import Flow, FlowVersion
 from threadline.models.flow_execution import FlowExecution
@@ -32,9 +33,11 @@ __all__ = [
     "MessageStatusEvent",
     "Project",
     "SandboxSession",
+    "WebhookDelivery",
     "WhatsappConfig",
     "WhatsappContact",
     "WhatsappContactNote",
     "WhatsappConversation",
     "WhatsappMessage",
+    "WhatsappWebhook",
 ]
