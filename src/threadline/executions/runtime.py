@@ -22,6 +22,8 @@ from threadline.flows.service import load_definition
 from threadline.jobs.queue import cancel, enqueue
 from threadline.messaging.service import queue_messages
 from threadline.models import FlowExecution
+from threadline.whatsapp_webhooks import emitters as webhook_events
+from threadline.whatsapp_webhooks import names
 
 
 async def run_engine(
@@ -79,6 +81,8 @@ async def apply(
     """
     await _update_row(session, execution, outcome, now)
     await repository.add_events(session, _event_rows(execution, outcome, now))
+    if outcome.status == "failed":
+        await webhook_events.execution_event(session, names.EXECUTION_FAILED, execution)
     await queue_messages(session, execution, outcome.sends, now)
     if execution.wait_until is not None:
         await _set_timer(session, execution)

@@ -127,6 +127,8 @@ async def _store_messages(
     for key, (m, conversation) in firsts.items():
         if key in stored:
             conversations.touch(conversation, now, inbound=True)
+            values = ingest.message_values(m.config, conversation.id, m.message, m.raw, now)
+            await ingest.received(session, values, conversation, now)
             if m.message.type in CONVERSATIONAL:
                 woken.append(conversation.id)
     delay = timedelta(milliseconds=settings.inbound_debounce_ms)

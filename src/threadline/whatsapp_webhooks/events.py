@@ -50,6 +50,7 @@ class Subscriber:
     buffered: frozenset[str]
     window_seconds: int
     max_batch: int
+    inactivity_minutes: int
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ def _subscriber(webhook: WhatsappWebhook) -> Subscriber:
         buffered,
         webhook.buffer_window_seconds,
         webhook.max_buffer_size,
+        webhook.inactivity_minutes,
     )
 
 
@@ -99,9 +101,12 @@ def encode(body: dict[str, Any]) -> str:
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
-async def emit(session: AsyncSession, event: Event) -> None:
-    """Queue ``event`` for every webhook that wants it, in the caller's transaction."""
+async def emit(session: AsyncSession, event: Event, *, only: uuid.UUID | None = None) -> None:
+    """Queue ``event`` for every webhook that wants it (or ``only`` that one), in the
+    caller's transaction."""
     targets = await wanted(session, event.config_id, event.name)
+    if only is not None:
+        targets = [t for t in targets if t.id == only]
     if not targets:
         return
     now = utcnow()
