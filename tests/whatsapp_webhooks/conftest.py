@@ -14,6 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from support import free_port
+from threadline.config import Settings
 
 
 @dataclass
@@ -61,3 +62,9 @@ async def receiver() -> AsyncIterator[Receiver]:
     yield state
     server.should_exit = True
     await task
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The tests' settings, with a webhook delivery given up after three attempts."""
+    return settings.model_copy(update={"webhook_max_attempts": 3})
