@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import httpx
@@ -130,3 +131,38 @@ async def test_another_projects_config_and_webhook_are_404(
     one = hooks_url(config_id) + f"/{made['id']}"
     assert (await client.get(one, headers=other.headers)).status_code == 404
     assert (await client.delete(one, headers=other.headers)).status_code == 404
+
+
+async def test_deleting_a_config_deletes_its_webhooks_and_their_log(
+    client: httpx.AsyncClient, resources: Resources, sandbox_url: str
+) -> None:
+    from builders import create_customer, create_whatsapp_config
+    from threadline.models import WebhookDelivery
+
+    project = await create_project(resources, sandbox_url)
+    customer = await create_customer(client, project)
+    config = await create_whatsapp_config(client, project, customer["id"])
+    made = await create_webhook(client, project, config["id"])
+    async with resources.db.transaction() as session:
+        row = await session.get(WhatsappWebhook, uuid.UUID(made["id"]))
+        assert row is not None
+        session.add(
+            WebhookDelivery(
+                project_id=row.project_id,
+                webhook_id=row.id,
+                whatsapp_config_id=row.whatsapp_config_id,
+                event="whatsapp.message.sent",
+                event_id="e1",
+                body="{}",
+                status="delivered",
+                batch_size=1,
+                attempts=1,
+                created_at=row.created_at,
+                updated_at=row.created_at,
+            )
+        )
+    gone = await client.delete(f"/api/v1/whatsapp_configs/{config['id']}", headers=project.headers)
+    assert gone.status_code == 204, gone.text
+    async with resources.db.session() as session:
+        assert (await session.execute(select(WhatsappWebhook))).first() is None
+        assert (await session.execute(select(WebhookDelivery))).first() is None
