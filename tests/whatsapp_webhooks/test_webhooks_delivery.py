@@ -82,6 +82,7 @@ async def test_a_delivery_that_keeps_failing_is_recorded_failed_and_can_be_redel
         "data"
     ]
     assert row["attempts"] == 3 and row["response_status"] == 503 and receiver.failed == 3
+    assert row["last_error"] == "down"
     receiver.fail_next = 0
     again = await client.post(f"{base}/{row['id']}/redeliver", headers=project.headers)
     assert again.status_code == 202 and again.json()["data"]["status"] == "pending"

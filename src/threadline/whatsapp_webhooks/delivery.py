@@ -27,6 +27,8 @@ from threadline.whatsapp_webhooks import events, repository
 from threadline.whatsapp_webhooks.signing import SIGNATURE_HEADER, sign
 
 FINAL = ("delivered", "failed")
+#: How much of a refusing answer's body the log keeps.
+ERROR_BYTES = 500
 
 
 @dataclass(frozen=True)
@@ -104,14 +106,26 @@ async def _seal(session: AsyncSession, batch: WebhookDelivery) -> None:
 async def post(http: httpx.AsyncClient, outgoing: Outgoing, timeout: float) -> Answer:
     """POST the exact body (through the egress-checked client)."""
     try:
-        response = await http.post(
-            outgoing.url, content=outgoing.body, headers=outgoing.headers, timeout=timeout
-        )
+        async with http.stream(
+            "POST", outgoing.url, content=outgoing.body, headers=outgoing.headers, timeout=timeout
+        ) as response:
+            if response.is_success:
+                return Answer(response.status_code, None)
+            return Answer(response.status_code, await _start_of(response))
     except EgressRefused as refused:
         return Answer(None, str(refused))
     except httpx.HTTPError as error:
         return Answer(None, f"{type(error).__name__}: {error}")
-    return Answer(response.status_code, None if response.is_success else response.text[:500])
+
+
+async def _start_of(response: httpx.Response) -> str:
+    """The first bytes of a refusal's body, for the log (never the whole of a huge one)."""
+    head = b""
+    async for chunk in response.aiter_raw():
+        head += chunk
+        if len(head) >= ERROR_BYTES:
+            break
+    return head[:ERROR_BYTES].decode(errors="replace")
 
 
 async def record(

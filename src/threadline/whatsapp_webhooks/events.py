@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from threadline.jobs.queue import enqueue
 from threadline.kit.clock import utcnow
 from threadline.models import WebhookDelivery, WhatsappWebhook
+from threadline.whatsapp_configs import cache as config_cache
 from threadline.whatsapp_configs.cache import ConfigCache
 from threadline.whatsapp_webhooks import repository
 
@@ -83,6 +84,7 @@ async def subscribers(session: AsyncSession, config_id: uuid.UUID) -> list[Subsc
     async def load() -> list[Subscriber]:
         return [_subscriber(w) for w in await repository.active_for(session, config_id)]
 
+    subscriptions.ttl = config_cache.cache.ttl  # THREADLINE_CONFIG_CACHE_SECONDS, as configured
     return await subscriptions.get(("webhooks", config_id), load)
 
 
