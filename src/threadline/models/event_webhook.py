@@ -54,6 +54,8 @@ class WebhookDelivery(Base):
         # A buffer's flush reads its conversation's buffered events.
         Index("ix_whatsapp_webhook_deliveries_buffer", "webhook_id", "conversation_id", "status"),
         Index("ix_whatsapp_webhook_deliveries_batch_id", "batch_id"),
+        # The retention deletes settled deliveries by age.
+        Index("ix_whatsapp_webhook_deliveries_status_updated_at", "status", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

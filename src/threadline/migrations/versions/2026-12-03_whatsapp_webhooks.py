@@ -85,10 +85,16 @@ def upgrade() -> None:
             unique=False,
         )
         batch_op.create_index("ix_whatsapp_webhook_deliveries_batch_id", ["batch_id"], unique=False)
+        batch_op.create_index(
+            "ix_whatsapp_webhook_deliveries_status_updated_at",
+            ["status", "updated_at"],
+            unique=False,
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("whatsapp_webhook_deliveries", schema=None) as batch_op:
+        batch_op.drop_index("ix_whatsapp_webhook_deliveries_status_updated_at")
         batch_op.drop_index("ix_whatsapp_webhook_deliveries_batch_id")
         batch_op.drop_index("ix_whatsapp_webhook_deliveries_buffer")
         batch_op.drop_index("ix_whatsapp_webhook_deliveries_webhook_id")
