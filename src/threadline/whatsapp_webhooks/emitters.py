@@ -152,6 +152,7 @@ async def execution_event(session: AsyncSession, name: str, execution: FlowExecu
             "id": str(execution.id),
             "flow_id": str(execution.flow_id),
             "status": execution.status,
+            "wait_reason": execution.wait_reason,
             "tracking_id": str(execution.tracking_id),
             "phone_number": execution.phone_number,
             "error": execution.error,

@@ -13,6 +13,7 @@ CONVERSATION_CREATED = "whatsapp.conversation.created"
 CONVERSATION_ENDED = "whatsapp.conversation.ended"
 CONVERSATION_INACTIVE = "whatsapp.conversation.inactive"
 EXECUTION_FAILED = "workflow.execution.failed"
+EXECUTION_HANDOFF = "workflow.execution.handoff"
 
 EventName = Literal[
     "whatsapp.message.received",
@@ -24,6 +25,7 @@ EventName = Literal[
     "whatsapp.conversation.ended",
     "whatsapp.conversation.inactive",
     "workflow.execution.failed",
+    "workflow.execution.handoff",
 ]
 #: Only received messages can be buffered (the reference: "currently only supports").
 BufferableEvent = Literal["whatsapp.message.received"]
