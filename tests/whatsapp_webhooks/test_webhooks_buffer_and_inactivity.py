@@ -107,3 +107,25 @@ async def test_a_silent_conversation_is_told_inactive_after_the_webhooks_minutes
     assert body["event"] == names.CONVERSATION_INACTIVE
     uuid.UUID(body["conversation"]["id"])
     assert await _inactive_timers(resources) == []
+
+
+async def test_a_conversation_ended_by_its_expiry_timer_is_told_ended(
+    client: httpx.AsyncClient, resources: Resources, sandbox_url: str, receiver: Receiver
+) -> None:
+    from threadline.conversations.service import EXPIRE_TASK
+
+    project = await create_project(resources, sandbox_url)
+    config_id = await default_config_id(resources, project)
+    await create_webhook(
+        client, project, config_id, url=receiver.url, events=[names.CONVERSATION_ENDED]
+    )
+    await post_webhook(client, delivery(messages=[inbound_text("wamid.E", "bye")]))
+    await run_jobs(resources)
+    silent = timedelta(minutes=resources.settings.conversation_inactivity_minutes + 1)
+    async with resources.db.transaction() as session:
+        await session.execute(update(WhatsappConversation).values(last_active_at=utcnow() - silent))
+        await session.execute(update(Job).where(Job.task == EXPIRE_TASK).values(run_at=utcnow()))
+    await Worker(resources).run_until_idle()
+    (told,) = [json.loads(body) for body in receiver.bodies()]
+    assert told["event"] == names.CONVERSATION_ENDED
+    assert told["conversation"]["ended_reason"] == "inactivity"

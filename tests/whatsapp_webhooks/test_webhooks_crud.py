@@ -58,6 +58,14 @@ async def test_webhook_crud_round_trip(
         hooks_url(config_id), headers=project.headers, params={"q[active_eq]": "false"}
     )
     assert [w["id"] for w in listed.json()["data"]] == [made["id"]]
+    by_url = await client.get(
+        hooks_url(config_id), headers=project.headers, params={"q[url_cont]": "EXAMPLE.com/h"}
+    )
+    assert [w["id"] for w in by_url.json()["data"]] == [made["id"]]
+    none = await client.get(
+        hooks_url(config_id), headers=project.headers, params={"q[url_cont]": "x.org"}
+    )
+    assert none.json()["data"] == [] and none.json()["meta"]["total_count"] == 0
     assert (await client.delete(one, headers=project.headers)).status_code == 204
     assert (await client.get(one, headers=project.headers)).status_code == 404
 
