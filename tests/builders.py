@@ -228,7 +228,8 @@ async def run_jobs(resources: Resources, *, rounds: int = 50) -> None:
     """Run the worker until idle; jobs waiting out a retry backoff are made due at once.
 
     Timers (``executions.timeout``, the conversations' inactivity timer, the settling of
-    unknown outcomes after their grace period, the retention's next run) are left alone:
+    unknown outcomes after their grace period, the retention's next run, the webhooks'
+    inactivity timers) are left alone:
     see :func:`fire_wait_timers`.
     """
     from sqlalchemy import update
@@ -240,6 +241,7 @@ async def run_jobs(resources: Resources, *, rounds: int = 50) -> None:
     from threadline.messaging.settle import SETTLE_TASK
     from threadline.models import Job
     from threadline.retention.service import RETENTION_TASK
+    from threadline.whatsapp_webhooks.emitters import INACTIVE_TASK
 
     worker = Worker(resources)
     for _ in range(rounds):
@@ -249,7 +251,9 @@ async def run_jobs(resources: Resources, *, rounds: int = 50) -> None:
                 update(Job)
                 .where(
                     Job.status == "queued",
-                    Job.task.not_in((TIMEOUT_TASK, EXPIRE_TASK, SETTLE_TASK, RETENTION_TASK)),
+                    Job.task.not_in(
+                        (TIMEOUT_TASK, EXPIRE_TASK, SETTLE_TASK, RETENTION_TASK, INACTIVE_TASK)
+                    ),
                 )
                 .values(run_at=utcnow())
                 .execution_options(synchronize_session=False)

@@ -20,12 +20,14 @@ from threadline.triggers.endpoints import router as triggers
 from threadline.whatsapp_configs.endpoints import router as whatsapp_configs
 from threadline.whatsapp_messages.endpoints import router as whatsapp_messages
 from threadline.whatsapp_templates.endpoints import router as whatsapp_templates
+from threadline.whatsapp_webhooks.endpoints import router as whatsapp_webhooks
 
 router = APIRouter(
     prefix="/api/v1", dependencies=[Depends(reject_unstorable_input)], responses=ERROR_RESPONSES
 )
 DOMAINS = (projects, flows, triggers, executions, functions)
-CHANNEL = (customers, whatsapp_configs, contacts, sandbox_sessions, whatsapp_templates)
+CHANNEL = (customers, whatsapp_configs, whatsapp_webhooks, contacts, sandbox_sessions)
+BUSINESS = (whatsapp_templates,)
 INBOX = (conversations, assignments, calls, whatsapp_messages)
-for domain in (*DOMAINS, *CHANNEL, *INBOX):
+for domain in (*DOMAINS, *CHANNEL, *BUSINESS, *INBOX):
     router.include_router(domain)

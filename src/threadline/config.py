@@ -75,6 +75,12 @@ class Settings(BaseSettings):
     ingest_timeout_seconds: float = Field(default=10.0, gt=0)
     #: How long the receiver's config lookups are cached (0: off); see whatsapp_configs/cache.py.
     config_cache_seconds: float = Field(default=5.0, ge=0)
+    #: Event webhooks: the first retry's delay (doubling, with jitter, up to the maximum),
+    #: the attempts before a delivery is recorded as failed, and each POST's timeout.
+    webhook_retry_base_seconds: float = Field(default=10.0, gt=0)
+    webhook_retry_max_seconds: float = Field(default=600.0, gt=0)
+    webhook_max_attempts: int = Field(default=10, ge=1)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
     #: A send of unknown outcome: ``never`` resent, or ``resend`` once after the grace
     #: period when Meta reported no status for it but did for later messages to the
     #: same number (see "The unknown-outcome window" in docs/architecture.md).

@@ -14,6 +14,7 @@ def load_tasks() -> None:
     from threadline.retention import tasks as _retention  # noqa: F401
     from threadline.whatsapp_messages import tasks as _whatsapp_messages  # noqa: F401
     from threadline.whatsapp_templates import tasks as _whatsapp_templates  # noqa: F401
+    from threadline.whatsapp_webhooks import tasks as _whatsapp_webhooks  # noqa: F401
 
 
 async def schedule_maintenance(resources: Resources) -> None:

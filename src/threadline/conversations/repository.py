@@ -46,8 +46,9 @@ async def open_if_none(
     contact_id: uuid.UUID,
     phone_number: str,
     now: datetime,
-) -> None:
-    """Open a conversation unless one is active (the partial unique index decides)."""
+) -> bool:
+    """Open a conversation unless one is active (the partial unique index decides);
+    True if this call opened it."""
     values = {
         "id": uuid.uuid4(),
         "project_id": project_id,
@@ -59,7 +60,7 @@ async def open_if_none(
         "created_at": now,
         "updated_at": now,
     }
-    await insert_ignoring_conflict(
+    return await insert_ignoring_conflict(
         session,
         WhatsappConversation,
         values,

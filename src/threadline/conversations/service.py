@@ -14,6 +14,8 @@ from threadline.jobs.queue import NewJob, enqueue, enqueue_many
 from threadline.kit.clock import utcnow
 from threadline.kit.schemas import PageParams
 from threadline.models import Project, WhatsappContact, WhatsappConversation
+from threadline.whatsapp_webhooks import emitters as webhook_events
+from threadline.whatsapp_webhooks import names
 
 EXPIRE_TASK = "conversations.expire"
 #: Processes a conversation's inbound messages one at a time (registered by ``inbound``).
@@ -94,7 +96,7 @@ async def current(
     """
     conversation = await repository.active(session, config_id, contact.id)
     if conversation is not None and is_stale(conversation, now, inactivity):
-        end(conversation, "inactivity", now)
+        await close(session, conversation, "inactivity", now)
         await session.flush()
         conversation = None
     if conversation is None:
@@ -125,7 +127,7 @@ async def current_of(
 async def _open(
     session: AsyncSession, config_id: uuid.UUID, contact: WhatsappContact, now: datetime
 ) -> WhatsappConversation:
-    await repository.open_if_none(
+    opened = await repository.open_if_none(
         session,
         project_id=contact.project_id,
         config_id=config_id,
@@ -135,6 +137,8 @@ async def _open(
     )
     conversation = await repository.active(session, config_id, contact.id)
     assert conversation is not None  # opened now, or by a concurrent message
+    if opened:
+        await webhook_events.conversation_event(session, names.CONVERSATION_CREATED, conversation)
     return conversation
 
 
@@ -145,6 +149,14 @@ def touch(conversation: WhatsappConversation, now: datetime, *, inbound: bool) -
     if inbound:
         last = conversation.last_inbound_at
         conversation.last_inbound_at = now if last is None else max(last, now)
+
+
+async def close(
+    session: AsyncSession, conversation: WhatsappConversation, reason: str, now: datetime
+) -> None:
+    """:func:`end`, told to the config's webhooks."""
+    end(conversation, reason, now)
+    await webhook_events.conversation_event(session, names.CONVERSATION_ENDED, conversation)
 
 
 def end(conversation: WhatsappConversation, reason: str, now: datetime) -> None:
@@ -177,7 +189,7 @@ async def expire(
     if conversation is None or conversation.status != "active":
         return
     if is_stale(conversation, now, inactivity):
-        end(conversation, "inactivity", now)
+        await close(session, conversation, "inactivity", now)
     else:
         await schedule_expiry(session, conversation, inactivity)
 
@@ -239,7 +251,7 @@ async def set_status(
     """
     conversation = await lock_for(session, project, conversation_id)
     if status == "ended" and conversation.status == "active":
-        end(conversation, "api", now)
+        await close(session, conversation, "api", now)
     elif status == "active" and conversation.status == "ended":
         await _reopen(session, conversation, now, inactivity)
     await session.flush()

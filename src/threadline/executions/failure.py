@@ -13,6 +13,8 @@ from threadline.executions import repository
 from threadline.executions.keys import timer_key
 from threadline.jobs.queue import cancel
 from threadline.messaging import repository as outbox
+from threadline.whatsapp_webhooks import emitters as webhook_events
+from threadline.whatsapp_webhooks import names
 
 
 async def fail_execution(
@@ -57,6 +59,7 @@ async def fail_execution(
         "data": error,
     }
     await repository.add_events(session, [event])
+    await webhook_events.execution_event(session, names.EXECUTION_FAILED, execution)
     if execution.conversation_id is not None:
         await conversations.wake_inbox_if_pending(session, execution.conversation_id)
     return True

@@ -22,6 +22,8 @@ from threadline.flows.service import load_definition
 from threadline.jobs.queue import cancel, enqueue
 from threadline.messaging.service import queue_messages
 from threadline.models import FlowExecution
+from threadline.whatsapp_webhooks import emitters as webhook_events
+from threadline.whatsapp_webhooks import names
 
 
 async def run_engine(
@@ -77,8 +79,10 @@ async def apply(
     ran: a run claimed from a committed wait was never seen running by the inbox (which
     takes the execution's row lock before it looks), so none can be held back for it.
     """
+    handed_off = execution.wait_reason == "handoff"
     await _update_row(session, execution, outcome, now)
     await repository.add_events(session, _event_rows(execution, outcome, now))
+    await _tell_webhooks(session, execution, outcome, handed_off=handed_off)
     await queue_messages(session, execution, outcome.sends, now)
     if execution.wait_until is not None:
         await _set_timer(session, execution)
@@ -86,6 +90,16 @@ async def apply(
         await _request_call(session, execution, outcome.call)
     if wake_inbox:
         await wake_conversation(session, execution)
+
+
+async def _tell_webhooks(
+    session: AsyncSession, execution: FlowExecution, outcome: Outcome, *, handed_off: bool
+) -> None:
+    """A run that failed, or that parked at a handoff (once), for the config's webhooks."""
+    if outcome.status == "failed":
+        await webhook_events.execution_event(session, names.EXECUTION_FAILED, execution)
+    elif outcome.wait_reason == "handoff" and not handed_off:
+        await webhook_events.execution_event(session, names.EXECUTION_HANDOFF, execution)
 
 
 async def wake_conversation(session: AsyncSession, execution: FlowExecution) -> None:

@@ -143,6 +143,8 @@ async def _store_messages(
     for key, (m, conversation) in firsts.items():
         if key in stored:
             conversations.touch(conversation, now, inbound=True)
+            values = ingest.message_values(m.config, conversation.id, m.message, m.raw, now)
+            await ingest.received(session, values, conversation, now)
             await ingest.record_permission_reply(session, m.config, m.message, now)
             if is_turn(m.message):
                 woken.append(conversation.id)

@@ -33,6 +33,8 @@ from threadline.models import (
 )
 from threadline.whatsapp.content import describe
 from threadline.whatsapp_templates import service as templates
+from threadline.whatsapp_webhooks import emitters as webhook_events
+from threadline.whatsapp_webhooks import names
 
 log = logging.getLogger("threadline.inbound")
 
@@ -198,10 +200,28 @@ async def _message(
     assert conversation is not None
     if await _store(session, config, conversation.id, message, item, now):
         conversations.touch(conversation, now, inbound=True)
+        values = message_values(config, conversation.id, message, item, now)
+        await received(session, values, conversation, now)
         await record_permission_reply(session, config, message, now)
         if is_turn(message):
             delay = timedelta(milliseconds=settings.inbound_debounce_ms)
             await conversations.wake_inbox(session, conversation.id, delay=delay or None)
+
+
+async def received(
+    session: AsyncSession,
+    values: dict[str, Any],
+    conversation: WhatsappConversation,
+    now: datetime,
+) -> None:
+    """A newly stored inbound message, for the config's webhooks."""
+    await webhook_events.message_event(
+        session,
+        names.MESSAGE_RECEIVED,
+        values,
+        conversation=conversation,
+        is_new_conversation=conversation.created_at == now,
+    )
 
 
 async def conversation_of(

@@ -301,3 +301,36 @@ def calls_client(
         timeout=timeout,
         event_hooks={"request": [_same_host_only]},
     )
+
+
+async def url_refusal(policy: EgressPolicy, url: str, *, timeout: float = 2.0) -> str | None:
+    """Why a URL saved for later calls (a webhook's) is refused now, or None.
+
+    The name is resolved as a connection would resolve it; a name that does not
+    resolve yet is let through (every connection is checked again when it is made).
+    """
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        named = policy.check_name(host, port)
+        for address in await _resolve(host, port, timeout):
+            policy.check_address(host, address, port, named=named)
+    except EgressRefused as refused:
+        return str(refused)
+    return None
+
+
+async def _resolve(host: str, port: int, timeout: float) -> list[IPAddress]:
+    try:
+        return [ipaddress.ip_address(host.strip("[]"))]
+    except ValueError:
+        pass
+    loop = asyncio.get_running_loop()
+    try:
+        async with asyncio.timeout(timeout):
+            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (TimeoutError, OSError):
+        return []
+    texts = dict.fromkeys(str(info[4][0]).split("%")[0] for info in infos)
+    return [ipaddress.ip_address(text) for text in texts]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 
@@ -26,6 +26,8 @@ class Resources:
     http: httpx.AsyncClient
     cipher: Cipher
     calls: httpx.AsyncClient
+    #: The policy ``calls`` connects under (also checked when a user URL is saved).
+    egress: EgressPolicy = field(default_factory=EgressPolicy)
 
     @classmethod
     def create(cls, settings: Settings, *, api: bool = True, worker: bool = True) -> Resources:
@@ -53,7 +55,7 @@ class Resources:
         )
         calls = calls_client(policy, timeout=settings.http_timeout_seconds, limits=limits)
         cipher = Cipher.from_settings(settings)
-        return cls(settings=settings, db=db, http=http, cipher=cipher, calls=calls)
+        return cls(settings=settings, db=db, http=http, cipher=cipher, calls=calls, egress=policy)
 
     async def close(self) -> None:
         """Close the HTTP clients and the database pool."""

@@ -19,6 +19,8 @@ from threadline.whatsapp.client import WhatsAppClient
 from threadline.whatsapp.errors import GraphError
 from threadline.whatsapp_configs.service import SANDBOX_KIND
 from threadline.whatsapp_configs.service import find_by_id as find_whatsapp_config
+from threadline.whatsapp_webhooks import emitters as webhook_events
+from threadline.whatsapp_webhooks import names
 
 _TOKENS: dict[str, str] = {}
 
@@ -92,6 +94,7 @@ async def sent(session: AsyncSession, message: WhatsappMessage, wamid: str) -> N
         DELIVERIES.labels("sent").inc()
         for key, value in values.items():
             setattr(message, key, value)
+        await webhook_events.message_row_event(session, names.MESSAGE_SENT, message)
         # Meta's statuses can come in before the answer that names the wamid.
         await statuses.apply_pending(session, message, now)
 
@@ -112,6 +115,8 @@ async def sent_many(session: AsyncSession, accepted: Sequence[tuple[WhatsappMess
     ]
     await repository.add_events(session, rows)
     DELIVERIES.labels("sent").inc(len(done))
+    for message, _wamid in done:
+        await webhook_events.message_row_event(session, names.MESSAGE_SENT, message)
     pairs = [(m.whatsapp_config_id, wamid) for m, wamid in done if m.whatsapp_config_id]
     early = await repository.with_unapplied_statuses(session, pairs)
     for message, wamid in done:
@@ -156,6 +161,8 @@ async def failed(session: AsyncSession, message: WhatsappMessage, error: dict[st
         return
     await _event(session, message, "message_failed", {"error": error})
     DELIVERIES.labels("failed").inc()
+    message.status, message.last_error = "failed", error
+    await webhook_events.message_row_event(session, names.MESSAGE_FAILED, message)
     if message.execution_id is None:
         return
     failure = {**error, "message": f"message delivery failed: {error.get('message')}"}

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from threadline.messaging import repository
 from threadline.messaging.metrics import DELIVERIES
 from threadline.models import WhatsappMessage
+from threadline.whatsapp_webhooks import emitters as webhook_events
 
 RANK = {"sent": 1, "delivered": 2, "read": 3, "played": 4, "failed": 9}
 _TIMESTAMP_COLUMN = {"delivered": "delivered_at", "read": "read_at"}
@@ -110,6 +111,7 @@ async def _apply(
     for key, value in values.items():
         setattr(message, key, value)
     await _log(session, message, status, was)
+    await webhook_events.status_event(session, message, status.status)
 
 
 async def _fill_moment(session: AsyncSession, message: WhatsappMessage, status: Status) -> None:

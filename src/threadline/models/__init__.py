@@ -3,6 +3,7 @@
 from threadline.models.api_key import ApiKey
 from threadline.models.conversation_assignment import ConversationAssignment
 from threadline.models.customer import Customer
+from threadline.models.event_webhook import WebhookDelivery, WhatsappWebhook
 from threadline.models.execution_event import ExecutionEvent
 from threadline.models.flow import Flow, FlowVersion
 from threadline.models.flow_execution import FlowExecution
@@ -38,6 +39,7 @@ __all__ = [
     "Project",
     "SandboxSession",
     "User",
+    "WebhookDelivery",
     "WhatsappCall",
     "WhatsappCallPermission",
     "WhatsappConfig",
@@ -47,4 +49,5 @@ __all__ = [
     "WhatsappMessage",
     "WhatsappTemplate",
     "WhatsappTemplateSyncRun",
+    "WhatsappWebhook",
 ]

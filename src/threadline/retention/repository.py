@@ -15,7 +15,14 @@ from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from threadline.models import ExecutionEvent, FlowExecution, InboundWebhook, Job, MessageStatusEvent
+from threadline.models import (
+    ExecutionEvent,
+    FlowExecution,
+    InboundWebhook,
+    Job,
+    MessageStatusEvent,
+    WebhookDelivery,
+)
 
 #: The kind of the one row that stands for an execution's pruned events.
 SUMMARY_KIND = "events_pruned"
@@ -154,6 +161,21 @@ async def delete_status_events(session: AsyncSession, *, before: datetime, limit
         .limit(limit)
     )
     return await _delete_ids(session, MessageStatusEvent, ids)
+
+
+async def delete_settled_deliveries(session: AsyncSession, *, before: datetime, limit: int) -> int:
+    """Delete up to ``limit`` event-webhook deliveries settled (delivered, failed, or sent
+    inside a batch) before ``before``; pending and buffering ones stay."""
+    ids = (
+        select(WebhookDelivery.id)
+        .where(
+            WebhookDelivery.status.in_(("delivered", "failed", "batched")),
+            WebhookDelivery.updated_at < before,
+        )
+        .order_by(WebhookDelivery.updated_at)
+        .limit(limit)
+    )
+    return await _delete_ids(session, WebhookDelivery, ids)
 
 
 async def _delete_ids(session: AsyncSession, model: Any, ids: Any) -> int:

@@ -5,7 +5,8 @@ it ended: its oldest pruned event becomes one ``events_pruned`` row saying how m
 events went and between which times, and everything but the last
 :data:`KEEP_LAST_EVENTS` events is deleted. So ``GET /flow_executions/{id}/events`` of
 an old execution shows that summary, then how it ended. Failed jobs, processed webhook
-deliveries and delivery statuses are deleted after their own periods. Messages, of
+deliveries (Meta's to us, and settled event-webhook deliveries to the user's URLs) and
+delivery statuses are deleted after their own periods. Messages, of
 either direction, are a conversation's history and are never pruned here. 0 days keeps
 that kind forever.
 """
@@ -121,6 +122,7 @@ async def prune_rest(session: AsyncSession, settings: Settings, now: datetime) -
         (settings.failed_job_retention_days, repository.delete_failed_jobs),
         (settings.webhook_retention_days, repository.delete_processed_webhooks),
         (settings.webhook_retention_days, repository.delete_status_events),
+        (settings.webhook_retention_days, repository.delete_settled_deliveries),
     )
     for days, step in steps:
         if days > 0:

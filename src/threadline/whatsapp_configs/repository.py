@@ -18,9 +18,11 @@ from threadline.models import (
     InboundWebhook,
     MessageStatusEvent,
     SandboxSession,
+    WebhookDelivery,
     WhatsappConfig,
     WhatsappConversation,
     WhatsappMessage,
+    WhatsappWebhook,
 )
 from threadline.whatsapp_configs import cache
 from threadline.whatsapp_configs.schemas import WhatsappConfigFilters
@@ -217,6 +219,8 @@ async def purge(session: AsyncSession, config_ids: Sequence[uuid.UUID]) -> None:
         update(InboundWebhook)
         .where(InboundWebhook.whatsapp_config_id.in_(config_ids))
         .values(whatsapp_config_id=None),
+        delete(WebhookDelivery).where(WebhookDelivery.whatsapp_config_id.in_(config_ids)),
+        delete(WhatsappWebhook).where(WhatsappWebhook.whatsapp_config_id.in_(config_ids)),
         delete(WhatsappConfig).where(WhatsappConfig.id.in_(config_ids)),
     ]
     for statement in statements:
