@@ -147,7 +147,7 @@ async def review_display_name(
     request: NameReviewRequest, state: SandboxState = Depends(sandbox_state)
 ) -> dict[str, Any]:
     """Approve, defer or reject (with a reason) the display name under review; the
-    ``phone_number_name_update`` webhook follows. A 404 when no name is under review."""
+    ``phone_number_name_update`` webhook follows; error 100 when no name is under review."""
     if not display_names.decide(state, request.decision, request.reason):
         raise unknown_object("display_name_request", "POST")
     return display_names.phone_fields(state)
