@@ -21,16 +21,22 @@ def requests_url(config_id: str) -> str:
 
 
 async def production_config(
-    resources: Resources, project: TestProject, sandbox_url: str, *, token: str | None = None
+    resources: Resources,
+    project: TestProject,
+    sandbox_url: str,
+    *,
+    token: str | None = None,
+    phone_number_id: str = SANDBOX_IDENTITY.phone_number_id,
 ) -> str:
-    """A production config of ``project`` whose Graph API is the sandbox, on its number."""
+    """A production config of ``project`` whose Graph API is the sandbox, on its number
+    (a real number belongs to one config: another needs another ``phone_number_id``)."""
     now = utcnow()
     config = WhatsappConfig(
         id=uuid.uuid4(),
         project_id=uuid.UUID(project.id),
         name="Real",
         kind="production",
-        phone_number_id=SANDBOX_IDENTITY.phone_number_id,
+        phone_number_id=phone_number_id,
         display_phone_number=SANDBOX_IDENTITY.display_phone_number,
         waba_id=SANDBOX_IDENTITY.waba_id,
         base_url=sandbox_url.rstrip("/"),
