@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -25,6 +25,10 @@ from threadline.whatsapp_display_names import repository
 DECISIONS = {"APPROVED": "approved", "DEFERRED": "deferred", "REJECTED": "declined"}
 #: The webhook field that carries Meta's review of a display name.
 WEBHOOK_FIELD = "phone_number_name_update"
+#: A ``submitted`` request older than this lost its Graph call's answer (the process
+#: stopped mid-call): far past any HTTP timeout, it no longer blocks a new request.
+STALE_SUBMISSION = timedelta(minutes=5)
+_STALE_MESSAGE = "Meta's answer was never recorded (the request was interrupted)"
 
 
 class DisplayNameRequestNotFound(NotFound):
@@ -58,7 +62,7 @@ async def list_page(
 
 
 async def requestable_config(
-    session: AsyncSession, project: Project, config_id: uuid.UUID
+    session: AsyncSession, project: Project, config_id: uuid.UUID, now: datetime
 ) -> WhatsappConfig:
     """The config, if a request may be made for it now (production, none waiting)."""
     config = await configs.get(session, project, config_id)
@@ -69,16 +73,14 @@ async def requestable_config(
         )
     if not config.phone_number_id or not config.access_token_encrypted:
         raise DisplayNameRefused("whatsapp_config: phone_number_id and access_token are required")
-    await _check_none_active(session, project.id, config.id)
+    active = await repository.active_for(session, project.id, config.id)
+    if active is not None and not _stale(active, now):
+        raise _already_active(active)
     return config
 
 
-async def _check_none_active(
-    session: AsyncSession, project_id: uuid.UUID, config_id: uuid.UUID
-) -> None:
-    active = await repository.active_for(session, project_id, config_id)
-    if active is not None:
-        raise _already_active(active)
+def _stale(row: WhatsappDisplayNameRequest, now: datetime) -> bool:
+    return row.status == "submitted" and row.submitted_at < now - STALE_SUBMISSION
 
 
 def _already_active(active: WhatsappDisplayNameRequest | None) -> DisplayNameRefused:
@@ -98,7 +100,9 @@ async def open_request(
     previous: str | None,
     now: datetime,
 ) -> WhatsappDisplayNameRequest:
-    """Insert the ``submitted`` request; the partial unique index refuses a second active."""
+    """Insert the ``submitted`` request; the partial unique index refuses a second active
+    (a stale ``submitted`` one is marked ``failed`` first)."""
+    await _fail_stale(session, project_id, config_id, now)
     previous = previous or await repository.last_approved_name(session, project_id, config_id)
     row = WhatsappDisplayNameRequest(
         id=uuid.uuid4(),
@@ -118,6 +122,16 @@ async def open_request(
         active = await repository.active_for(session, project_id, config_id)
         raise _already_active(active) from None
     return row
+
+
+async def _fail_stale(
+    session: AsyncSession, project_id: uuid.UUID, config_id: uuid.UUID, now: datetime
+) -> None:
+    active = await repository.active_for(session, project_id, config_id)
+    if active is not None and _stale(active, now):
+        active.status, active.updated_at = "failed", now
+        active.meta_error_message = _STALE_MESSAGE
+        await session.flush()
 
 
 async def record_answer(

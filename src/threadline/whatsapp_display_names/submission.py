@@ -33,7 +33,7 @@ async def create(
 ) -> WhatsappDisplayNameRequest:
     """Open the request, ask Meta to review ``name``, record Meta's answer."""
     async with resources.db.read() as session:
-        config = await service.requestable_config(session, project, config_id)
+        config = await service.requestable_config(session, project, config_id, utcnow())
         client = account_of(config, resources.settings, resources.cipher).client(resources.http)
     previous = await _current_name(client)
     async with resources.db.transaction() as session:
