@@ -18,6 +18,7 @@ from threadline.projects.endpoints import router as projects
 from threadline.sandbox_sessions.endpoints import router as sandbox_sessions
 from threadline.triggers.endpoints import router as triggers
 from threadline.whatsapp_configs.endpoints import router as whatsapp_configs
+from threadline.whatsapp_display_names.endpoints import router as display_names
 from threadline.whatsapp_messages.endpoints import router as whatsapp_messages
 from threadline.whatsapp_templates.endpoints import router as whatsapp_templates
 from threadline.whatsapp_webhooks.endpoints import router as whatsapp_webhooks
@@ -27,7 +28,7 @@ router = APIRouter(
 )
 DOMAINS = (projects, flows, triggers, executions, functions)
 CHANNEL = (customers, whatsapp_configs, whatsapp_webhooks, contacts, sandbox_sessions)
-BUSINESS = (whatsapp_templates,)
+BUSINESS = (whatsapp_templates, display_names)
 INBOX = (conversations, assignments, calls, whatsapp_messages)
 for domain in (*DOMAINS, *CHANNEL, *BUSINESS, *INBOX):
     router.include_router(domain)

@@ -53,8 +53,8 @@ async def store_all(
     for accepted, report in zip(deliveries, reports, strict=True):
         scope = await routing.scope_of(session, accepted.config_id)
         for item in await ingest.items_of(session, accepted.delivery, scope, report):
-            if item.kind == "templates":  # rare: applied alone, like the careful path
-                await ingest.apply_template(session, item, scope, report, now)
+            if item.kind in ingest.ACCOUNT_KINDS:  # rare: applied alone, like the careful path
+                await ingest.apply_account_change(session, item, scope, report, now)
                 continue
             found = _parse(item, report)
             if found is not None:

@@ -32,6 +32,7 @@ from threadline.models import (
     WhatsappMessage,
 )
 from threadline.whatsapp.content import describe
+from threadline.whatsapp_display_names import service as display_names
 from threadline.whatsapp_templates import service as templates
 from threadline.whatsapp_webhooks import emitters as webhook_events
 from threadline.whatsapp_webhooks import names
@@ -52,6 +53,9 @@ class Report:
         log.warning("webhook item not applied", extra={"item": where, "error": error[:500]})
 
 
+#: Item kinds of changes about the account, each applied alone in a savepoint.
+ACCOUNT_KINDS = frozenset({"templates", "display_names"})
+
 #: The items each field of a change carries, in the order they are applied.
 KINDS_BY_FIELD = {"messages": ("messages", "statuses", "errors"), "calls": ("calls", "errors")}
 
@@ -60,7 +64,9 @@ KINDS_BY_FIELD = {"messages": ("messages", "statuses", "errors"), "calls": ("cal
 class Item:
     """One ``messages[]``, ``statuses[]`` or ``errors[]`` item, with what routes it."""
 
-    kind: str  # "messages", "statuses", "calls", "errors" or "templates" (a template's webhook)
+    #: "messages", "statuses", "calls", "errors", "templates" (a template's webhook) or
+    #: "display_names" (Meta's review of a display name)
+    kind: str
     where: str
     raw: Any
     candidates: list[WhatsappConfig]
@@ -83,8 +89,8 @@ async def process(
         if item.kind == "errors":
             report.failed(item.where, "Meta reported an error", meta=item.raw)
             continue
-        if item.kind == "templates":
-            await apply_template(session, item, scope, report, now)
+        if item.kind in ACCOUNT_KINDS:
+            await apply_account_change(session, item, scope, report, now)
             continue
         async with _isolated(session, report, item.where):
             if item.kind == "messages":
@@ -131,6 +137,11 @@ async def _items_of_change(
         report.items += 1
         return [
             Item("templates", f"{where}.value", {"field": change.field, "value": value}, [], {})
+        ]
+    if change.field == display_names.WEBHOOK_FIELD:
+        report.items += 1
+        return [
+            Item("display_names", f"{where}.value", {"field": change.field, "value": value}, [], {})
         ]
     kinds = KINDS_BY_FIELD.get(change.field)
     if kinds is None:
@@ -329,6 +340,35 @@ async def apply_template(
     async with _isolated(session, report, item.where):
         if not await templates.apply_webhook(session, field, value, project_id, now):
             log.info("template webhook for no template of ours", extra={"field": field})
+
+
+async def apply_display_name(
+    session: AsyncSession,
+    item: Item,
+    scope: WhatsappConfig | None,
+    report: Report,
+    now: datetime,
+) -> None:
+    """Meta's review of a display name, applied (in a savepoint) to the number's waiting
+    request: in the project of the config the webhook URL names, if any."""
+    project_id = scope.project_id if scope is not None else None
+    async with _isolated(session, report, item.where):
+        if not await display_names.apply_webhook(session, item.raw["value"], project_id, now):
+            log.info("display name review for no request of ours", extra={"item": item.where})
+
+
+async def apply_account_change(
+    session: AsyncSession,
+    item: Item,
+    scope: WhatsappConfig | None,
+    report: Report,
+    now: datetime,
+) -> None:
+    """A change about the account rather than messages (template or display name review)."""
+    if item.kind == "templates":
+        await apply_template(session, item, scope, report, now)
+    else:
+        await apply_display_name(session, item, scope, report, now)
 
 
 async def _status(

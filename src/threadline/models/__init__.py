@@ -18,6 +18,7 @@ from threadline.models.whatsapp_call import WhatsappCall, WhatsappCallPermission
 from threadline.models.whatsapp_config import WhatsappConfig
 from threadline.models.whatsapp_contact import WhatsappContact, WhatsappContactNote
 from threadline.models.whatsapp_conversation import WhatsappConversation
+from threadline.models.whatsapp_display_name_request import WhatsappDisplayNameRequest
 from threadline.models.whatsapp_message import WhatsappMessage
 from threadline.models.whatsapp_template import WhatsappTemplate, WhatsappTemplateSyncRun
 from threadline.models.whatsapp_webhook import InboundWebhook, MessageStatusEvent
@@ -46,6 +47,7 @@ __all__ = [
     "WhatsappContact",
     "WhatsappContactNote",
     "WhatsappConversation",
+    "WhatsappDisplayNameRequest",
     "WhatsappMessage",
     "WhatsappTemplate",
     "WhatsappTemplateSyncRun",

@@ -11,6 +11,7 @@ from threadline.config import SANDBOX_IDENTITY
 TemplateCategory = Literal["MARKETING", "UTILITY", "AUTHENTICATION"]
 TemplateStatus = Literal["APPROVED", "PENDING", "REJECTED", "PAUSED", "DISABLED"]
 ReviewOutcome = Literal["APPROVED", "PENDING", "REJECTED"]
+NameReviewOutcome = Literal["APPROVED", "DEFERRED", "PENDING", "REJECTED"]
 ParameterFormat = Literal["POSITIONAL", "NAMED"]
 WindowMode = Literal["async", "sync", "off"]
 
@@ -56,6 +57,14 @@ class SandboxSettings(BaseModel):
     template_review_delay_ms: int | None = Field(default=None, ge=0, le=600_000)
     #: The ``reason`` a rejection by ``template_review`` gives.
     template_rejection_reason: str = "INVALID_FORMAT"
+
+    #: Meta's decision on a requested display name (``PENDING``: left to the control plane).
+    name_review: NameReviewOutcome = "APPROVED"
+    #: Milliseconds a requested display name stays under review before ``name_review``
+    #: decides it; ``None``: decided as it is requested.
+    name_review_delay_ms: int | None = Field(default=None, ge=0, le=600_000)
+    #: The ``rejection_reason`` a rejection by ``name_review`` gives.
+    name_rejection_reason: str = "DISPLAY_NAME_GUIDELINES"
 
     #: Where webhooks are POSTed; ``None``: the sandbox sends none.
     webhook_url: str | None = None

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Depends
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from threadline.sandbox import review
+from threadline.sandbox import display_names, review
 from threadline.sandbox.config import SandboxSettings
 from threadline.sandbox.faults import unknown_object
 from threadline.sandbox.graph import sandbox_state
@@ -39,6 +39,15 @@ class ReviewRequest(BaseModel):
 
     event: review.ReviewEvent = "APPROVED"
     reason: str | None = Field(default=None, max_length=200, examples=["INVALID_FORMAT"])
+
+
+class NameReviewRequest(BaseModel):
+    """Body of ``POST /_sandbox/display_name/review``: Meta's decision on the pending name."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    decision: display_names.Decision = "APPROVED"
+    reason: str | None = Field(default=None, max_length=200)
 
 
 @router.get("/health")
@@ -131,6 +140,17 @@ async def review_template(
         raise unknown_object(template_id, "POST")
     review.decide(state, template, request.event, request.reason)
     return template.to_graph()
+
+
+@router.post("/display_name/review")
+async def review_display_name(
+    request: NameReviewRequest, state: SandboxState = Depends(sandbox_state)
+) -> dict[str, Any]:
+    """Approve, defer or reject (with a reason) the display name under review; the
+    ``phone_number_name_update`` webhook follows; error 100 when no name is under review."""
+    if not display_names.decide(state, request.decision, request.reason):
+        raise unknown_object("display_name_request", "POST")
+    return display_names.phone_fields(state)
 
 
 @router.post("/reset")

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from starlette.convertors import Convertor, register_url_convertor
 
-from threadline.sandbox import media, review, statuses
+from threadline.sandbox import display_names, media, review, statuses
 from threadline.sandbox.faults import GraphFault, invalid_parameter, invalid_token, unknown_object
 from threadline.sandbox.state import SandboxState, Template
 from threadline.sandbox.templates import parse_create_request
@@ -164,7 +164,7 @@ async def get_object(object_id: str, request: Request, state: State) -> dict[str
         return media.to_graph(state.media[object_id], public_base_url(request))
     if object_id == config.phone_number_id:
         return {
-            "verified_name": config.verified_name,
+            **display_names.phone_fields(state),
             "code_verification_status": "VERIFIED",
             "display_phone_number": config.display_phone_number,
             "quality_rating": "GREEN",
@@ -181,7 +181,10 @@ async def get_object(object_id: str, request: Request, state: State) -> dict[str
 
 @router.post(_V + "/{template_id}")
 async def edit_template(template_id: str, request: Request, state: State) -> dict[str, Any]:
-    """Edit a template's category or components; it is reviewed again (see :mod:`.review`)."""
+    """Edit a template's category or components; it is reviewed again (see :mod:`.review`).
+    On the phone number's id: request a new display name (see :mod:`.display_names`)."""
+    if template_id == state.config.phone_number_id:
+        return display_names.request(state, await display_names.requested_name(request))
     template = state.templates.get(template_id)
     if template is None:
         raise unknown_object(template_id, "POST")

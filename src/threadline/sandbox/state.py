@@ -161,6 +161,15 @@ class TokenBucket:
         return True
 
 
+@dataclass
+class NameRequest:
+    """A display name asked for and where its review stands (``PENDING_REVIEW`` until
+    decided; see :mod:`.display_names`)."""
+
+    name: str
+    status: str = "PENDING_REVIEW"
+
+
 class SandboxState:
     """Everything one sandbox remembers; lives on ``app.state.sandbox``.
 
@@ -205,6 +214,8 @@ class SandboxState:
         self.phones: dict[str, Phone] = {}
         self.sent: dict[str, Outbound] = {}
         self.media: dict[str, Media] = {}
+        self.verified_name = self.config.verified_name
+        self.name_request: NameRequest | None = None
         self.dispatcher.clear()
         for timer in self._timers:
             timer.cancel()

@@ -28,11 +28,17 @@ from threadline.sandbox.config import SandboxConfig, SandboxSettings
 
 log = logging.getLogger(__name__)
 
-Kind = Literal["messages", "statuses", "errors", "calls", "template_status"]
+Kind = Literal["messages", "statuses", "errors", "calls", "template_status", "name_update"]
 #: The ``field`` of Meta's change that carries each kind of item (else ``messages``).
 FIELDS: dict[str, str] = {"calls": "calls"}
 #: The one kind whose change is not a list of items: Meta's template review outcome.
 TEMPLATE_STATUS_FIELD = "message_template_status_update"
+#: The kinds whose change is one object about the account, not a list of items: each
+#: change's ``field`` (Meta's template and display name review outcomes).
+OBJECT_FIELDS: dict[str, str] = {
+    "template_status": TEMPLATE_STATUS_FIELD,
+    "name_update": "phone_number_name_update",
+}
 _LOG_LIMIT = 5000
 
 
@@ -88,7 +94,7 @@ class Delivery:
     def accepts(self, kind: Kind, batch_size: int) -> bool:
         """Whether an item of ``kind`` may still join this delivery (batch mode)."""
         waiting = self.status == "queued" and self.body is None
-        batchable = kind != "template_status"  # Meta sends one template event per change
+        batchable = kind not in OBJECT_FIELDS  # Meta sends one review event per change
         return waiting and batchable and self.kind == kind and len(self.value[kind]) < batch_size
 
     def merge(self, value: dict[str, Any]) -> None:
@@ -104,8 +110,8 @@ class Delivery:
         """Serialise once (escaped unicode, like Meta) and sign those exact bytes."""
         if self.body is None:
             envelope = (
-                template_envelope(config, self.value[self.kind][0], self.created_at)
-                if self.kind == "template_status"
+                template_envelope(config, self.value[self.kind][0], self.created_at, self.kind)
+                if self.kind in OBJECT_FIELDS
                 else meta_envelope(config, self.value, self.kind)
             )
             self.body = json.dumps(envelope, ensure_ascii=True, separators=(",", ":")).encode()
@@ -149,9 +155,12 @@ def meta_envelope(
     return {"object": "whatsapp_business_account", "entry": [entry]}
 
 
-def template_envelope(config: SandboxConfig, event: dict[str, Any], at: datetime) -> dict[str, Any]:
-    """The notification of a template's review: one ``message_template_status_update``."""
-    change = {"value": event, "field": TEMPLATE_STATUS_FIELD}
+def template_envelope(
+    config: SandboxConfig, event: dict[str, Any], at: datetime, kind: str = "template_status"
+) -> dict[str, Any]:
+    """The notification of a review about the account: one object-valued change
+    (``message_template_status_update`` or ``phone_number_name_update``)."""
+    change = {"value": event, "field": OBJECT_FIELDS[kind]}
     entry = {"id": config.waba_id, "time": int(at.timestamp()), "changes": [change]}
     return {"object": "whatsapp_business_account", "entry": [entry]}
 

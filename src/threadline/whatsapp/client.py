@@ -138,6 +138,11 @@ class WhatsAppClient:
         """Edit a template's category, components or TTL; returns ``{"success": true}``."""
         return await self._request("POST", template_id, body=body)
 
+    async def request_display_name(self, new_display_name: str) -> dict[str, Any]:
+        """Ask Meta to review ``new_display_name`` for this number (``POST /{phone_number_id}``)."""
+        params = {"new_display_name": new_display_name}
+        return await self._request("POST", self._phone_number_id, params=params)
+
     async def _request(
         self,
         method: str,

@@ -1,0 +1,1 @@
+"""WhatsApp display name change requests, reviewed by Meta."""
