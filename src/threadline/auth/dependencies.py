@@ -62,3 +62,18 @@ async def current_project(
 
 
 CurrentProject = Annotated[Project, Depends(current_project)]
+
+
+async def project_between_transactions(
+    request: Request, x_api_key: Annotated[str | None, Depends(api_key_header)] = None
+) -> Project:
+    """The caller's project, read in a read-only session that ends at once: for endpoints
+    that call Meta between two transactions of their own (no session held across I/O)."""
+    async with get_resources(request).db.read() as session:
+        project = await service.authenticate(session, x_api_key)
+        session.expunge(project)
+    request.state.project_id = project.id
+    return project
+
+
+OutsideProject = Annotated[Project, Depends(project_between_transactions)]

@@ -10,7 +10,7 @@ import uuid
 
 from fastapi import APIRouter
 
-from threadline.auth.dependencies import AppResources, CurrentProject, DbSession
+from threadline.auth.dependencies import AppResources, CurrentProject, DbSession, OutsideProject
 from threadline.kit.listing import PageQuery, page_of
 from threadline.kit.schemas import Envelope, Page
 from threadline.whatsapp_display_names import presenters, service, submission
@@ -18,7 +18,6 @@ from threadline.whatsapp_display_names.schemas import (
     DisplayNameRequestCreate,
     DisplayNameRequestOut,
 )
-from threadline.whatsapp_templates.endpoints import OutsideProject
 
 router = APIRouter(tags=["WhatsApp Display Names"])
 _BASE = "/whatsapp_configs/{whatsapp_config_id}/display_name_requests"

@@ -10,20 +10,17 @@ import uuid
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 
-from threadline.auth import service as auth
 from threadline.auth.dependencies import (
     AppResources,
     CurrentProject,
     DbSession,
-    api_key_header,
-    get_resources,
+    OutsideProject,
 )
 from threadline.kit.clock import utcnow
 from threadline.kit.listing import PageQuery, page_of
 from threadline.kit.schemas import Envelope, Page
-from threadline.models import Project
 from threadline.whatsapp_configs.service import list_for, list_for_customer
 from threadline.whatsapp_messages.schemas import public_id
 from threadline.whatsapp_templates import presenters, service, submission, sync
@@ -47,20 +44,6 @@ router = APIRouter(tags=["WhatsApp Templates"])
 _Category = Literal["MARKETING", "UTILITY", "AUTHENTICATION"]
 _RUN_STATES = ("queued", "running", "succeeded", "failed")
 _Status = Literal["draft", "submitted", "approved", "rejected", "disabled", "removed"]
-
-
-async def project_between_transactions(
-    request: Request, x_api_key: Annotated[str | None, Depends(api_key_header)] = None
-) -> Project:
-    """The caller's project, read in a read-only session that ends at once."""
-    async with get_resources(request).db.read() as session:
-        project = await auth.authenticate(session, x_api_key)
-        session.expunge(project)
-    request.state.project_id = project.id
-    return project
-
-
-OutsideProject = Annotated[Project, Depends(project_between_transactions)]
 
 
 @router.post("/whatsapp_templates/sync", status_code=202, response_model=SyncOut)
