@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.kit.schemas import PageParams
-from threadline.kit.sql import insert_ignoring_conflict
+from threadline.kit.sql import insert_or_lock
 from threadline.models import WhatsappCall, WhatsappCallPermission, WhatsappConfig
 
 #: A call with its number, as the API shows them together.
@@ -32,42 +32,23 @@ class CallFilters:
     until: datetime | None = None
 
 
-async def lock_call(session: AsyncSession, values: dict[str, Any]) -> tuple[WhatsappCall, bool]:
-    """The number's call with ``values["call_id"]``, inserted if new, row-locked; and
-    whether it was new."""
-    new = await insert_ignoring_conflict(
-        session, WhatsappCall, values, conflict_on=("whatsapp_config_id", "call_id")
+async def lock_call(session: AsyncSession, values: dict[str, Any]) -> WhatsappCall:
+    """The number's call with ``values["call_id"]``, inserted if new, row-locked."""
+    call: WhatsappCall = await insert_or_lock(
+        session, WhatsappCall, values, key=("whatsapp_config_id", "call_id")
     )
-    statement = (
-        select(WhatsappCall)
-        .where(
-            WhatsappCall.whatsapp_config_id == values["whatsapp_config_id"],
-            WhatsappCall.call_id == values["call_id"],
-        )
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    return (await session.execute(statement)).scalar_one(), new
+    return call
 
 
 async def lock_permission(session: AsyncSession, values: dict[str, Any]) -> WhatsappCallPermission:
     """The contact's permission for the number, inserted if new, row-locked."""
-    await insert_ignoring_conflict(
+    permission: WhatsappCallPermission = await insert_or_lock(
         session,
         WhatsappCallPermission,
         values,
-        conflict_on=("whatsapp_contact_id", "whatsapp_config_id"),
+        key=("whatsapp_contact_id", "whatsapp_config_id"),
     )
-    statement = (
-        select(WhatsappCallPermission)
-        .where(
-            WhatsappCallPermission.whatsapp_contact_id == values["whatsapp_contact_id"],
-            WhatsappCallPermission.whatsapp_config_id == values["whatsapp_config_id"],
-        )
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    return (await session.execute(statement)).scalar_one()
+    return permission
 
 
 def _call_conditions(project_id: uuid.UUID, filters: CallFilters) -> list[ColumnElement[bool]]:

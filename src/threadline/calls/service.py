@@ -67,36 +67,24 @@ async def record_event(
         session, config.project_id, event.user_wa_id, profile_name, now
     )
     conversation = await conversation_rows.active(session, config.id, contact.id)
-    values = _new_call(config, event, contact.id, now)
-    values["whatsapp_conversation_id"] = None if conversation is None else conversation.id
-    call, new = await repository.lock_call(session, values)
-    if not new:
-        _apply(call, event, now)
+    call = await repository.lock_call(
+        session,
+        {
+            "id": uuid.uuid4(),
+            "project_id": config.project_id,
+            "whatsapp_config_id": config.id,
+            "call_id": event.call_id,
+            "direction": "inbound" if event.user_initiated else "outbound",
+            "status": "ringing",
+            "user_wa_id": event.user_wa_id,
+            "whatsapp_contact_id": contact.id,
+            "whatsapp_conversation_id": None if conversation is None else conversation.id,
+            "created_at": now,
+            "updated_at": now,
+        },
+    )
+    _apply(call, event, now)  # on a new call as on a known one: an event says the same
     return call
-
-
-def _new_call(
-    config: WhatsappConfig, event: CallEvent, contact_id: uuid.UUID, now: datetime
-) -> dict[str, Any]:
-    call = WhatsappCall(status="", duration_seconds=None, started_at=None, ended_at=None)
-    call.session_started_at = None
-    _apply(call, event, now)
-    return {
-        "id": uuid.uuid4(),
-        "project_id": config.project_id,
-        "whatsapp_config_id": config.id,
-        "call_id": event.call_id,
-        "direction": "inbound" if event.user_initiated else "outbound",
-        "status": call.status or "ringing",
-        "duration_seconds": call.duration_seconds,
-        "started_at": call.started_at,
-        "ended_at": call.ended_at,
-        "session_started_at": call.session_started_at,
-        "user_wa_id": event.user_wa_id,
-        "whatsapp_contact_id": contact_id,
-        "created_at": now,
-        "updated_at": now,
-    }
 
 
 def _apply(call: WhatsappCall, event: CallEvent, now: datetime) -> None:

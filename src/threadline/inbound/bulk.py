@@ -53,7 +53,7 @@ async def store_all(
     for accepted, report in zip(deliveries, reports, strict=True):
         scope = await routing.scope_of(session, accepted.config_id)
         for item in await ingest.items_of(session, accepted.delivery, scope, report):
-            if item.kind in ingest.ACCOUNT_KINDS:  # rare: applied alone, like the careful path
+            if item.kind == "account":  # rare: applied alone, like the careful path
                 await ingest.apply_account_change(session, item, scope, report, now)
                 continue
             found = _parse(item, report)

@@ -9,6 +9,8 @@ a new conversational one wakes its conversation's inbox.
 from __future__ import annotations
 
 import logging
+import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -53,8 +55,28 @@ class Report:
         log.warning("webhook item not applied", extra={"item": where, "error": error[:500]})
 
 
-#: Item kinds of changes about the account, each applied alone in a savepoint.
-ACCOUNT_KINDS = frozenset({"templates", "display_names"})
+#: Applies a change about the account (``session, field, value, project_id, now``);
+#: how many of our rows it changed.
+AccountApplier = Callable[
+    [AsyncSession, str, dict[str, Any], uuid.UUID | None, datetime], Awaitable[int]
+]
+
+
+async def _display_name(
+    session: AsyncSession,
+    _field: str,
+    value: dict[str, Any],
+    project_id: uuid.UUID | None,
+    now: datetime,
+) -> int:
+    return await display_names.apply_webhook(session, value, project_id, now)
+
+
+#: The changes about the account rather than messages, by field, and what applies each.
+ACCOUNT_CHANGES: dict[str, AccountApplier] = {
+    **dict.fromkeys(templates.WEBHOOK_FIELDS, templates.apply_webhook),
+    display_names.WEBHOOK_FIELD: _display_name,
+}
 
 #: The items each field of a change carries, in the order they are applied.
 KINDS_BY_FIELD = {"messages": ("messages", "statuses", "errors"), "calls": ("calls", "errors")}
@@ -64,8 +86,7 @@ KINDS_BY_FIELD = {"messages": ("messages", "statuses", "errors"), "calls": ("cal
 class Item:
     """One ``messages[]``, ``statuses[]`` or ``errors[]`` item, with what routes it."""
 
-    #: "messages", "statuses", "calls", "errors", "templates" (a template's webhook) or
-    #: "display_names" (Meta's review of a display name)
+    #: "messages", "statuses", "calls", "errors" or "account" (see ``ACCOUNT_CHANGES``)
     kind: str
     where: str
     raw: Any
@@ -89,7 +110,7 @@ async def process(
         if item.kind == "errors":
             report.failed(item.where, "Meta reported an error", meta=item.raw)
             continue
-        if item.kind in ACCOUNT_KINDS:
+        if item.kind == "account":
             await apply_account_change(session, item, scope, report, now)
             continue
         async with _isolated(session, report, item.where):
@@ -133,16 +154,9 @@ async def _items_of_change(
     where: str,
 ) -> list[Item]:
     value = change.value
-    if change.field in templates.WEBHOOK_FIELDS:
+    if change.field in ACCOUNT_CHANGES:
         report.items += 1
-        return [
-            Item("templates", f"{where}.value", {"field": change.field, "value": value}, [], {})
-        ]
-    if change.field == display_names.WEBHOOK_FIELD:
-        report.items += 1
-        return [
-            Item("display_names", f"{where}.value", {"field": change.field, "value": value}, [], {})
-        ]
+        return [Item("account", f"{where}.value", {"field": change.field, "value": value}, [], {})]
     kinds = KINDS_BY_FIELD.get(change.field)
     if kinds is None:
         report.items += 1
@@ -326,37 +340,6 @@ async def apply_call(
     await calls.record_event(session, config, event, names.get(item.user_wa_id), now)
 
 
-async def apply_template(
-    session: AsyncSession,
-    item: Item,
-    scope: WhatsappConfig | None,
-    report: Report,
-    now: datetime,
-) -> None:
-    """A template's status, category or quality change, applied (in a savepoint) to the
-    templates that mirror it: in the project of the config the webhook URL names, if any."""
-    field, value = item.raw["field"], item.raw["value"]
-    project_id = scope.project_id if scope is not None else None
-    async with _isolated(session, report, item.where):
-        if not await templates.apply_webhook(session, field, value, project_id, now):
-            log.info("template webhook for no template of ours", extra={"field": field})
-
-
-async def apply_display_name(
-    session: AsyncSession,
-    item: Item,
-    scope: WhatsappConfig | None,
-    report: Report,
-    now: datetime,
-) -> None:
-    """Meta's review of a display name, applied (in a savepoint) to the number's waiting
-    request: in the project of the config the webhook URL names, if any."""
-    project_id = scope.project_id if scope is not None else None
-    async with _isolated(session, report, item.where):
-        if not await display_names.apply_webhook(session, item.raw["value"], project_id, now):
-            log.info("display name review for no request of ours", extra={"item": item.where})
-
-
 async def apply_account_change(
     session: AsyncSession,
     item: Item,
@@ -364,11 +347,14 @@ async def apply_account_change(
     report: Report,
     now: datetime,
 ) -> None:
-    """A change about the account rather than messages (template or display name review)."""
-    if item.kind == "templates":
-        await apply_template(session, item, scope, report, now)
-    else:
-        await apply_display_name(session, item, scope, report, now)
+    """A change about the account rather than messages (a template's or a display name's
+    review), applied in a savepoint to what mirrors it: in the project of the config the
+    webhook URL names, if any."""
+    field, value = item.raw["field"], item.raw["value"]
+    project_id = scope.project_id if scope is not None else None
+    async with _isolated(session, report, item.where):
+        if not await ACCOUNT_CHANGES[field](session, field, value, project_id, now):
+            log.info("account change for nothing of ours", extra={"field": field})
 
 
 async def _status(

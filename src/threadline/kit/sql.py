@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, TextClause
+from sqlalchemy import ColumnElement, TextClause, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,3 +35,18 @@ async def insert_ignoring_conflict(
     )
     result = await session.execute(statement)
     return bool(getattr(result, "rowcount", 0))
+
+
+async def insert_or_lock(
+    session: AsyncSession, model: Any, values: dict[str, Any], *, key: Sequence[str]
+) -> Any:
+    """The row whose unique ``key`` columns have ``values``' values, inserted from
+    ``values`` if there is none yet, row-locked (``FOR UPDATE``) and freshly read."""
+    await insert_ignoring_conflict(session, model, values, conflict_on=key)
+    statement = (
+        select(model)
+        .where(*(getattr(model, column) == values[column] for column in key))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return (await session.execute(statement)).scalar_one()
