@@ -39,7 +39,7 @@ from sqlalchemy import func, select
 
 from bench import fixture, procs
 from bench.procs import log
-from bench.report import machine_info, source_info
+from bench.report import header
 from bench.workload import Sandbox, summary_ms
 from threadline.config import SANDBOX_IDENTITY
 from threadline.flows import service as flows
@@ -424,14 +424,11 @@ async def run_backend(
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="threadline-bench-inbound-"))
-    report: dict[str, Any] = {
-        "benchmark": "threadline: webhook ingest and inbound-to-reply latency",
-        "command": " ".join(["python -m bench.inbound", *sys.argv[1:]]),
-        "source": source_info(),
-        "machine": machine_info(),
-        "parameters": vars(args) | {"flow": "start -> wait(x) -> send 'echo {{vars.x}}' -> wait"},
-        "backends": {},
-    }
+    report = header(
+        "threadline: webhook ingest and inbound-to-reply latency",
+        "bench.inbound",
+        vars(args) | {"flow": "start -> wait(x) -> send 'echo {{vars.x}}' -> wait"},
+    )
     sandbox = procs.start_sandbox(workdir)
     try:
         await sandbox.wait_ready("/_sandbox/health")

@@ -7,6 +7,7 @@ import os
 import platform
 import sqlite3
 import subprocess
+import sys
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,19 @@ def source_info() -> dict[str, Any]:
         ).stdout.strip()
         info |= {"commit": commit, "src_uncommitted_changes": bool(dirty)}
     return info
+
+
+def header(benchmark: str, module: str, parameters: dict[str, Any]) -> dict[str, Any]:
+    """The opening of a benchmark's JSON report: what ran, the exact command, the source,
+    the machine and the parameters; ``backends`` for the per-database results."""
+    return {
+        "benchmark": benchmark,
+        "command": " ".join([f"python -m {module}", *sys.argv[1:]]),
+        "source": source_info(),
+        "machine": machine_info(),
+        "parameters": parameters,
+        "backends": {},
+    }
 
 
 def machine_info() -> dict[str, Any]:

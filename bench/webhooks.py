@@ -11,6 +11,11 @@ receiver in this process (a uvicorn app that answers 200 and notes when each eve
   ``--seconds``; the lag is from the event's ``occurred_at`` (its fact's commit) to its
   arrival at the receiver, p50/p99.
 
+The throughput phase also reports the CPU each process spent per event (API, worker,
+this process with its receiver, and PostgreSQL's processes), and with ``--profile`` where the
+API's and the worker's CPU went (py-spy, see ``bench/cpuprofile.py``; the raw stacks go
+to ``bench/results/profiles/``).
+
 Stdout carries only the JSON; progress goes to stderr. Recorded in docs/benchmarks.md.
 """
 
@@ -19,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -28,15 +34,18 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+from sqlalchemy import func, select
 
-from bench import fixture, procs
+from bench import cpuprofile, fixture, procs
 from bench.inbound import Poster, delivery, open_loop
-from bench.procs import free_port, log
-from bench.report import machine_info, source_info
+from bench.procs import CpuMeter, free_port, log
+from bench.report import header
+from bench.run_base import PROFILE_DIR
 from bench.workload import summary_ms
 from threadline.kit.egress import EgressPolicy
 from threadline.kit.migrate import upgrade_async
 from threadline.kit.resources import Resources
+from threadline.models import WebhookDelivery
 from threadline.projects import service as projects
 from threadline.whatsapp_configs import service as configs
 from threadline.whatsapp_webhooks import service as webhooks
@@ -123,6 +132,23 @@ async def throughput(
     return {"events": got, "seconds": round(seconds, 2), "per_s": round(got / seconds, 1)}
 
 
+async def measured_throughput(
+    poster: Poster, receiver: Receiver, args: argparse.Namespace, pids: dict[str, int], name: str
+) -> dict[str, Any]:
+    """:func:`throughput`, with each process's CPU per event (and its profile if asked)."""
+    profiler = cpuprofile.Profiler(
+        enabled=args.profile, out_dir=PROFILE_DIR, prefix=f"webhooks-{name}"
+    )
+    profiled = {k: v for k, v in pids.items() if k in ("api", "worker")}
+    meter = CpuMeter(pids, include_postgres=name == "postgresql").start()
+    async with profiler.record("throughput", profiled):
+        rate = await throughput(poster, receiver, args)
+    rate["cpu"] = meter.stop(rate["events"])
+    if profiler.summaries:
+        rate["profile"] = profiler.summaries["throughput"]
+    return rate
+
+
 async def lag(poster: Poster, receiver: Receiver, args: argparse.Namespace) -> dict[str, Any]:
     """Lag from each event's fact to its arrival, deliveries offered open-loop at a rate."""
     count = int(args.rate * args.seconds)
@@ -141,6 +167,28 @@ async def lag(poster: Poster, receiver: Receiver, args: argparse.Namespace) -> d
     }
 
 
+async def deliveries(resources: Resources) -> dict[str, Any]:
+    """The delivery log at the end: rows by status, retried ones, the commonest errors."""
+    table = WebhookDelivery
+    async with resources.db.read() as session:
+        by_status = await session.execute(
+            select(table.status, func.count(), func.max(table.attempts)).group_by(table.status)
+        )
+        errors = await session.execute(
+            select(table.last_error, func.count())
+            .where(table.last_error.is_not(None))
+            .group_by(table.last_error)
+            .order_by(func.count().desc())
+            .limit(3)
+        )
+        retried = await session.execute(select(func.count()).where(table.attempts > 1))
+        return {
+            "by_status": {s: {"rows": n, "max_attempts": a} for s, n, a in by_status.all()},
+            "retried": retried.scalar_one(),
+            "errors": {str(e)[:120]: n for e, n in errors.all()},
+        }
+
+
 async def run_backend(name: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     """Throughput, then lag at a fixed rate, for one database."""
     url = await fixture.fresh_postgres() if name == "postgresql" else fixture.sqlite_url(workdir)
@@ -157,12 +205,20 @@ async def run_backend(name: str, args: argparse.Namespace, workdir: Path) -> dic
     try:
         await api.wait_ready("/health")
         log(f"{name}: throughput, {args.events} events from {args.senders} conversations")
-        rate = await throughput(poster, receiver, args)
-        log(f"{name}: throughput {rate}")
+        pids = {"api": api.pid, "worker": worker.pid, "bench_process": os.getpid()}
+        rate = await measured_throughput(poster, receiver, args, pids, name)
+        log(f"{name}: throughput {rate['per_s']}/s in {rate['seconds']} s")
         log(f"{name}: lag at {args.rate}/s for {args.seconds} s")
         lagged = await lag(poster, receiver, args)
         log(f"{name}: lag {lagged['lag_ms']}")
-        return {"throughput": rate, "at_rate": lagged, "errors": poster.errors[:5]}
+        log_rows = await deliveries(resources)
+        log(f"{name}: deliveries {log_rows}")
+        return {
+            "throughput": rate,
+            "at_rate": lagged,
+            "errors": poster.errors[:5],
+            "deliveries": log_rows,
+        }
     finally:
         await poster.http.aclose()
         worker.stop()
@@ -176,14 +232,11 @@ async def run_backend(name: str, args: argparse.Namespace, workdir: Path) -> dic
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="threadline-bench-webhooks-"))
-    report: dict[str, Any] = {
-        "benchmark": "threadline: event webhooks to a local receiver",
-        "command": " ".join(["python -m bench.webhooks", *sys.argv[1:]]),
-        "source": source_info(),
-        "machine": machine_info(),
-        "parameters": vars(args),
-        "backends": {},
-    }
+    report = header(
+        "threadline: event webhooks to a local receiver",
+        "bench.webhooks",
+        vars(args),
+    )
     sandbox = procs.start_sandbox(workdir)
     try:
         await sandbox.wait_ready("/_sandbox/health")
@@ -204,6 +257,7 @@ def _args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--senders", type=int, default=100, help="conversations")
     parser.add_argument("--rate", type=float, default=50.0, help="deliveries per second (lag run)")
     parser.add_argument("--seconds", type=float, default=10.0, help="length of the lag run")
+    parser.add_argument("--profile", action="store_true", help="py-spy the API and the worker")
     parser.add_argument(
         "--pg-database",
         default="threadline_bench_webhooks",

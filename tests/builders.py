@@ -718,6 +718,18 @@ async def create_user(
     return str(user.id)
 
 
+async def user_key(resources: Resources, project: TestProject, user_id: str) -> TestProject:
+    """The project as seen through a key issued to one of its users (``threadline users
+    key``): what that key creates is created by the user."""
+    import uuid
+
+    from threadline.users import service as users
+
+    async with resources.db.transaction() as session:
+        _, key = await users.issue_user_key(session, uuid.UUID(project.id), user_id, name="t")
+    return TestProject(project.id, key)
+
+
 def call_event(
     wacid: str, event: str, *, user: str = "15550001111", at: int = 1_760_000_000, **more: Any
 ) -> dict[str, Any]:
@@ -727,3 +739,187 @@ def call_event(
     number = SANDBOX_IDENTITY.display_phone_number.lstrip("+")
     item = {"id": wacid, "from": user, "to": number, "event": event, "timestamp": str(at)}
     return {**item, "direction": "USER_INITIATED", **more}
+
+
+async def create_setup_link(
+    client: httpx.AsyncClient, project: TestProject, customer_id: str, **fields: Any
+) -> dict[str, Any]:
+    """A setup link of the customer made through the API (``fields``: its options)."""
+    response = await client.post(
+        f"/api/v1/customers/{customer_id}/setup_links",
+        headers=project.headers,
+        json={"setup_link": fields},
+    )
+    assert response.status_code == 201, response.text
+    data: dict[str, Any] = response.json()["data"]
+    return data
+
+
+def setup_path(link: dict[str, Any]) -> str:
+    """The path of the page a setup link opens (``/setup/<token>``), from its ``url``."""
+    url: str = link["url"]
+    return "/setup/" + url.rsplit("/setup/", 1)[1]
+
+
+# Builders of the Meta proxy tests (tests/meta_proxy). Imports are local.
+
+#: The Graph API version the proxy tests call (any ``vNN.N`` is served alike).
+PROXY_VERSION = "v23.0"
+
+
+def proxy_client(live_url: str, project: TestProject | None = None) -> httpx.AsyncClient:
+    """An HTTP client on the proxy's base URL, as a Kapso client configures it."""
+    headers = {} if project is None else project.headers
+    base = f"{live_url}/meta/whatsapp/{PROXY_VERSION}"
+    return httpx.AsyncClient(base_url=base, headers=headers, timeout=10)
+
+
+def sandbox_phone_number_id() -> str:
+    """The phone_number_id of every project's default (sandbox) config."""
+    from threadline.config import SANDBOX_IDENTITY
+
+    return SANDBOX_IDENTITY.phone_number_id
+
+
+async def add_call(
+    resources: Resources,
+    project: TestProject,
+    conversation: TestConversation,
+    *,
+    call_id: str,
+    status: str = "completed",
+    direction: str = "inbound",
+) -> str:
+    """A call row on the conversation's number, as the calls pipeline records one; its id."""
+    import uuid
+
+    from threadline.kit.clock import utcnow
+    from threadline.models import WhatsappCall
+
+    now = utcnow()
+    call = WhatsappCall(
+        id=uuid.uuid4(),
+        project_id=uuid.UUID(project.id),
+        whatsapp_config_id=uuid.UUID(conversation.config_id),
+        call_id=call_id,
+        direction=direction,
+        status=status,
+        duration_seconds=30,
+        started_at=now,
+        ended_at=now,
+        user_wa_id=conversation.phone.removeprefix("+"),
+        whatsapp_contact_id=uuid.UUID(conversation.contact_id),
+        whatsapp_conversation_id=uuid.UUID(conversation.id),
+        created_at=now,
+        updated_at=now,
+    )
+    async with resources.db.transaction() as session:
+        session.add(call)
+    return str(call.id)
+
+
+# Broadcasts (tests/whatsapp_broadcasts, tests/contract/test_contract_broadcasts.py).
+
+
+async def approved_template(
+    resources: Resources, project: TestProject, *, name: str = "order_update"
+) -> str:
+    """An approved template row on the sandbox's business account; its id.
+
+    ``order_update`` (POSITIONAL, body ``Hi {{1}}, your order {{2}} is on its way.``) is
+    seeded in the sandbox, which therefore accepts its sends.
+    """
+    import uuid
+
+    from threadline.config import SANDBOX_IDENTITY
+    from threadline.kit.clock import utcnow
+    from threadline.models import WhatsappTemplate
+
+    now, config_id = utcnow(), await default_config_id(resources, project)
+    body = {"type": "BODY", "text": "Hi {{1}}, your order {{2}} is on its way."}
+    template = WhatsappTemplate(
+        project_id=uuid.UUID(project.id),
+        whatsapp_config_id=uuid.UUID(config_id),
+        business_account_id=SANDBOX_IDENTITY.waba_id,
+        name=name,
+        language_code="en_US",
+        category="UTILITY",
+        parameter_format="POSITIONAL",
+        components=[body],
+        status="approved",
+        meta={},
+        created_at=now,
+        updated_at=now,
+    )
+    async with resources.db.transaction() as session:
+        session.add(template)
+        await session.flush()
+        return str(template.id)
+
+
+def broadcast_recipients(count: int, *, first: int = 15551000000) -> list[dict[str, Any]]:
+    """``count`` recipients of ``order_update`` on consecutive numbers."""
+    return [
+        {"phone_number": f"+{first + i}", "template_parameters": [f"Ana {i}", f"A-{i}"]}
+        for i in range(count)
+    ]
+
+
+async def create_broadcast(
+    client: httpx.AsyncClient,
+    resources: Resources,
+    project: TestProject,
+    *,
+    recipients: int = 0,
+    rate_per_second: float | None = None,
+) -> dict[str, Any]:
+    """A draft broadcast of ``order_update`` on the default config, with ``recipients``
+    added in batches of 1000; its ``data``."""
+    fields: dict[str, Any] = {
+        "name": "July Promo",
+        "whatsapp_config_id": await default_config_id(resources, project),
+        "whatsapp_template_id": await approved_template(resources, project),
+    }
+    if rate_per_second is not None:
+        fields["rate_per_second"] = rate_per_second
+    response = await client.post(
+        "/api/v1/whatsapp_broadcasts", headers=project.headers, json={"whatsapp_broadcast": fields}
+    )
+    assert response.status_code == 201, response.text
+    data: dict[str, Any] = response.json()["data"]
+    rows = broadcast_recipients(recipients)
+    for start in range(0, len(rows), 1000):
+        added = await client.post(
+            f"/api/v1/whatsapp_broadcasts/{data['id']}/recipients",
+            headers=project.headers,
+            json={"recipients": rows[start : start + 1000]},
+        )
+        assert added.status_code == 201, added.text
+    return data
+
+
+async def queue_webhook_events(
+    resources: Resources, project: TestProject, config_id: str, *, conversations: int, each: int
+) -> list[str]:
+    """``each`` ``whatsapp.message.received`` events of ``conversations`` conversations,
+    emitted in one transaction (interleaved: every conversation's first, then the
+    seconds...) for the config's webhooks; the conversations' ids. Each event's data is
+    ``{"conversation": {"id": ...}, "n": k}``, ``k`` counting that conversation's events."""
+    import uuid
+
+    from threadline.whatsapp_webhooks import events, names
+
+    ids = [uuid.uuid4() for _ in range(conversations)]
+    async with resources.db.transaction() as session:
+        for n in range(each):
+            for conversation_id in ids:
+                data = {"conversation": {"id": str(conversation_id)}, "n": n}
+                event = events.Event(
+                    names.MESSAGE_RECEIVED,
+                    uuid.UUID(project.id),
+                    uuid.UUID(config_id),
+                    conversation_id,
+                    data,
+                )
+                await events.emit(session, event)
+    return [str(i) for i in ids]

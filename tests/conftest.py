@@ -8,6 +8,7 @@ is skipped with a clear reason, except under ``CI=true``, where it is an error.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
@@ -21,12 +22,17 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from llm_builders import LiveModelServer
 from support import SECRET_KEY, free_port
 from threadline.app import create_app
 from threadline.config import Settings
+from threadline.jobs.worker import Worker
 from threadline.kit.db import Base
 from threadline.kit.migrate import upgrade_async
 from threadline.kit.resources import Resources
+from threadline.kit.tls import shared_ssl_context
+from threadline.model_server.app import create_model_server_app
+from threadline.model_server.state import ModelServerState
 from threadline.sandbox.app import create_sandbox_app
 from threadline.sandbox.state import SandboxState
 
@@ -90,13 +96,43 @@ async def sandbox_server() -> AsyncIterator[tuple[str, SandboxState]]:
     await task
 
 
+@pytest.fixture(scope="session")
+async def model_server_live() -> AsyncIterator[tuple[str, ModelServerState]]:
+    """A real HTTP local model server, shared by the session."""
+    app = create_model_server_app()
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    yield f"http://127.0.0.1:{port}", app.state.model_server
+    server.should_exit = True
+    await task
+
+
+@pytest.fixture
+async def model_server(
+    model_server_live: tuple[str, ModelServerState],
+) -> AsyncIterator[LiveModelServer]:
+    """The model server, reset for this test, with a control-plane client."""
+    url, state = model_server_live
+    state.reset()
+    async with httpx.AsyncClient(verify=shared_ssl_context(), timeout=10) as http:
+        yield LiveModelServer(url=url, state=state, http=http)
+
+
 @pytest.fixture
 def settings(
-    database_url: str, tmp_path: Path, sandbox_server: tuple[str, SandboxState]
+    database_url: str,
+    tmp_path: Path,
+    sandbox_server: tuple[str, SandboxState],
+    model_server_live: tuple[str, ModelServerState],
 ) -> Settings:
-    """Settings for one test: its database, a fixed secret key, fast timers, the sandbox."""
+    """Settings for one test: its database, a fixed secret key, fast timers, the sandbox
+    and the session's model server."""
     return Settings(
         sandbox_url=sandbox_server[0],
+        model_server_url=model_server_live[0],
         database_url=database_url,
         data_dir=tmp_path,
         secret_key=SECRET_KEY,
@@ -108,8 +144,16 @@ def settings(
 
 
 async def _truncate(resources: Resources) -> None:
+    tables = reversed(Base.metadata.sorted_tables)
+    if resources.db.url.startswith("postgresql"):
+        # One round trip: asyncpg's simple protocol takes many statements at once.
+        script = "".join(f'DELETE FROM "{table.name}";' for table in tables)
+        async with resources.db.engine.begin() as connection:
+            raw = await connection.get_raw_connection()
+            await raw.driver_connection.execute(script)  # type: ignore[union-attr]
+        return
     async with resources.db.transaction() as session:
-        for table in reversed(Base.metadata.sorted_tables):
+        for table in tables:
             await session.execute(table.delete())
 
 
@@ -168,3 +212,30 @@ async def live_url(settings: Settings, resources: Resources) -> AsyncIterator[st
 def pytest_collection_modifyitems(config: Any, items: list[pytest.Item]) -> None:
     """Keep each backend's tests together so each database is prepared once."""
     items.sort(key=lambda item: "postgresql" in item.nodeid)
+
+
+@pytest.fixture
+async def worker(resources: Resources) -> AsyncIterator[Worker]:
+    """An embedded worker running for the whole test."""
+    running = Worker(resources)
+    task = asyncio.create_task(running.run())
+    try:
+        yield running
+    finally:
+        running.stop()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(task, 10)
+
+
+@pytest.fixture
+async def control(sandbox_url: str, live_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The shared sandbox's control plane, its webhooks going to the live platform during
+    the test; reset before and after."""
+    async with httpx.AsyncClient(base_url=sandbox_url + "/_sandbox", timeout=10) as http:
+        (await http.post("/reset")).raise_for_status()
+        settings = {"webhook_url": f"{live_url}/webhooks/whatsapp"}
+        (await http.post("/config", json=settings)).raise_for_status()
+        try:
+            yield http
+        finally:
+            await http.post("/reset")

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     # The slow lane's slots (external calls), apart from ``worker_concurrency`` (the fast
     # lane: timers, inbox turns, deliveries), so slow calls never make timers late.
     worker_slow_concurrency: int = Field(default=8, ge=1)
+    # The model lane's slots: agents' model calls wait seconds on a provider and use no
+    # CPU meanwhile, so one worker runs many (each holds a connection only briefly).
+    worker_model_concurrency: int = Field(default=128, ge=1)
     # A job whose task this worker does not know is left to workers that do (a rolling
     # deploy) for this long after it was created, then failed.
     unknown_task_grace_seconds: float = Field(default=600.0, ge=0)
@@ -52,14 +55,29 @@ class Settings(BaseSettings):
     sandbox_url: str = ""
     #: Meta's Graph API, where production WhatsApp configs send unless they name another.
     graph_url: str = "https://graph.facebook.com"
+    #: Serve the local model server (both wire protocols, scripted answers) in-process, and
+    #: answer a project with no model of its own from it.
+    model_server_enabled: bool = True
+    #: Where the local model server is reached; empty: this server's own mount.
+    model_server_url: str = ""
 
     # The WhatsApp channel (see "Inbound messages" in docs/architecture.md).
     #: The Meta app's secret, which signs every webhook delivery (a config may override it).
     meta_app_secret: str | None = None
     #: The token Meta's webhook handshake must present on ``/webhooks/whatsapp``.
     meta_verify_token: str | None = None
+    # Embedded signup, the Meta side of setup links (see "Setup links" in the README).
+    #: The Meta app's id (with ``meta_app_secret``, setup pages offer Facebook's signup).
+    meta_app_id: str | None = None
+    #: The embedded signup configuration (Facebook Login for Business ``config_id``).
+    meta_signup_config_id: str | None = None
+    #: Where the signup dialog is served: Facebook, or a sandbox playing it.
+    signup_dialog_url: str = "https://www.facebook.com"
     #: Meta's own cap on a webhook delivery.
     webhook_max_body_bytes: int = Field(default=3 * 1024 * 1024, ge=1)
+    #: The body cap under ``/meta/whatsapp`` (the proxy's media uploads: Meta's 16 MB for
+    #: audio and video, plus the multipart framing).
+    meta_proxy_max_body_bytes: int = Field(default=16 * 1024 * 1024 + 64 * 1024, ge=1)
     #: A conversation with no message for this long is ended.
     conversation_inactivity_minutes: float = Field(default=1440, gt=0)
     #: Messages of one user this close together resume a flow once, combined (0: off).
@@ -86,6 +104,13 @@ class Settings(BaseSettings):
     #: same number (see "The unknown-outcome window" in docs/architecture.md).
     unknown_outcome_policy: Literal["never", "resend"] = "resend"
     unknown_outcome_grace_seconds: float = Field(default=60.0, ge=0)
+
+    # Broadcasts (see "Broadcasts" in docs/architecture.md).
+    #: The pace of a broadcast that names none: messages per second handed to the Graph
+    #: API (Meta's base tier is 80/s; a number upgraded to a higher tier, up to 1000/s).
+    broadcast_rate_per_second: float = Field(default=80.0, gt=0, le=1000)
+    #: The most recipients one broadcast may hold.
+    broadcast_max_recipients: int = Field(default=100_000, ge=1)
 
     # Retention (see "Retention" in docs/architecture.md); 0 days keeps that kind forever.
     #: An ended or failed execution's event log is compacted this long after it ended.
@@ -121,6 +146,19 @@ class Settings(BaseSettings):
         """Where sandbox configs send, resolved by each process (server or worker) at send time."""
         return (self.sandbox_url or self.base_url() + SANDBOX_MOUNT).rstrip("/")
 
+    def local_model_url(self, provider: Literal["openai", "anthropic"]) -> str:
+        """The local model server's base URL for one wire protocol, as that vendor's SDK
+        takes it (``.../openai/v1`` for chat completions, ``.../anthropic`` for messages)."""
+        root = (self.model_server_url or self.base_url() + MODEL_SERVER_MOUNT).rstrip("/")
+        return root + ("/openai/v1" if provider == "openai" else "/anthropic")
+
+    def is_local_model_url(self, url: str | None) -> bool:
+        """Whether ``url`` is one of the local model server's own base URLs."""
+        if not url:
+            return False
+        kinds: tuple[Literal["openai", "anthropic"], ...] = ("openai", "anthropic")
+        return url.rstrip("/") in {self.local_model_url(kind) for kind in kinds}
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
@@ -134,6 +172,9 @@ WEBHOOK_PATH = "/webhooks/whatsapp"
 #: Where ``create_app`` mounts the embedded WhatsApp sandbox.
 SANDBOX_MOUNT = "/sandbox"
 
+#: Where ``create_app`` mounts the local model server.
+MODEL_SERVER_MOUNT = "/model-server"
+
 
 @dataclass(frozen=True)
 class SandboxIdentity:
@@ -145,6 +186,8 @@ class SandboxIdentity:
     access_token: str = "sandbox-token"
     api_version: str = "v23.0"
     app_secret: str = "sandbox-app-secret"
+    #: The Meta app the sandbox plays: embedded signup's ``client_id``.
+    app_id: str = "300000000000001"
 
 
 SANDBOX_IDENTITY = SandboxIdentity()

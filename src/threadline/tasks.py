@@ -12,6 +12,8 @@ def load_tasks() -> None:
     from threadline.inbound import tasks as _inbound  # noqa: F401
     from threadline.messaging import tasks as _messaging  # noqa: F401
     from threadline.retention import tasks as _retention  # noqa: F401
+    from threadline.whatsapp_broadcasts import tasks as _whatsapp_broadcasts  # noqa: F401
+    from threadline.whatsapp_display_names import tasks as _whatsapp_display_names  # noqa: F401
     from threadline.whatsapp_messages import tasks as _whatsapp_messages  # noqa: F401
     from threadline.whatsapp_templates import tasks as _whatsapp_templates  # noqa: F401
     from threadline.whatsapp_webhooks import tasks as _whatsapp_webhooks  # noqa: F401

@@ -278,24 +278,34 @@ async def test_invalid_definition_on_patch_keeps_the_stored_one(
     assert await count_rows(resources, FlowVersion) == 1
 
 
+AGENT_REFUSED = "not available yet"
+MODEL_REQUIRED = "is required for AI decisions"
+
+
 @pytest.mark.parametrize(
-    ("ai_node", "field"),
+    ("ai_node", "field", "fragment"),
     [
-        (node("think", "agent", system_prompt="Be helpful"), "node_type"),
+        (node("think", "agent", system_prompt="Be helpful"), "node_type", AGENT_REFUSED),
         (
             node("think", "decide", decision_type="ai", conditions=[{"label": "next"}]),
-            "config.decision_type",
+            "config.provider_model_name",
+            MODEL_REQUIRED,
         ),
-        (node("think", "decide", conditions=[{"label": "next"}]), "config.decision_type"),
+        (
+            node("think", "decide", conditions=[{"label": "next"}]),
+            "config.provider_model_name",
+            MODEL_REQUIRED,
+        ),
     ],
-    ids=["agent", "decide-ai", "decide-default-ai"],
+    ids=["agent", "decide-ai-without-model", "decide-default-ai-without-model"],
 )
-async def test_ai_nodes_are_refused_with_a_clear_message(
+async def test_ai_nodes_missing_what_they_need_are_refused_with_a_clear_message(
     client: httpx.AsyncClient,
     resources: Resources,
     sandbox_url: str,
     ai_node: dict[str, Any],
     field: str,
+    fragment: str,
 ) -> None:
     project = await create_project(resources, sandbox_url)
     definition = chain(node("start", "start"), ai_node, node("bye", "send_text", message="Bye"))
@@ -307,9 +317,41 @@ async def test_ai_nodes_are_refused_with_a_clear_message(
     assert response.status_code == 422, response.text
     details = response.json()["errors"]
     assert [(d["node_id"], d["field"]) for d in details] == [("think", field)]
-    assert "not available yet" in details[0]["message"]
-    assert "not available yet" in response.json()["message"]
+    assert fragment in details[0]["message"]
+    assert fragment in response.json()["message"]
     assert await count_rows(resources, Flow) == 0
+
+
+async def test_an_ai_decide_with_its_model_and_an_error_edge_is_accepted(
+    client: httpx.AsyncClient, resources: Resources, sandbox_url: str
+) -> None:
+    project = await create_project(resources, sandbox_url)
+    route = node(
+        "route",
+        "decide",
+        provider_model_name="router",
+        llm_temperature=0.0,
+        llm_max_tokens=100,
+        conditions=[{"label": "yes", "description": "agrees"}, {"label": "no"}],
+    )
+    definition = {
+        "nodes": [
+            node("start", "start"),
+            route,
+            *[node(n, "send_text", message=n) for n in ("yes", "no", "oops")],
+        ],
+        "edges": [
+            edge("start", "route"),
+            *[edge("route", n, n) for n in ("yes", "no")],
+            edge("route", "oops", "error"),
+        ],
+    }
+    response = await client.post(
+        "/api/v1/flows",
+        headers=project.headers,
+        json={"flow": {"name": "AI", "definition": definition}},
+    )
+    assert response.status_code == 201, response.text
 
 
 async def test_a_new_definition_is_a_new_version_and_running_executions_keep_theirs(

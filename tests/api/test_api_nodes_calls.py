@@ -401,7 +401,9 @@ async def test_decide_by_function_follows_the_chosen_edge(
     assert _texts(sandbox) == [text]
     events = await execution_events(client, project, execution["id"])
     decided = [e for e in events if e["kind"] == "decided"]
-    assert [(e["node_id"], e["data"]) for e in decided] == [("route", {"edge": choice})]
+    assert [(e["node_id"], e["data"]) for e in decided] == [
+        ("route", {"edge": choice, "by": "function"})
+    ]
     left = [
         e["data"]["edge"] for e in events if e["kind"] == "step_left" and e["node_id"] == "route"
     ]

@@ -90,7 +90,7 @@ def test_serve_bootstraps_a_default_project_on_an_empty_database(tmp_path: Path)
 
 
 @pytest.mark.slow
-def test_demo_prints_the_conversation(tmp_path: Path) -> None:
+def test_demo_prints_the_flow_and_agent_conversations(tmp_path: Path) -> None:
     done = subprocess.run(
         [THREADLINE, "demo"], capture_output=True, text=True, timeout=120, check=True, cwd=tmp_path
     )
@@ -98,6 +98,10 @@ def test_demo_prints_the_conversation(tmp_path: Path) -> None:
         "flow  > Hi Ada! What is your order number?",
         "user  > A-1042",
         "flow  > Thanks! Order A-1042 is on its way.",
+        "user  > hi",
+        "agent > Hello! I am the local test model. How can I help you today?",
+        "user  > Where is order A-1042?",
+        "agent > You said: Where is order A-1042?",
     ]
 
 

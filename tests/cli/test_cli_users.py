@@ -37,6 +37,13 @@ def test_users_are_created_listed_refused_twice_and_removed(
 
     listed = _run(database_url, tmp_path, "users", "list", "--project", project, "--json")
     assert [u["id"] for u in json.loads(listed.stdout)] == [ana["id"]]
+    key = ["users", "key", "--project", project, "--json", "--user"]
+    issued = _run(database_url, tmp_path, *key, "ana@example.com")
+    assert issued.returncode == 0, issued.stderr
+    assert json.loads(issued.stdout)["user_id"] == ana["id"]
+    assert json.loads(issued.stdout)["api_key"].startswith("tl_")
+    nobody = _run(database_url, tmp_path, *key, "nobody@example.com")
+    assert nobody.returncode == 1 and "no user 'nobody@example.com'" in nobody.stderr
     gone = _run(
         database_url, tmp_path, "users", "remove", "--project", project, "--user", ana["id"]
     )

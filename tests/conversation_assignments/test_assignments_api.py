@@ -29,6 +29,7 @@ from builders import (
     post_webhook,
     run_jobs,
     start_execution,
+    user_key,
 )
 from contract.test_contract_kapso_v1 import assert_matches, load_spec
 from threadline.kit.clock import utcnow
@@ -37,6 +38,7 @@ from threadline.models import ConversationAssignment, ExecutionEvent, FlowExecut
 from threadline.sandbox.state import SandboxState
 
 PHONE = "+15550001111"
+PHONES = ("+15550001112", "+15550001113")
 TEMPLATE = "/whatsapp_conversations/{whatsapp_conversation_id}/conversation_assignments"
 
 
@@ -295,3 +297,29 @@ async def test_a_user_holding_a_conversation_cannot_be_removed(
         await users.remove(session, uuid.UUID(project.id), ana)
     refused = await _assign(client, project, conversation.id, ana)
     assert refused.status_code == 422 and "not a user of this project" in refused.text
+
+
+async def test_an_assignment_made_with_a_users_key_is_created_by_them(
+    client: httpx.AsyncClient, resources: Resources, sandbox_url: str
+) -> None:
+    project = await create_project(resources, sandbox_url)
+    ana = await create_user(resources, project)
+    bo = await create_user(resources, project, email="bo@example.com", name="Bo")
+    as_bo = await user_key(resources, project, bo)
+    first = await open_conversation(resources, project, phone=PHONES[0])
+    second = await open_conversation(resources, project, phone=PHONES[1])
+
+    by_bo = await _assign(client, as_bo, first.id, ana)
+    by_project = await _assign(client, project, second.id, ana)
+
+    assert by_bo.status_code == 201, by_bo.text
+    assert by_bo.json()["data"]["created_by_user_id"] == bo
+    assert by_project.json()["data"]["created_by_user_id"] is None
+    async with resources.db.transaction() as session:
+        from threadline.users import service as users
+
+        await users.remove(session, uuid.UUID(project.id), bo)
+    refused = await client.get(_path(first.id), headers=as_bo.headers)
+    assert refused.status_code == 401  # removing a user revokes their keys
+    listed = (await client.get(_path(first.id), headers=project.headers)).json()["data"]
+    assert [a["created_by_user_id"] for a in listed] == [bo]

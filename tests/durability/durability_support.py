@@ -227,5 +227,14 @@ async def takeover_seconds(resources: Resources, died_at: float, *, timeout: flo
         now = {(j.id, j.attempts) for j in await jobs(resources) if j.status == "running"}
         return not (held & now)
 
-    await eventually(taken_over, timeout=timeout, what="the dead worker's jobs to be taken over")
+    try:
+        await eventually(
+            taken_over, timeout=timeout, what="the dead worker's jobs to be taken over"
+        )
+    except AssertionError as error:
+        rows = [
+            (j.id, j.task, j.status, j.attempts, j.max_attempts, j.lock_key, j.lease_expires_at)
+            for j in await jobs(resources)
+        ]
+        raise AssertionError(f"{error}; held {sorted(held)}; jobs now {rows}") from None
     return time.monotonic() - died_at

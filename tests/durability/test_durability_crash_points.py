@@ -187,7 +187,10 @@ async def test_sigkill_then_fresh_worker_recovers(
 
     # -- a fresh worker recovers ------------------------------------------------------------
     fresh = await processes.worker(settings, name="fresh")
-    takeover = await takeover_seconds(resources, died_at, timeout=20)
+    try:
+        takeover = await takeover_seconds(resources, died_at, timeout=20)
+    except AssertionError as error:
+        raise AssertionError(f"{error}\nthe fresh worker printed:\n{fresh.output()}") from None
     lease = Settings.model_fields["job_lease_seconds"].default
     if takeover is None:
         print(f"[{scenario.id}] the dead worker held no job: nothing to take over")

@@ -245,6 +245,76 @@ def test_decide_with_an_unknown_edge_fails() -> None:
     assert outcome.status == "failed"
 
 
+def _ai_decide(*, error_edge: bool) -> FlowDefinition:
+    edges = [
+        edge("start", "route"),
+        edge("route", "vip", "vip"),
+        edge("route", "regular", "regular"),
+    ]
+    return define(
+        {
+            "nodes": [
+                node("start", "start"),
+                node(
+                    "route",
+                    "decide",
+                    provider_model_name="router-model",
+                    llm_temperature=0.2,
+                    conditions=[
+                        {"label": "vip", "description": "a returning gold customer"},
+                        {"label": "regular", "description": "anyone else"},
+                    ],
+                ),
+                node("vip", "send_text", message="Welcome back"),
+                node("regular", "send_text", message="Hello"),
+                *(
+                    [node("sorry", "send_text", message="Let me get a person")]
+                    if error_edge
+                    else []
+                ),
+            ],
+            "edges": [*edges, edge("route", "sorry", "error")] if error_edge else edges,
+        }
+    )
+
+
+def test_ai_decide_asks_the_model_with_the_conditions_and_follows_its_label() -> None:
+    flow, run = _ai_decide(error_edge=False), state(tier="gold")
+    run.system["last_user_input"] = "it's me again"
+    parked = advance(flow, run, Start(), NOW)
+    assert parked.call is not None and parked.call.kind == "ai_decide"
+    assert parked.call.request == {
+        "provider_model_name": "router-model",
+        "conditions": [
+            {"label": "vip", "description": "a returning gold customer"},
+            {"label": "regular", "description": "anyone else"},
+        ],
+        "temperature": 0.2,
+        "max_tokens": 10_000,
+        "last_user_input": "it's me again",
+        "variables": {"tier": "gold"},
+    }
+    outcome = advance(flow, run, CallResult(ok=True, body={"label": "vip"}), NOW)
+    assert texts(outcome) == ["Welcome back"]
+
+
+@pytest.mark.parametrize("answer", [{"label": "gold"}, {"label": None}, "vip", {}])
+def test_ai_decide_naming_no_condition_takes_the_error_edge(answer: object) -> None:
+    flow, run = _ai_decide(error_edge=True), state()
+    advance(flow, run, Start(), NOW)
+    outcome = advance(flow, run, CallResult(ok=True, body=answer), NOW)
+    assert texts(outcome) == ["Let me get a person"]
+    assert "not one of ['vip', 'regular']" in run.system["last_error"]
+
+
+def test_ai_decide_failing_without_an_error_edge_fails_the_execution() -> None:
+    flow, run = _ai_decide(error_edge=False), state()
+    advance(flow, run, Start(), NOW)
+    outcome = advance(flow, run, CallResult(ok=False, error="model not configured"), NOW)
+    assert outcome.status == "failed"
+    assert outcome.error is not None and "model not configured" in outcome.error["message"]
+
+
 def test_interpolation_that_breaks_a_limit_fails_cleanly() -> None:
     flow = define(chain(node("start", "start"), node("say", "send_text", message="{{vars.big}}")))
     outcome = advance(flow, state(big="x" * 5000), Start(), NOW)

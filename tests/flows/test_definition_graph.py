@@ -266,7 +266,8 @@ CASES: list[Any] = [
             (
                 "route",
                 f"edges[{NEW_EDGE}].label",
-                "'other' matches no condition of this decide node (conditions: has_number, human)",
+                "'other' matches no condition of this decide node "
+                "(conditions: has_number, human; or 'error')",
             )
         ],
         id="decide-extra-label",

@@ -174,7 +174,9 @@ def test_parse_node_config(node_type: str, config: dict[str, Any], expected: obj
 def test_config_defaults_and_frozen() -> None:
     webhook = parse_node_config("webhook", {"url": "http://h"})
     interactive = parse_node_config("send_interactive", BUTTONS)
-    decide = parse_node_config("decide", {"conditions": [{"label": "a"}]})
+    decide = parse_node_config(
+        "decide", {"provider_model_name": "m", "conditions": [{"label": "a"}]}
+    )
 
     assert isinstance(webhook, WebhookConfig)
     assert (webhook.method, webhook.headers, webhook.timeout_seconds, webhook.retries) == (
@@ -186,7 +188,11 @@ def test_config_defaults_and_frozen() -> None:
     assert isinstance(interactive, SendInteractiveConfig)
     assert interactive.interactive_type == "button"
     assert isinstance(decide, DecideConfig)
-    assert decide.decision_type == "ai"
+    assert (decide.decision_type, decide.llm_temperature, decide.llm_max_tokens) == (
+        "ai",
+        0,
+        10_000,
+    )
     assert decide.conditions[0].description == ""
     with pytest.raises(ValidationError):
         webhook.url = "http://other"  # type: ignore[misc]
@@ -243,14 +249,14 @@ CASES: list[Any] = [
         id="pipedream",
     ),
     pytest.param(
-        set_config("route", decision_type="ai", provider_model_name="m"),
-        [("route", "config.decision_type", AI_NOT_AVAILABLE)],
-        id="ai-decide",
+        drop_config("route", "decision_type", "function_id"),
+        [("route", "config.provider_model_name", "is required for AI decisions")],
+        id="ai-decide-needs-a-model",
     ),
     pytest.param(
-        drop_config("route", "decision_type", "function_id"),
-        [("route", "config.decision_type", AI_NOT_AVAILABLE)],
-        id="ai-decide-by-default",
+        set_config("route", decision_type="ai", provider_model_name="m", llm_temperature=3),
+        [("route", "config.llm_temperature", "less than or equal to 2")],
+        id="ai-decide-temperature",
     ),
     pytest.param(
         set_config("greet", message=AI_MARK, ai_field_config={"message": {"mode": "prompt"}}),

@@ -1,29 +1,11 @@
-"""Fixtures of the inbound tests: a running worker, and the sandbox webhooking the platform."""
+"""Fixtures of the inbound tests: the sandbox webhooking the platform, statuses quickly."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-
-from threadline.jobs.worker import Worker
-from threadline.kit.resources import Resources
-
-
-@pytest.fixture
-async def worker(resources: Resources) -> AsyncIterator[Worker]:
-    """An embedded worker running for the whole test."""
-    running = Worker(resources)
-    task = asyncio.create_task(running.run())
-    try:
-        yield running
-    finally:
-        running.stop()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(task, 10)
 
 
 @pytest.fixture

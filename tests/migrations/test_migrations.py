@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from threadline.kit.db import Base
 from threadline.kit.migrate import alembic_config, upgrade_async
+from threadline.models import include_name
 
 POSTGRES_URL = os.environ.get("THREADLINE_TEST_POSTGRES_URL", "")
 
@@ -53,7 +54,8 @@ async def _run(url: str, work: Any) -> Any:
 
 
 def _differences(connection: Connection) -> list[Any]:
-    return list(compare_metadata(MigrationContext.configure(connection), Base.metadata))
+    context = MigrationContext.configure(connection, opts={"include_name": include_name})
+    return list(compare_metadata(context, Base.metadata))
 
 
 async def test_migrations_match_the_models_and_round_trip(empty_url: str) -> None:

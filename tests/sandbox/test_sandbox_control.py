@@ -272,7 +272,7 @@ async def test_concurrent_sends_keep_the_outbox_consistent(
         ("POST", "/v23.0/100000000000001/register"),
         ("PUT", "/v23.0/100000000000001/messages"),
         ("GET", "/v23.0/100000000000001/messages"),
-        ("POST", "/v23.0/200000000000001/subscribed_apps"),
+        ("POST", "/v23.0/200000000000001/assigned_users"),
         ("PATCH", "/_sandbox/outbox"),
         ("GET", "/_sandbox/unknown"),
         ("DELETE", "/v23.0/1234/phone_numbers"),

@@ -61,3 +61,38 @@ async def test_a_sync_leaves_out_what_another_project_submitted_to_the_shared_sa
     shown = (await client.get(API, headers=theirs.headers)).json()["data"]
     (their_own,) = [t for t in shown if t["name"] == "their_secret"]
     assert their_own["id"] == draft["id"] and their_own["status"] == "approved"
+
+
+async def test_a_template_belongs_to_every_config_of_its_business_account(
+    client: httpx.AsyncClient, resources: Resources, sandbox_url: str
+) -> None:
+    project = await create_project(resources, sandbox_url)
+    customer = await create_customer(client, project)
+    draft = await create_template(client, project, order_template())
+    second = await create_whatsapp_config(client, project, customer["id"])
+    elsewhere = await create_whatsapp_config(client, project, customer["id"])
+    async with resources.db.transaction() as session:
+        await session.execute(
+            update(WhatsappConfig)
+            .where(WhatsappConfig.id == uuid.UUID(second["id"]))
+            .values(waba_id=draft["business_account_id"])
+        )
+
+    shown = (await client.get(f"{API}/{draft['id']}", headers=project.headers)).json()["data"]
+    by_second = await client.get(
+        API, headers=project.headers, params={"whatsapp_config_id": second["id"]}
+    )
+    by_elsewhere = await client.get(
+        API, headers=project.headers, params={"whatsapp_config_id": elsewhere["id"]}
+    )
+    await client.post(
+        f"{API}/sync", headers=project.headers, json={"whatsapp_config_id": second["id"]}
+    )
+    status = await client.get(f"{API}/sync_status", headers=project.headers)
+
+    assert second["id"] in shown["whatsapp_config_ids"] and len(shown["whatsapp_config_ids"]) == 2
+    assert elsewhere["id"] not in shown["whatsapp_config_ids"]
+    assert [t["id"] for t in by_second.json()["data"]] == [draft["id"]]
+    assert by_elsewhere.json()["data"] == []
+    (run,) = status.json()["sync_requests"]
+    assert sorted(run["affected_whatsapp_config_ids"]) == sorted(shown["whatsapp_config_ids"])

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import random
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 import pytest
@@ -27,12 +28,22 @@ class Received:
 
 @dataclass
 class Receiver:
-    """The receiver's URL, what it got, and how many requests it still fails."""
+    """The receiver's URL, what it got, and how many requests it still fails.
+
+    ``fail_if`` refuses (503) every body it says yes to; ``gate``, while set to an unset
+    event, holds every answer (or those ``hold_if`` says yes to); ``max_delay`` makes
+    each answer wait up to that long.
+    """
 
     url: str
     received: list[Received] = field(default_factory=list)
     fail_next: int = 0
     failed: int = 0
+    fail_if: Callable[[bytes], bool] | None = None
+    gate: asyncio.Event | None = None
+    hold_if: Callable[[bytes], bool] | None = None
+    max_delay: float = 0.0
+    arrived: int = 0
 
     def bodies(self) -> list[bytes]:
         """The raw bodies answered 2xx, in arrival order."""
@@ -47,8 +58,13 @@ async def receiver() -> AsyncIterator[Receiver]:
 
     async def hook(request: Request) -> Response:
         body = await request.body()
-        if state.fail_next > 0:
-            state.fail_next -= 1
+        state.arrived += 1
+        if state.gate is not None and (state.hold_if is None or state.hold_if(body)):
+            await state.gate.wait()
+        if state.max_delay:
+            await asyncio.sleep(random.uniform(0, state.max_delay))
+        if state.fail_next > 0 or (state.fail_if is not None and state.fail_if(body)):
+            state.fail_next = max(state.fail_next - 1, 0)
             state.failed += 1
             return Response("down", status_code=503)
         state.received.append(Received(body, dict(request.headers)))

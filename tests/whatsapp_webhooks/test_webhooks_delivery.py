@@ -58,7 +58,16 @@ async def test_deliveries_of_one_conversation_wait_for_the_one_being_retried(
     client: httpx.AsyncClient, resources: Resources, sandbox_url: str, receiver: Receiver
 ) -> None:
     await _setup(client, resources, sandbox_url, receiver)
-    receiver.fail_next = 1
+    # Fail "first" once, whichever conversation's delivery reaches the receiver first.
+    refused: list[bytes] = []
+
+    def refuse_first_once(body: bytes) -> bool:
+        if refused or b'"first"' not in body:
+            return False
+        refused.append(body)
+        return True
+
+    receiver.fail_if = refuse_first_once
     await post_webhook(client, delivery(messages=[inbound_text("wamid.1", "first")]))
     await post_webhook(client, delivery(messages=[inbound_text("wamid.2", "second")]))
     other = inbound_text("wamid.3", "elsewhere", sender="15550003333")
@@ -67,7 +76,7 @@ async def test_deliveries_of_one_conversation_wait_for_the_one_being_retried(
     # "first" waits out its backoff; "second" waits behind it; the other conversation's went.
     assert receiver.failed == 1 and _texts(receiver) == ["elsewhere"]
     await run_jobs(resources)
-    assert _texts(receiver) == ["elsewhere", "first", "second"]
+    assert _texts(receiver) == ["elsewhere", "first", "second"] and receiver.failed == 1
 
 
 async def test_a_delivery_that_keeps_failing_is_recorded_failed_and_can_be_redelivered(

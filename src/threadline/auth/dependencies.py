@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -56,12 +57,25 @@ async def current_project(
     x_api_key: Annotated[str | None, Depends(api_key_header)] = None,
 ) -> Project:
     """The project whose API key came in ``X-API-Key`` (named in the access log)."""
-    project = await service.authenticate(session, x_api_key)
-    request.state.project_id = project.id
-    return project
+    caller = await service.authenticate(session, x_api_key)
+    _note(request, caller)
+    return caller.project
 
 
 CurrentProject = Annotated[Project, Depends(current_project)]
+
+
+def _note(request: Request, caller: service.Caller) -> None:
+    request.state.project_id, request.state.user_id = caller.project.id, caller.user_id
+
+
+def acting_user(request: Request, _project: CurrentProject) -> uuid.UUID | None:
+    """The person the request's key was issued to (None for a project's own key)."""
+    user_id: uuid.UUID | None = request.state.user_id
+    return user_id
+
+
+ActingUser = Annotated[uuid.UUID | None, Depends(acting_user)]
 
 
 async def project_between_transactions(
@@ -70,10 +84,10 @@ async def project_between_transactions(
     """The caller's project, read in a read-only session that ends at once: for endpoints
     that call Meta between two transactions of their own (no session held across I/O)."""
     async with get_resources(request).db.read() as session:
-        project = await service.authenticate(session, x_api_key)
-        session.expunge(project)
-    request.state.project_id = project.id
-    return project
+        caller = await service.authenticate(session, x_api_key)
+        session.expunge(caller.project)
+    _note(request, caller)
+    return caller.project
 
 
 OutsideProject = Annotated[Project, Depends(project_between_transactions)]

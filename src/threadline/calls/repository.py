@@ -30,6 +30,7 @@ class CallFilters:
     voice_agent_id: uuid.UUID | None = None
     since: datetime | None = None
     until: datetime | None = None
+    call_id: str | None = None
 
 
 async def lock_call(session: AsyncSession, values: dict[str, Any]) -> WhatsappCall:
@@ -59,6 +60,7 @@ def _call_conditions(project_id: uuid.UUID, filters: CallFilters) -> list[Column
         (filters.status, WhatsappCall.status),
         (filters.direction, WhatsappCall.direction),
         (filters.whatsapp_config_id, WhatsappCall.whatsapp_config_id),
+        (filters.call_id, WhatsappCall.call_id),
     ]
     conditions += [column == value for value, column in pairs if value is not None]
     if filters.since is not None:

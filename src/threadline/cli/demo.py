@@ -1,8 +1,9 @@
-"""``threadline demo``: a sample flow, end to end, against the built-in sandbox.
+"""``threadline demo``: a sample flow and a sample agent, end to end, against the built-in
+sandbox and the local model server.
 
 It starts a private server (API, worker and sandbox) on a free port with a throwaway
 SQLite database, then drives it over real HTTP exactly as the README's walk-through
-does, and prints the conversation the sandbox received.
+does, and prints the conversation the sandbox received, then a test chat with an agent.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import httpx
 import typer
 import uvicorn
 
-from threadline.app import create_app
 from threadline.config import Settings
 from threadline.kit import migrate as migrations
 from threadline.kit.resources import Resources
@@ -63,6 +63,23 @@ DEMO_FLOW: dict[str, Any] = {
         ],
     },
 }
+
+
+DEMO_AGENT: dict[str, Any] = {
+    "name": "Demo: order helper",
+    "system_prompt": "You help customers with their orders. Be brief.",
+    "graph": {
+        "nodes": [
+            {"id": "__start__", "name": "__start__", "type": "DefaultNode"},
+            {"id": "help", "name": "help", "type": "DefaultNode", "prompt": "Ask for the order."},
+            {"id": "__end__", "name": "__end__", "type": "DefaultNode"},
+        ],
+        "edges": [{"from": "__start__", "to": "help"}, {"from": "help", "to": "__end__"}],
+    },
+}
+
+#: What the user says to the agent, answered by the local model server (no provider needed).
+AGENT_TURNS = ("hi", "Where is order A-1042?")
 
 
 def _free_port() -> int:
@@ -122,7 +139,22 @@ async def _drive(base: str, api_key: str) -> None:
         typer.echo("user  > A-1042")
         await api.post(f"{path}/resume", json={"input": "A-1042"})
         await _wait_for(api, path, "ended")
-    _show(await _outbox(base, 2), start=1)
+        _show(await _outbox(base, 2), start=1)
+        await _chat_with_agent(api)
+
+
+async def _chat_with_agent(api: httpx.AsyncClient) -> None:
+    """A test chat with a sample agent, answered by the local model server."""
+    agent = (await api.post("/agents", json={"agent": DEMO_AGENT})).json()["data"]
+    body: dict[str, Any] = {}
+    for text in AGENT_TURNS:
+        typer.echo(f"user  > {text}")
+        sent = await api.post(f"/agents/{agent['id']}/test_chats", json=body | {"message": text})
+        chat = sent.json()["data"]
+        body = {"agent_test_chat_id": chat["id"]}
+        answered = await _wait_for(api, f"/test_chats/{chat['id']}", "completed")
+        for message in answered["conversation"][len(chat["conversation"]) :]:
+            typer.echo(f"agent > {message['content']}")
 
 
 def _show(messages: list[dict[str, Any]], *, start: int) -> None:
@@ -131,6 +163,8 @@ def _show(messages: list[dict[str, Any]], *, start: int) -> None:
 
 
 async def _run(data_dir: Path) -> None:
+    from threadline.app import create_app
+
     port = _free_port()
     settings = Settings(data_dir=data_dir, port=port, log_level="warning")
     api_key = await _project(settings)
@@ -148,6 +182,6 @@ async def _run(data_dir: Path) -> None:
 
 
 def demo() -> None:
-    """Run a sample flow end to end against the sandbox and print the conversation."""
+    """Run a sample flow and a sample agent end to end and print the conversations."""
     with tempfile.TemporaryDirectory(prefix="threadline-demo-") as tmp:
         asyncio.run(_run(Path(tmp)))

@@ -1,35 +1,30 @@
-"""``serve``, ``worker``, ``migrate`` and ``sandbox``: the long-running commands."""
+"""``serve``, ``worker``, ``migrate``, ``sandbox`` and ``model-server``: the long-running
+commands."""
 
 from __future__ import annotations
 
 import asyncio
 import signal
 from collections.abc import Coroutine
+from pathlib import Path
 from typing import Any
 
 import typer
 import uvicorn
 
-from threadline.app import create_app
 from threadline.cli import startup
 from threadline.config import SANDBOX_IDENTITY, Settings, get_settings
-from threadline.jobs.worker import Worker
 from threadline.kit import migrate as migrations
 from threadline.kit.crypto import new_secret_key
 from threadline.kit.logs import configure_logging
-from threadline.kit.metrics import serve_worker_metrics
 from threadline.kit.resources import Resources
 from threadline.projects import service as projects
-from threadline.sandbox.app import create_sandbox_app
-from threadline.sandbox.config import SandboxConfig
-from threadline.tasks import load_tasks, schedule_maintenance
-from threadline.whatsapp_configs import cache as config_cache
 
 
 def _lanes(settings: Settings) -> str:
     return (
         f"lanes fast {settings.worker_concurrency} slots, slow "
-        f"{settings.worker_slow_concurrency} slots"
+        f"{settings.worker_slow_concurrency} slots, model {settings.worker_model_concurrency} slots"
     )
 
 
@@ -66,6 +61,8 @@ def serve(
     port: int | None = typer.Option(None, help="Port to listen on (or THREADLINE_PORT)."),
 ) -> None:
     """Run the API, an embedded worker and the WhatsApp sandbox in one process."""
+    from threadline.app import create_app
+
     overrides = {"host": host, "port": port}
     settings = get_settings().model_copy(
         update={name: value for name, value in overrides.items() if value is not None}
@@ -97,6 +94,11 @@ def serve(
 
 
 async def _run_worker(settings: Settings) -> None:
+    from threadline.jobs.worker import Worker
+    from threadline.kit.metrics import serve_worker_metrics
+    from threadline.tasks import load_tasks, schedule_maintenance
+    from threadline.whatsapp_configs import cache as config_cache
+
     load_tasks()
     config_cache.configure(settings.config_cache_seconds)
     resources = Resources.create(settings, api=False)
@@ -155,6 +157,9 @@ def sandbox(
     ),
 ) -> None:
     """Run the WhatsApp sandbox alone (a Graph API emulator that can play Meta's webhooks)."""
+    from threadline.sandbox.app import create_sandbox_app
+    from threadline.sandbox.config import SandboxConfig
+
     config = SandboxConfig(webhook_url=webhook_url, app_secret=app_secret)
     target = f", webhooks to {webhook_url}" if webhook_url else ", no webhooks"
     typer.echo(
@@ -162,3 +167,43 @@ def sandbox(
         f"chat: /_sandbox/chat{target})"
     )
     uvicorn.run(create_sandbox_app(config), host=host, port=port, log_level="warning")
+
+
+def model_server(
+    port: int = typer.Option(8002, help="Port to listen on."),
+    host: str = typer.Option("127.0.0.1", help="Address to bind."),
+    cassette: Path | None = typer.Option(
+        None, help="A cassette (YAML or JSON) of recorded answers to replay.", exists=True
+    ),
+    record: Path | None = typer.Option(
+        None, help="Record what nothing answers from the upstreams into this cassette file."
+    ),
+    openai_upstream: str = typer.Option(
+        "https://api.openai.com/v1", help="Where --record sends chat completions."
+    ),
+    anthropic_upstream: str = typer.Option(
+        "https://api.anthropic.com", help="Where --record sends messages."
+    ),
+) -> None:
+    """Run the local model server alone (OpenAI and Anthropic APIs answered by scripts)."""
+    from threadline.model_server.app import create_model_server_app
+    from threadline.model_server.cassettes import load_cassette
+    from threadline.model_server.faults import Protocol
+    from threadline.model_server.recorder import Recorder
+
+    recorded = load_cassette(cassette) if cassette else None
+    recorder = None
+    if record is not None:
+        upstreams: dict[Protocol, str] = {
+            "openai": openai_upstream,
+            "anthropic": anthropic_upstream,
+        }
+        recorder = Recorder(path=record, upstreams=upstreams)
+    base = f"http://{host}:{port}"
+    typer.echo(
+        f"Local model server on {base} (OpenAI base_url {base}/openai/v1, Anthropic base_url "
+        f"{base}/anthropic, control plane: {base}/_control/docs"
+        + (f", recording to {record})" if record else ")")
+    )
+    app = create_model_server_app(recorded, recorder=recorder)
+    uvicorn.run(app, host=host, port=port, log_level="warning")

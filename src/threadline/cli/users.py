@@ -85,11 +85,26 @@ def list_users(project: str = PROJECT, as_json: bool = AS_JSON) -> None:
         typer.echo(f"{user.id}  {user.email}  {user.name}")
 
 
+@app.command("key")
+def key(
+    project: str = PROJECT,
+    user: str = typer.Option(..., "--user", help="The user's id or email."),
+    name: str = typer.Option("personal", "--name", help="A name for the key."),
+    as_json: bool = AS_JSON,
+) -> None:
+    """Issue an API key to a user: what it creates (an assignment) is shown as theirs."""
+    owner, api_key = _run(project, lambda s, p: service.issue_user_key(s, p, user, name=name))
+    if as_json:
+        typer.echo(json.dumps({"user_id": str(owner.id), "api_key": api_key}))
+        return
+    typer.echo(f"api_key: {api_key}  (issued to {owner.email}; shown once, stored hashed)")
+
+
 @app.command("remove")
 def remove(
     project: str = PROJECT,
     user: str = typer.Option(..., "--user", help="The user's id or email."),
 ) -> None:
-    """Remove a user (refused while it holds conversations)."""
+    """Remove a user and revoke their API keys (refused while it holds conversations)."""
     removed = _run(project, lambda s, p: service.remove(s, p, user))
     typer.echo(f"removed: {removed.id}  ({removed.email})")

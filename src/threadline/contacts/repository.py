@@ -71,8 +71,10 @@ def new_contact_values(
     }
 
 
-async def insert_contact(session: AsyncSession, values: dict[str, Any]) -> bool:
-    """Insert a contact unless the project has that ``wa_id``; True if inserted."""
+async def insert_contact(
+    session: AsyncSession, values: dict[str, Any] | list[dict[str, Any]]
+) -> bool:
+    """Insert a contact (or several) unless the project has that ``wa_id``; True if any was."""
     return await insert_ignoring_conflict(
         session, WhatsappContact, values, conflict_on=("project_id", "wa_id")
     )

@@ -69,13 +69,17 @@ async def for_inbound(
 async def for_inbound_many(
     session: AsyncSession, project_id: uuid.UUID, names: dict[str, str | None], now: datetime
 ) -> dict[str, WhatsappContact]:
-    """:func:`for_inbound` for several senders (``wa_id`` → profile name), read at once."""
+    """:func:`for_inbound` for several senders (``wa_id`` → profile name): read at once, the
+    missing ones made in one statement and read again."""
     found = await repository.by_wa_ids(session, project_id, sorted(names))
+    missing = [wa_id for wa_id in sorted(names) if wa_id not in found]
+    if missing:
+        rows = [repository.new_contact_values(project_id, w, names[w], now) for w in missing]
+        await repository.insert_contact(session, rows)
+        found.update(await repository.by_wa_ids(session, project_id, missing))
     for wa_id, name in names.items():
-        contact = found.get(wa_id)
-        if contact is None:
-            found[wa_id] = await for_inbound(session, project_id, wa_id, name, now)
-        elif name and contact.profile_name != name:
+        contact = found[wa_id]
+        if name and contact.profile_name != name:
             contact.profile_name = name
             contact.updated_at = now
     return found

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from threadline.auth.dependencies import CurrentProject, DbSession
+from threadline.auth.dependencies import ActingUser, CurrentProject, DbSession
 from threadline.conversation_assignments import presenters, service
 from threadline.conversation_assignments.schemas import (
     AssignmentCreate,
@@ -42,11 +42,18 @@ async def list_assignments(
 
 @router.post(PATH, response_model=Envelope[AssignmentOut], status_code=201)
 async def create_assignment(
-    conversation_id: uuid.UUID, body: AssignmentCreate, session: DbSession, project: CurrentProject
+    conversation_id: uuid.UUID,
+    body: AssignmentCreate,
+    session: DbSession,
+    project: CurrentProject,
+    acting: ActingUser,
 ) -> Envelope[AssignmentOut]:
-    """Assign the conversation to a user (422 if it is assigned already)."""
+    """Assign the conversation to a user (422 if it is assigned already); made by the
+    key's user, if the key was issued to one."""
     fields = body.conversation_assignment
-    created = await service.create(session, project, conversation_id, fields, utcnow())
+    created = await service.create(
+        session, project, conversation_id, fields, utcnow(), created_by=acting
+    )
     return Envelope(data=presenters.present(created))
 
 

@@ -59,8 +59,11 @@ async def create(
     conversation_id: uuid.UUID,
     fields: AssignmentFields,
     now: datetime,
+    *,
+    created_by: uuid.UUID | None = None,
 ) -> ConversationAssignment:
-    """Assign the conversation; a parked ``handoff`` stays parked for the person."""
+    """Assign the conversation; a parked ``handoff`` stays parked for the person.
+    ``created_by`` is the user whose key made the request."""
     conversation = await conversations.lock_for(session, project, conversation_id)
     user = await users.assignable(session, project.id, fields.user_id)
     held = await repository.active(session, conversation.id)
@@ -70,6 +73,7 @@ async def create(
         id=uuid.uuid4(), project_id=project.id, conversation_id=conversation.id, user_id=user.id
     )
     assignment.active, assignment.notes = True, fields.notes
+    assignment.created_by_user_id = created_by
     assignment.created_at = assignment.updated_at = now
     await _insert(session, assignment)
     return assignment

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, exists, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -49,7 +50,20 @@ async def open_if_none(
 ) -> bool:
     """Open a conversation unless one is active (the partial unique index decides);
     True if this call opened it."""
-    values = {
+    return await open_many(
+        session, [new_values(project_id, config_id, contact_id, phone_number, now)]
+    )
+
+
+def new_values(
+    project_id: uuid.UUID,
+    config_id: uuid.UUID,
+    contact_id: uuid.UUID,
+    phone_number: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """The columns of a new active conversation, ready for :func:`open_many`."""
+    return {
         "id": uuid.uuid4(),
         "project_id": project_id,
         "whatsapp_config_id": config_id,
@@ -60,13 +74,32 @@ async def open_if_none(
         "created_at": now,
         "updated_at": now,
     }
+
+
+async def open_many(session: AsyncSession, rows: list[dict[str, Any]]) -> bool:
+    """Open these conversations (one statement), each unless its contact has an active one
+    on the number; True if any was opened."""
     return await insert_ignoring_conflict(
         session,
         WhatsappConversation,
-        values,
+        rows,
         conflict_on=("whatsapp_config_id", "contact_id"),
         conflict_where=text("status = 'active'"),
     )
+
+
+async def lock_many(
+    session: AsyncSession, conversation_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, WhatsappConversation]:
+    """:func:`lock` for several conversations, in id order (the order deliverers take)."""
+    statement = (
+        select(WhatsappConversation)
+        .where(WhatsappConversation.id.in_(sorted(conversation_ids)))
+        .order_by(WhatsappConversation.id)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    )
+    return {row.id: row for row in (await session.execute(statement)).scalars()}
 
 
 async def lock(session: AsyncSession, conversation_id: uuid.UUID) -> WhatsappConversation | None:

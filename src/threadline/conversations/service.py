@@ -113,15 +113,41 @@ async def current_of(
     now: datetime,
     inactivity: timedelta,
 ) -> dict[uuid.UUID, WhatsappConversation]:
-    """:func:`current` for several contacts of one number (their active ones read at once)."""
+    """:func:`current` for several contacts of one number: their active ones read at once,
+    the missing ones opened in one statement (a stale one is ended and replaced alone)."""
     found = await repository.active_of(session, config_id, [c.id for c in contacts])
+    missing = [c for c in contacts if c.id not in found]
     for contact in contacts:
         conversation = found.get(contact.id)
-        if conversation is None or is_stale(conversation, now, inactivity):
+        if conversation is not None and is_stale(conversation, now, inactivity):
             found[contact.id] = await current(
                 session, config_id=config_id, contact=contact, now=now, inactivity=inactivity
             )
+    if missing:
+        found.update(await _open_many(session, config_id, missing, now, inactivity))
     return found
+
+
+async def _open_many(
+    session: AsyncSession,
+    config_id: uuid.UUID,
+    contacts: list[WhatsappContact],
+    now: datetime,
+    inactivity: timedelta,
+) -> dict[uuid.UUID, WhatsappConversation]:
+    rows = [
+        repository.new_values(c.project_id, config_id, c.id, f"+{c.wa_id}", now) for c in contacts
+    ]
+    await repository.open_many(session, rows)
+    opened = await repository.active_of(session, config_id, [c.id for c in contacts])
+    ours = {row["id"] for row in rows}
+    for conversation in opened.values():
+        if conversation.id in ours:  # not one a concurrent message opened first
+            await webhook_events.conversation_event(
+                session, names.CONVERSATION_CREATED, conversation
+            )
+    await enqueue_many(session, [_expiry(c, inactivity) for c in opened.values() if c.id in ours])
+    return opened
 
 
 async def _open(
@@ -171,8 +197,11 @@ async def schedule_expiry(
     session: AsyncSession, conversation: WhatsappConversation, inactivity: timedelta
 ) -> None:
     """Arm the timer that ends the conversation after the inactivity period."""
-    await enqueue(
-        session,
+    await enqueue_many(session, [_expiry(conversation, inactivity)])
+
+
+def _expiry(conversation: WhatsappConversation, inactivity: timedelta) -> NewJob:
+    return NewJob(
         EXPIRE_TASK,
         {"conversation_id": str(conversation.id)},
         run_at=conversation.last_active_at + inactivity,
@@ -222,6 +251,16 @@ async def get(session: AsyncSession, project: Project, conversation_id: uuid.UUI
     if found is None:
         raise ConversationNotFound()
     return found
+
+
+async def lock_all(
+    session: AsyncSession, project: Project, conversation_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, WhatsappConversation]:
+    """:func:`lock_for` for several of the project's conversations, in id order."""
+    locked = await repository.lock_many(session, conversation_ids)
+    if any(row.project_id != project.id for row in locked.values()):
+        raise ConversationNotFound()
+    return locked
 
 
 async def lock_for(

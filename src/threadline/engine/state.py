@@ -12,7 +12,8 @@ from typing import Any, Literal
 Status = Literal["running", "waiting", "ended", "failed"]
 WaitReason = Literal["user_input", "handoff", "call"]
 ResumeReason = Literal["api", "user_input", "timeout", "handoff_released"]
-CallKind = Literal["webhook", "function", "decide"]
+#: ``model`` and ``agent_tool`` are an agent execution's (``executions.agent_runtime``).
+CallKind = Literal["webhook", "function", "decide", "ai_decide", "model", "agent_tool"]
 
 
 @dataclass

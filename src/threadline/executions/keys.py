@@ -7,6 +7,8 @@ import uuid
 ADVANCE_TASK = "executions.advance"
 TIMEOUT_TASK = "executions.timeout"
 CALL_TASK = "executions.call"
+#: An agent's model call: the ``call`` job's handler, in the worker's model lane.
+MODEL_CALL_TASK = "executions.model_call"
 
 
 def timer_key(execution_id: uuid.UUID) -> str:

@@ -16,7 +16,7 @@ def current_step(execution: FlowExecution, definition: FlowDefinition) -> Curren
         return None
     node = definition.node(execution.current_node_id)
     return CurrentStep(
-        id=uuid.uuid5(execution.flow_version_id, node.id),
+        id=uuid.uuid5(execution.flow_refs()[1], node.id),
         name=node.display_name or node.id,
         step_type=node.node_type,
         node_id=node.id,
@@ -29,7 +29,7 @@ def execution_out(
     """An execution as the reference's ``FlowExecution`` schema."""
     return ExecutionOut(
         id=execution.id,
-        flow_id=execution.flow_id,
+        flow_id=execution.flow_refs()[0],
         status=execution.status,
         started_at=execution.started_at,
         ended_at=execution.ended_at,

@@ -21,12 +21,16 @@ def add(session: AsyncSession, execution: FlowExecution) -> None:
 
 
 async def get(
-    session: AsyncSession, project_id: uuid.UUID, execution_id: uuid.UUID
+    session: AsyncSession, project_id: uuid.UUID, execution_id: uuid.UUID, *, kind: str = "flow"
 ) -> FlowExecution | None:
-    """An execution of the project, freshly read."""
+    """An execution of the project of ``kind`` (a flow's, unless asked), freshly read."""
     statement = (
         select(FlowExecution)
-        .where(FlowExecution.id == execution_id, FlowExecution.project_id == project_id)
+        .where(
+            FlowExecution.id == execution_id,
+            FlowExecution.project_id == project_id,
+            FlowExecution.kind == kind,
+        )
         .execution_options(populate_existing=True)
     )
     return (await session.execute(statement)).scalar_one_or_none()
@@ -112,6 +116,7 @@ async def list_for_flow(
 #: The columns a step writes, and their UPDATE, built once (it runs on every step).
 STATE_COLUMNS = (
     "status",
+    "agent_state",
     "current_node_id",
     "variables",
     "context",

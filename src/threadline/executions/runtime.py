@@ -1,5 +1,10 @@
 """Running the engine against a stored execution and writing down what it decided.
 
+One runtime, two interpreters: a flow's execution is advanced by the flow engine
+(``engine.advance``), an agent's by the agent interpreter (``engine.agent``, through
+:mod:`.agent_runtime`, which turns its outcome into the same :class:`Outcome`). Either
+way the row, the event log, the outbox, the timers and the call jobs are written here.
+
 The caller holds the transaction (and, on PostgreSQL, the execution's row lock). The
 new state, the events, the outbox rows and the follow-up jobs are all written in it,
 so a crash leaves either all of them or none.
@@ -15,9 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.conversations import service as conversations
 from threadline.engine.advance import advance
+from threadline.engine.agent.state import AgentInput
 from threadline.engine.state import EngineInput, HttpCall, Outcome, Resume, RunState
-from threadline.executions import repository
-from threadline.executions.keys import CALL_TASK, TIMEOUT_TASK, timer_key
+from threadline.executions import agent_runtime, repository
+from threadline.executions.keys import CALL_TASK, MODEL_CALL_TASK, TIMEOUT_TASK, timer_key
 from threadline.flows.service import load_definition
 from threadline.jobs.queue import cancel, enqueue
 from threadline.messaging.service import queue_messages
@@ -29,16 +35,27 @@ from threadline.whatsapp_webhooks import names
 async def run_engine(
     session: AsyncSession,
     execution: FlowExecution,
-    event: EngineInput,
+    event: EngineInput | AgentInput,
     now: datetime,
     *,
     from_wait: bool = False,
-) -> Outcome:
+) -> None:
     """Advance ``execution`` with ``event`` and persist the outcome.
 
     ``from_wait``: the execution was committed as waiting and this transaction claimed it.
     """
-    definition = await load_definition(session, execution.flow_version_id)
+    if execution.kind == agent_runtime.KIND:
+        outcome, agent_state = await agent_runtime.advance_stored(session, execution, event, now)
+    else:
+        outcome, agent_state = await _advance_flow(session, execution, event, now), None
+    await apply(session, execution, outcome, now, wake_inbox=not from_wait, agent_state=agent_state)
+
+
+async def _advance_flow(
+    session: AsyncSession, execution: FlowExecution, event: EngineInput | AgentInput, now: datetime
+) -> Outcome:
+    assert not isinstance(event, AgentInput)  # only an agent's call jobs make these
+    definition = await load_definition(session, execution.flow_refs()[1])
     state = RunState(
         node_id=execution.current_node_id,
         phone_number=execution.phone_number,
@@ -46,23 +63,20 @@ async def run_engine(
         context=dict(execution.context),
         system=dict(execution.system),
     )
-    outcome = advance(definition, state, event, now)
-    await apply(session, execution, outcome, now, wake_inbox=not from_wait)
-    return outcome
+    return advance(definition, state, event, now)
 
 
 async def resume_claimed(
     session: AsyncSession, execution: FlowExecution, event: Resume, now: datetime
-) -> Outcome:
+) -> None:
     """Carry on an execution whose wait this caller has just claimed (compare-and-set won).
 
     Its wait timer is not deleted first: a next wait with a timeout moves it (one
     statement), and only a step that stops without one cancels it.
     """
-    outcome = await run_engine(session, execution, event, now, from_wait=True)
+    await run_engine(session, execution, event, now, from_wait=True)
     if execution.wait_until is None:
         await cancel(session, timer_key(execution.id))
-    return outcome
 
 
 async def apply(
@@ -72,15 +86,18 @@ async def apply(
     now: datetime,
     *,
     wake_inbox: bool = True,
+    agent_state: dict[str, Any] | None = None,
 ) -> None:
     """Write an outcome: state, events, outbox rows, and the jobs that carry it on.
+
+    ``agent_state`` is an agent execution's interpreter state (None for a flow's).
 
     ``wake_inbox=False`` skips looking for inbound messages held back while the execution
     ran: a run claimed from a committed wait was never seen running by the inbox (which
     takes the execution's row lock before it looks), so none can be held back for it.
     """
     handed_off = execution.wait_reason == "handoff"
-    await _update_row(session, execution, outcome, now)
+    await _update_row(session, execution, outcome, now, agent_state)
     await repository.add_events(session, _event_rows(execution, outcome, now))
     await _tell_webhooks(session, execution, outcome, handed_off=handed_off)
     await queue_messages(session, execution, outcome.sends, now)
@@ -95,11 +112,21 @@ async def apply(
 async def _tell_webhooks(
     session: AsyncSession, execution: FlowExecution, outcome: Outcome, *, handed_off: bool
 ) -> None:
-    """A run that failed, or that parked at a handoff (once), for the config's webhooks."""
+    """A run that failed, or that parked at a handoff (once), for the config's webhooks
+    (an agent's also when it ends)."""
+    agent = execution.kind == agent_runtime.KIND
     if outcome.status == "failed":
-        await webhook_events.execution_event(session, names.EXECUTION_FAILED, execution)
+        name = names.AGENT_EXECUTION_FAILED if agent else names.EXECUTION_FAILED
     elif outcome.wait_reason == "handoff" and not handed_off:
-        await webhook_events.execution_event(session, names.EXECUTION_HANDOFF, execution)
+        name = names.AGENT_EXECUTION_HANDOFF if agent else names.EXECUTION_HANDOFF
+    elif outcome.status == "ended" and agent:
+        name = names.AGENT_EXECUTION_ENDED
+    else:
+        return
+    if agent:
+        await webhook_events.agent_execution_event(session, name, execution)
+    else:
+        await webhook_events.execution_event(session, name, execution)
 
 
 async def wake_conversation(session: AsyncSession, execution: FlowExecution) -> None:
@@ -108,9 +135,12 @@ async def wake_conversation(session: AsyncSession, execution: FlowExecution) -> 
         await conversations.wake_inbox_if_pending(session, execution.conversation_id)
 
 
-def _new_state(execution: FlowExecution, outcome: Outcome, now: datetime) -> dict[str, Any]:
+def _new_state(
+    execution: FlowExecution, outcome: Outcome, now: datetime, agent_state: dict[str, Any] | None
+) -> dict[str, Any]:
     state = outcome.state
     return {
+        "agent_state": agent_state,
         "status": outcome.status,
         "current_node_id": state.node_id,
         "variables": state.variables,
@@ -128,10 +158,14 @@ def _new_state(execution: FlowExecution, outcome: Outcome, now: datetime) -> dic
 
 
 async def _update_row(
-    session: AsyncSession, execution: FlowExecution, outcome: Outcome, now: datetime
+    session: AsyncSession,
+    execution: FlowExecution,
+    outcome: Outcome,
+    now: datetime,
+    agent_state: dict[str, Any] | None,
 ) -> None:
     """The new state: on a stored row one prebuilt UPDATE, on a new one its INSERT."""
-    values = _new_state(execution, outcome, now)
+    values = _new_state(execution, outcome, now, agent_state)
     if inspect(execution).persistent:
         await repository.write_state(session, execution, values)
     else:
@@ -175,4 +209,5 @@ async def _request_call(session: AsyncSession, execution: FlowExecution, call: H
         "kind": call.kind,
         "request": call.request,
     }
-    await enqueue(session, CALL_TASK, payload, project_id=execution.project_id)
+    task = MODEL_CALL_TASK if call.kind == agent_runtime.MODEL_CALL else CALL_TASK
+    await enqueue(session, task, payload, project_id=execution.project_id)

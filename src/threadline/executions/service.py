@@ -110,7 +110,7 @@ async def start(
         raise NoActiveApiTrigger.of(flow)
     config = await resolve_whatsapp_config(session, project, data.whatsapp_config_id)
     execution = _new_execution(project, flow, data, config.id)
-    execution.conversation_id = await _conversation_for(
+    execution.conversation_id = await conversation_for(
         session, project, config.id, data.phone_number, execution.started_at, inactivity
     )
     execution.system["conversation_id"] = str(execution.conversation_id)
@@ -121,7 +121,7 @@ async def start(
     return Started(flow=flow, execution=execution)
 
 
-async def _conversation_for(
+async def conversation_for(
     session: AsyncSession,
     project: Project,
     config_id: uuid.UUID,

@@ -13,10 +13,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from threadline.engine.agent.state import AgentInput, ModelAnswered, ModelFailed, ToolFinished
 from threadline.engine.state import CallResult, EngineInput, Resume
-from threadline.executions import calls, repository
+from threadline.executions import agent_calls, agent_runtime, ai_decide, calls, repository
 from threadline.executions.failure import fail_execution
-from threadline.executions.keys import ADVANCE_TASK, CALL_TASK, TIMEOUT_TASK
+from threadline.executions.keys import ADVANCE_TASK, CALL_TASK, MODEL_CALL_TASK, TIMEOUT_TASK
 from threadline.executions.runtime import resume_claimed, run_engine
 from threadline.functions.service import FunctionNotFound
 from threadline.jobs.registry import registry
@@ -42,7 +43,9 @@ def _resume_event(event: dict[str, Any]) -> Resume:
     return Resume(reason=event["reason"], input=event.get("input"), message=event.get("message"))
 
 
-async def _advance_if_current(ctx: JobContext, event: EngineInput, *, wait: str | None) -> None:
+async def _advance_if_current(
+    ctx: JobContext, event: EngineInput | AgentInput, *, wait: str | None
+) -> None:
     """Run the engine if the execution is still at the step this job was made for."""
     payload = ctx.job.payload
     async with ctx.resources.db.transaction() as session:
@@ -92,36 +95,50 @@ async def timeout(ctx: JobContext) -> None:
     crash_point("advance.after_commit")
 
 
-async def _call(ctx: JobContext) -> CallResult:
+CallAnswer = CallResult | ModelAnswered | ModelFailed | ToolFinished
+
+
+async def _call(ctx: JobContext) -> CallAnswer:
     payload = ctx.job.payload
     key = f"{payload['execution_id']}:{payload['seq']}"
-    if payload["kind"] == "webhook":
+    execution_id, kind = uuid.UUID(payload["execution_id"]), payload["kind"]
+    if kind == "webhook":
         return await calls.webhook(ctx.resources, key, payload["request"])
-    return await calls.function(ctx.resources, key, uuid.UUID(payload["execution_id"]), payload)
+    if kind == "ai_decide":
+        return await ai_decide.decide(ctx.resources, execution_id, payload["request"])
+    if kind == agent_runtime.MODEL_CALL:
+        return await agent_calls.call_model(ctx.resources, execution_id)
+    if kind == agent_runtime.TOOL_CALL:
+        return await agent_calls.call_tool(ctx.resources, execution_id, key, payload["request"])
+    return await calls.function(ctx.resources, key, execution_id, payload)
 
 
-async def _call_result(ctx: JobContext) -> CallResult:
-    retries = int(ctx.job.payload["request"].get("retries", 2))
+def _failure(payload: dict[str, Any], error: str) -> CallAnswer:
+    """What the interpreter is told of a call that failed for good."""
+    if payload["kind"] == agent_runtime.MODEL_CALL:
+        return ModelFailed(error=error)
+    if payload["kind"] == agent_runtime.TOOL_CALL:
+        return agent_calls.tool_failure(payload["request"], error)
+    return CallResult(ok=False, error=error)
+
+
+async def _call_result(ctx: JobContext) -> CallAnswer:
+    payload = ctx.job.payload
+    retries = int(payload["request"].get("retries", 2))
     try:
         return await _call(ctx)
     except FunctionNotFound as error:
-        return CallResult(ok=False, error=error.message)
+        return _failure(payload, error.message)
     except calls.PermanentCallError as error:
-        return CallResult(ok=False, error=str(error))
+        return _failure(payload, str(error))
     except calls.TransientCallError as error:
         if ctx.job.attempts <= retries:
             raise
-        return CallResult(ok=False, error=str(error))
+        return _failure(payload, str(error))
 
 
-@registry.task(
-    CALL_TASK,
-    policy=RetryPolicy(max_attempts=12, base_delay=0.5, max_delay=60),
-    on_give_up=give_up,
-    lane="slow",
-)
-async def call(ctx: JobContext) -> None:
-    """Make a node's HTTP call, then feed the answer to the engine.
+async def make_call(ctx: JobContext) -> None:
+    """Make a node's call (HTTP, a model's, an agent's tool), then feed the answer back.
 
     An execution that moved on while the job was queued (failed, or resumed past the
     call) gets no request: the job just ends.
@@ -131,7 +148,24 @@ async def call(ctx: JobContext) -> None:
             await ctx.finish(session)
         return
     result = await _call_result(ctx)
+    if isinstance(result, ModelAnswered):
+        crash_point("agent.model_answered")  # answered (and its usage recorded), not applied
     await _advance_if_current(ctx, result, wait="call")
+
+
+registry.task(
+    CALL_TASK,
+    policy=RetryPolicy(max_attempts=12, base_delay=0.5, max_delay=60),
+    on_give_up=give_up,
+    lane="slow",
+)(make_call)
+# A model call waits on a provider with no CPU used: the model lane's many slots.
+registry.task(
+    MODEL_CALL_TASK,
+    policy=RetryPolicy(max_attempts=12, base_delay=1.0, max_delay=60),
+    on_give_up=give_up,
+    lane="model",
+)(make_call)
 
 
 async def _still_waiting_for_call(ctx: JobContext) -> bool:

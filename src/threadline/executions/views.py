@@ -20,11 +20,11 @@ async def describe(
     """Executions (all of one flow) as the API shows them."""
     if not executions:
         return []
-    flow = flow or await flows.get(session, project, executions[0].flow_id)
+    flow = flow or await flows.get(session, project, executions[0].flow_refs()[0])
     flow_out = flow_presenters.flow_out(flow)
     result = []
     for execution in executions:
-        definition = await flows.load_definition(session, execution.flow_version_id)
+        definition = await flows.load_definition(session, execution.flow_refs()[1])
         result.append(execution_out(execution, definition, flow_out))
     return result
 

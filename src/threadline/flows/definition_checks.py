@@ -23,12 +23,12 @@ from threadline.flows.node_configs import (
     parse_node_config,
 )
 
-AI_NOT_AVAILABLE = (
-    "AI decisions and agent nodes are not available yet (they arrive with agents support)"
-)
+AI_NOT_AVAILABLE = "agent nodes are not available yet (they arrive with agent executions)"
 AI_FIELDS_NOT_AVAILABLE = "AI fields are not available yet"
 
 NEXT = "next"
+#: The exit a decide node takes when no condition could be chosen.
+DECIDE_ERROR_EXIT = "error"
 # Optional extra exits per node type; every other type only has ``next``.
 EXTRA_EXITS: Mapping[str, frozenset[str]] = {
     "wait_for_response": frozenset({"timeout"}),
@@ -238,8 +238,6 @@ class DefinitionChecker:
         ai_paths = list(_ai_paths(config))
         for path in ai_paths:
             self.add(node_id, _join("config", path), AI_FIELDS_NOT_AVAILABLE)
-        if node_type == "decide" and config.get("decision_type", "ai") == "ai":
-            self.add(node_id, "config.decision_type", AI_NOT_AVAILABLE)
         for key, message in unknown_keys(node_type, config):
             if not _under((key,), ai_paths):
                 self.add(node_id, _join("config", (key,)), message)
@@ -365,16 +363,17 @@ class DefinitionChecker:
                 )
 
     def check_decide_exits(self, node: _Node, edges: list[_Edge]) -> None:
-        """A decide node has exactly one edge per condition label and no other edges."""
+        """A decide node has exactly one edge per condition label, and may have an ``error``
+        edge (taken when the decision fails: the call, or a model naming no condition)."""
         labels = _condition_labels(node)
         wired = {edge.label for edge in edges}
         for edge in edges:
-            if edge.label not in labels:
+            if edge.label not in labels and edge.label != DECIDE_ERROR_EXIT:
                 self.add(
                     node.id,
                     f"edges[{edge.index}].label",
                     f"{edge.label!r} matches no condition of this decide node "
-                    f"(conditions: {', '.join(labels) or 'none'})",
+                    f"(conditions: {', '.join(labels) or 'none'}; or {DECIDE_ERROR_EXIT!r})",
                 )
         for index, label in enumerate(labels):
             if label not in wired:

@@ -291,10 +291,14 @@ class Condition(_Config):
 
 
 class DecideConfig(_Config):
-    """Chooses a branch: a function returns the label of the edge to follow."""
+    """Chooses a branch: a function returns the label of the edge to follow, or (``ai``) a
+    model picks one of the conditions by their descriptions."""
 
     decision_type: Literal["function", "ai"] = "ai"
     function_id: str | None = Field(default=None, min_length=1, validate_default=True)
+    provider_model_name: str | None = Field(default=None, min_length=1, validate_default=True)
+    llm_temperature: float = Field(default=0.0, ge=0, le=2)
+    llm_max_tokens: int = Field(default=10_000, ge=1, le=200_000)
     conditions: list[Condition] = Field(min_length=1)
 
     @field_validator("function_id")
@@ -303,6 +307,13 @@ class DecideConfig(_Config):
         if function_id is None and info.data.get("decision_type") == "function":
             raise rule_error("is required for function decisions")
         return function_id
+
+    @field_validator("provider_model_name")
+    @classmethod
+    def _require_model(cls, name: str | None, info: ValidationInfo) -> str | None:
+        if name is None and info.data.get("decision_type") == "ai":
+            raise rule_error("is required for AI decisions (the model that picks the branch)")
+        return name
 
     @field_validator("conditions")
     @classmethod

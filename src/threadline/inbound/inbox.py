@@ -7,8 +7,13 @@ For each pending message, under the conversation's row lock (then its execution'
   took the conversation over (``processing_status`` ``handoff``);
 * an execution still running (a call in flight) keeps the message
   pending: when it parks or ends, ``executions.runtime`` wakes this inbox again;
-* with no execution, the first matching ``inbound_message`` trigger of the number
-  starts its flow (``no_flow`` when none matches).
+* with no execution, the agent the number is attached to starts (agents own the
+  numbers they answer); else the first matching ``inbound_message`` trigger of the
+  number starts its flow (``no_flow`` when none matches).
+
+On a number attached to an agent, the agent's ``message_debounce_seconds`` lets a burst
+gather: the inbox waits until that long after the first pending message, then hands the
+texts to the agent as one turn, joined by newlines.
 """
 
 from __future__ import annotations
@@ -20,11 +25,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from threadline.agent_executions import service as agent_executions
 from threadline.conversations import repository as conversation_rows
 from threadline.conversations import service as conversations
 from threadline.executions import turns
 from threadline.inbound.items import InboundMessage
-from threadline.models import WhatsappConversation, WhatsappMessage
+from threadline.models import Agent, WhatsappConversation, WhatsappMessage
 from threadline.triggers import service as triggers
 
 log = logging.getLogger("threadline.inbound")
@@ -50,11 +56,21 @@ async def process_next(
     first = await conversation_rows.next_pending_inbound(session, conversation.id)
     if first is None:
         return Step.DONE
-    group = await _group(session, first, debounce)
+    agent = await agent_executions.bound_agent(session, conversation.whatsapp_config_id)
+    gather = agent_executions.debounce_of(agent)
+    if gather and first.created_at + gather > now:
+        # Let the burst gather: this job ends, a new one looks when the window closes.
+        await conversations.wake_inbox(
+            session, conversation.id, delay=first.created_at + gather - now
+        )
+        return Step.DONE
+    group = await _group(session, first, max(debounce, gather))
     execution = await turns.active(session, conversation.id)
     if execution is None:
         execution = await turns.adopt(session, conversation)
-    if execution is None:
+    if execution is None and agent is not None:
+        await _start_agent(session, agent, conversation, group, now)
+    elif execution is None:
         await _start(session, conversation, group, now)
     elif first.created_at < execution.started_at:
         # Received before this run began (it was started through the API meanwhile): not
@@ -111,6 +127,24 @@ async def _start(
             _mark(group, "processed", now, execution.id)
             return
     _mark(group, "no_flow", now, None)
+
+
+async def _start_agent(
+    session: AsyncSession,
+    agent: Agent,
+    conversation: WhatsappConversation,
+    group: list[WhatsappMessage],
+    now: datetime,
+) -> None:
+    turn = _turn(conversation, group)
+    execution = await agent_executions.start_from_inbound(
+        session, agent, conversation, turn.text, turn.ids, now
+    )
+    log.info(
+        "agent started by an inbound message",
+        extra={"execution_id": str(execution.id), "agent_id": str(agent.id)},
+    )
+    _mark(group, "processed", now, execution.id)
 
 
 def _mark(group: list[WhatsappMessage], status: str, now: datetime, execution_id: Any) -> None:

@@ -34,6 +34,7 @@ from threadline.models import (
     WhatsappMessage,
 )
 from threadline.whatsapp.content import describe
+from threadline.whatsapp_broadcasts import service as broadcasts
 from threadline.whatsapp_display_names import service as display_names
 from threadline.whatsapp_templates import service as templates
 from threadline.whatsapp_webhooks import emitters as webhook_events
@@ -239,7 +240,10 @@ async def received(
     conversation: WhatsappConversation,
     now: datetime,
 ) -> None:
-    """A newly stored inbound message, for the config's webhooks."""
+    """A newly stored inbound message, for the config's webhooks and broadcasts."""
+    config_id = values.get("whatsapp_config_id")
+    if config_id is not None:
+        await broadcasts.record_reply(session, config_id, str(values["phone_number"]), now)
     await webhook_events.message_event(
         session,
         names.MESSAGE_RECEIVED,

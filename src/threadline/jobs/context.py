@@ -87,6 +87,11 @@ class BatchTransaction:
             else:
                 context.lease_lost = True
 
+    def fail_later(self, context: JobContext, error: Exception) -> None:
+        """Leave ``context`` to its retry policy with ``error`` (a :class:`RetryLater`, say)
+        once the transaction has committed; its effects in it so far are kept."""
+        self.failures.append((context, error))
+
     @contextlib.asynccontextmanager
     async def each(self, context: JobContext) -> AsyncIterator[AsyncSession]:
         """One job's effects in a savepoint: if they raise, only they roll back, and the

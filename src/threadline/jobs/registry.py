@@ -17,9 +17,11 @@ Handler = Callable[[JobContext], Awaitable[None]]
 BatchHandler = Callable[[BatchContext], Awaitable[None]]
 #: Called in the transaction that marks a job failed for good: ``(session, payload, error)``.
 GiveUp = Callable[[AsyncSession, dict[str, Any], str], Awaitable[None]]
-#: Which of the worker's slot pools runs a task: quick internal work, or slow external calls.
-Lane = Literal["fast", "slow"]
-LANES: tuple[Lane, ...] = ("fast", "slow")
+#: Which of the worker's slot pools runs a task: quick internal work, slow external calls,
+#: or model calls (long waits on a provider that use no CPU: many slots, so a thousand
+#: conversations thinking at once do not queue behind each other).
+Lane = Literal["fast", "slow", "model"]
+LANES: tuple[Lane, ...] = ("fast", "slow", "model")
 
 
 @dataclass(frozen=True)

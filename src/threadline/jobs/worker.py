@@ -1,7 +1,8 @@
 """The worker: claims due jobs per lane, runs them concurrently, keeps their leases alive.
 
-Each lane (``fast``: timers, inbox turns, deliveries; ``slow``: external calls) has its own
-slots, so slow calls can never take every slot. One claim loop serves both lanes.
+Each lane (``fast``: timers, inbox turns, deliveries; ``slow``: external calls; ``model``:
+agents' model calls) has its own slots, so slow calls can never take every slot. One claim
+loop serves every lane.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class Worker:
         settings = resources.settings
         self.concurrency = settings.worker_concurrency
         self.slow_concurrency = settings.worker_slow_concurrency
+        self.model_concurrency = settings.worker_model_concurrency
         self.poll_seconds = settings.worker_poll_seconds
         self.lease_seconds = settings.job_lease_seconds
         self.unknown_task_grace = settings.unknown_task_grace_seconds
@@ -95,7 +97,9 @@ class Worker:
                 await asyncio.sleep(0.005)
 
     def _capacity(self, lane: Lane) -> int:
-        return self.concurrency if lane == "fast" else self.slow_concurrency
+        if lane == "fast":
+            return self.concurrency
+        return self.slow_concurrency if lane == "slow" else self.model_concurrency
 
     def _free(self, lane: Lane) -> int:
         return self._capacity(lane) - sum(1 for held in self._lanes.values() if held == lane)

@@ -70,9 +70,10 @@ class Cipher:
         """Ciphertext of ``plaintext`` as text."""
         return self._fernet.encrypt(plaintext.encode()).decode()
 
-    def decrypt(self, ciphertext: str) -> str:
-        """The plaintext of a value made by :meth:`encrypt`."""
-        return self._fernet.decrypt(ciphertext.encode()).decode()
+    def decrypt(self, ciphertext: str, *, ttl: int | None = None) -> str:
+        """The plaintext of a value made by :meth:`encrypt` (at most ``ttl`` seconds ago,
+        if given: the token is then also a short-lived capability)."""
+        return self._fernet.decrypt(ciphertext.encode(), ttl=ttl).decode()
 
 
 def _key_file(data_dir: Path) -> bytes:

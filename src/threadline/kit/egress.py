@@ -27,6 +27,8 @@ from urllib.parse import urlsplit
 import httpcore
 import httpx
 
+from threadline.kit.tls import shared_ssl_context
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -257,10 +259,11 @@ class EgressTransport(httpx.AsyncHTTPTransport):
     """An httpx transport whose connections go through :class:`CheckedNetworkBackend`."""
 
     def __init__(self, policy: EgressPolicy, *, limits: httpx.Limits) -> None:
-        super().__init__(limits=limits, trust_env=False)
+        context = shared_ssl_context(trust_env=False)
+        super().__init__(verify=context, limits=limits, trust_env=False)
         # httpx takes no network backend; its pool is rebuilt with ours (same settings).
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
+            ssl_context=context,
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,

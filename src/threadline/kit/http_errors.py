@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -24,13 +25,39 @@ _STATUS_TITLES = {
 }
 
 
-def _render(error: AppError) -> JSONResponse:
-    return JSONResponse(status_code=error.status_code, content=error.body())
+#: Reshapes an error answer ``(status, body, the error)`` for the paths under a prefix.
+Reshape = Callable[[int, dict[str, Any], Exception], tuple[int, dict[str, Any]]]
+_RESHAPERS: dict[str, Reshape] = {}
 
 
-async def _app_error(_request: Request, error: Exception) -> JSONResponse:
+def reshape_under(prefix: str, reshape: Reshape) -> None:
+    """Answer errors of paths under ``prefix`` in another wire format (the Graph API
+    proxy answers Graph's ``{"error": {...}}``): one handler, several dialects."""
+    _RESHAPERS[prefix] = reshape
+
+
+def _answer(
+    request: Request,
+    status: int,
+    body: dict[str, Any],
+    error: Exception,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    path = request.url.path
+    for prefix, reshape in _RESHAPERS.items():
+        if path.startswith(prefix):
+            status, body = reshape(status, body, error)
+            break
+    return JSONResponse(status_code=status, content=body, headers=headers)
+
+
+def _render(request: Request, error: AppError) -> JSONResponse:
+    return _answer(request, error.status_code, error.body(), error)
+
+
+async def _app_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, AppError)
-    return _render(error)
+    return _render(request, error)
 
 
 def _describe(problem: dict[str, Any]) -> dict[str, Any]:
@@ -38,34 +65,34 @@ def _describe(problem: dict[str, Any]) -> dict[str, Any]:
     return {"field": location or "body", "message": problem.get("msg", "invalid")}
 
 
-async def _validation_error(_request: Request, error: Exception) -> JSONResponse:
+async def _validation_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
     problems = list(error.errors())
     if any(p.get("type") == "json_invalid" for p in problems):
-        return _render(BadRequest("The request body is not valid JSON"))
+        return _render(request, BadRequest("The request body is not valid JSON"))
     errors = [_describe(p) for p in problems]
     summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5]) or "Invalid request"
-    return _render(Unprocessable(summary, details=summary, errors=errors))
+    return _render(request, Unprocessable(summary, details=summary, errors=errors))
 
 
-async def _http_error(_request: Request, error: Exception) -> JSONResponse:
+async def _http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
     title = _STATUS_TITLES.get(error.status_code, "Request failed")
     body = {"error": title, "status": error.status_code, "message": str(error.detail)}
-    return JSONResponse(status_code=error.status_code, content=body, headers=error.headers)
+    return _answer(request, error.status_code, body, error, error.headers)
 
 
-async def _integrity_error(_request: Request, error: Exception) -> JSONResponse:
+async def _integrity_error(request: Request, error: Exception) -> JSONResponse:
     # The last line of defence: a service that races a unique constraint should turn it
     # into its own Conflict; one that escapes is still the client's 409, not a 500.
     log.warning("unique or foreign key violation escaped a service: %s", error)
-    return _render(Conflict("The request conflicts with a concurrent change; retry it"))
+    return _render(request, Conflict("The request conflicts with a concurrent change; retry it"))
 
 
-async def _unexpected(_request: Request, error: Exception) -> JSONResponse:
+async def _unexpected(request: Request, error: Exception) -> JSONResponse:
     log.exception("unhandled error", exc_info=error)
     body = {"error": "An unexpected error occurred", "status": 500, "message": type(error).__name__}
-    return JSONResponse(status_code=500, content=body)
+    return _answer(request, 500, body, error)
 
 
 def install(app: FastAPI) -> None:

@@ -10,6 +10,10 @@ from threadline.config import Settings
 from threadline.kit.crypto import Cipher
 from threadline.kit.db import Database
 from threadline.kit.egress import EgressPolicy, calls_client, no_cookies
+from threadline.kit.tls import shared_ssl_context
+
+#: Connections a worker keeps for its model lane, however many slots it has.
+MODEL_LANE_CONNECTIONS = 8
 
 
 @dataclass
@@ -36,7 +40,9 @@ class Resources:
         The connection pool is sized for what this process runs (API requests, worker
         jobs, or both), so a fleet of processes stays within PostgreSQL's limit.
         """
-        worker_slots = settings.worker_concurrency + settings.worker_slow_concurrency
+        # Model calls hold a connection only to read before and record after the call.
+        model_slots = min(settings.worker_model_concurrency, MODEL_LANE_CONNECTIONS)
+        worker_slots = settings.worker_concurrency + settings.worker_slow_concurrency + model_slots
         pool_size = (settings.api_connections if api else 2) + (worker_slots if worker else 0)
         db = Database(
             settings.resolved_database_url(),
@@ -45,7 +51,10 @@ class Resources:
         )
         limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
         http = httpx.AsyncClient(
-            timeout=settings.http_timeout_seconds, limits=limits, cookies=no_cookies()
+            timeout=settings.http_timeout_seconds,
+            limits=limits,
+            cookies=no_cookies(),
+            verify=shared_ssl_context(),
         )
         policy = EgressPolicy.build(
             settings.egress_allow,

@@ -18,18 +18,19 @@ def is_postgres(session: AsyncSession) -> bool:
 async def insert_ignoring_conflict(
     session: AsyncSession,
     model: Any,
-    values: dict[str, Any],
+    values: dict[str, Any] | list[dict[str, Any]],
     *,
     conflict_on: Sequence[str],
     conflict_where: ColumnElement[bool] | TextClause | None = None,
 ) -> bool:
-    """``INSERT … ON CONFLICT DO NOTHING`` on a unique key; True if the row was inserted.
+    """``INSERT … ON CONFLICT DO NOTHING`` on a unique key; True if a row was inserted
+    (``values`` may be several rows: one statement).
 
     The unique constraint decides, so concurrent inserts of the same key make one row
     and the losers learn it without an error that would abort their transaction.
     """
     dialect = postgresql if is_postgres(session) else sqlite
-    statement = dialect.insert(model).values(**values)
+    statement = dialect.insert(model).values(values)
     statement = statement.on_conflict_do_nothing(
         index_elements=list(conflict_on), index_where=conflict_where
     )

@@ -14,9 +14,13 @@ ORIGIN_RULE = (
 """The rule :func:`url_origin` enforces, as a validation message."""
 
 
-def url_origin(template: str) -> str | None:
-    """``scheme://authority`` of ``template``, or None if it has none or it holds ``{{``."""
+def url_origin(template: str, *, opener: str = "{{") -> str | None:
+    """``scheme://authority`` of ``template``, or None if it has none or it holds ``opener``.
+
+    ``opener`` is how the template's placeholders start: ``{{`` in flows, ``#{`` in the
+    webhook tools of agents (Kapso's syntax).
+    """
     match = _ORIGIN.match(template)
-    if match is None or not match.group(2) or "{{" in match.group(0):
+    if match is None or not match.group(2) or opener in match.group(0):
         return None
     return match.group(0)

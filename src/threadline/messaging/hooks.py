@@ -17,6 +17,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.messaging import repository
+from threadline.messaging.metrics import THROTTLED
+from threadline.models import WhatsappMessage
 
 #: Fail an execution with an error (``session, execution_id, error, now``).
 FailExecution = Callable[[AsyncSession, uuid.UUID, dict[str, Any], datetime], Awaitable[object]]
@@ -63,3 +65,26 @@ async def give_up(session: AsyncSession, payload: dict[str, Any], error: str) ->
         await execution_hooks().give_up(session, {"execution_id": str(execution_id)}, error)
     failure = {"message": f"delivery gave up: {error}".replace("\x00", "")}
     await repository.fail_pending(session, conversation_id, failure)
+
+
+#: Graph API codes that mean "too fast": the number's throughput, or one user's pair rate.
+THROTTLE_CODES = frozenset({130429, 131056})
+#: Told, in the delivery's transaction, that the Graph API throttled ``message`` (``code``).
+Throttled = Callable[[AsyncSession, WhatsappMessage, int], Awaitable[None]]
+_throttle_listeners: list[Throttled] = []
+
+
+def on_throttled(listener: Throttled) -> None:
+    """Register a listener of throttled sends (once; a pacer above ``messaging``)."""
+    if listener not in _throttle_listeners:
+        _throttle_listeners.append(listener)
+
+
+async def throttled(session: AsyncSession, message: WhatsappMessage, error: dict[str, Any]) -> None:
+    """Tell the listeners if ``error`` is a throttling one (counted in the metrics too)."""
+    code = error.get("code")
+    if code not in THROTTLE_CODES:
+        return
+    THROTTLED.labels(str(code)).inc()
+    for listener in _throttle_listeners:
+        await listener(session, message, int(code))

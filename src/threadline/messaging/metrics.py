@@ -11,3 +11,11 @@ DELIVERIES = Counter(
 )
 for _outcome in ("sent", "retry", "unknown", "failed", "failed_after_send"):
     DELIVERIES.labels(_outcome)  # every outcome shows, at 0, from the first scrape
+
+THROTTLED = Counter(
+    "threadline_deliveries_throttled",
+    "Sends the Graph API refused as too fast: 130429 (throughput) or 131056 (pair rate).",
+    ["code"],
+)
+for _code in ("130429", "131056"):
+    THROTTLED.labels(_code)

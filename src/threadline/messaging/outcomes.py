@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from threadline.kit.clock import utcnow
 from threadline.kit.crypto import Cipher
 from threadline.messaging import repository, settle, statuses
-from threadline.messaging.hooks import execution_hooks
+from threadline.messaging.hooks import execution_hooks, throttled
 from threadline.messaging.metrics import DELIVERIES
-from threadline.models import WhatsappMessage
+from threadline.models import WhatsappConfig, WhatsappMessage
 from threadline.whatsapp.client import WhatsAppClient
 from threadline.whatsapp.errors import GraphError
 from threadline.whatsapp_configs.service import SANDBOX_KIND
@@ -59,6 +59,11 @@ async def target(
     config = await find_whatsapp_config(session, message.whatsapp_config_id)
     if config is None or config.project_id != message.project_id:
         return None
+    return config_target(config, cipher, sandbox_url=sandbox_url)
+
+
+def config_target(config: WhatsappConfig, cipher: Cipher, *, sandbox_url: str) -> DeliveryTarget:
+    """The Graph endpoint and decrypted token of one config (a sandbox one: ``sandbox_url``)."""
     token = _TOKENS.get(config.access_token_encrypted)
     if token is None:
         token = _TOKENS[config.access_token_encrypted] = cipher.decrypt(
@@ -134,6 +139,7 @@ async def requeue(session: AsyncSession, message: WhatsappMessage, error: dict[s
     )
     await _event(session, message, "message_retry", {"error": error})
     DELIVERIES.labels("retry").inc()
+    await throttled(session, message, error)
 
 
 async def unknown(session: AsyncSession, message: WhatsappMessage, reason: str) -> None:
@@ -161,6 +167,7 @@ async def failed(session: AsyncSession, message: WhatsappMessage, error: dict[st
         return
     await _event(session, message, "message_failed", {"error": error})
     DELIVERIES.labels("failed").inc()
+    await throttled(session, message, error)
     message.status, message.last_error = "failed", error
     await webhook_events.message_row_event(session, names.MESSAGE_FAILED, message)
     if message.execution_id is None:

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.engine.state import SendMessage
-from threadline.jobs.queue import enqueue
+from threadline.jobs.queue import NewJob, enqueue, enqueue_many
 from threadline.messaging import repository
 from threadline.messaging.delivery import deliver_all
 from threadline.messaging.scopes import (
@@ -113,6 +113,26 @@ async def queue_outbound(session: AsyncSession, message: WhatsappMessage) -> Non
     session.add(message)
     await session.flush()
     await schedule_delivery(session, Scope(message.conversation_id, conversation=True))
+
+
+async def queue_outbound_many(session: AsyncSession, messages: Sequence[WhatsappMessage]) -> None:
+    """:func:`queue_outbound` for several messages: one flush, one enqueue for all their
+    conversations' delivery jobs. The caller holds those conversations' row locks."""
+    for message in messages:
+        assert message.conversation_id is not None, "an API message belongs to a conversation"
+        message.status, message.attempts = "queued", 0
+    session.add_all(messages)
+    await session.flush()
+    scopes = {
+        m.conversation_id: Scope(m.conversation_id, conversation=True)
+        for m in messages
+        if m.conversation_id
+    }
+    jobs = [
+        NewJob(DELIVER_TASK, scope.payload, dedupe_key=scope.key, lock_key=scope.key)
+        for scope in scopes.values()
+    ]
+    await enqueue_many(session, jobs)
 
 
 async def wake_delivery(session: AsyncSession, message: WhatsappMessage) -> None:

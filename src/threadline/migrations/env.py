@@ -8,7 +8,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from threadline import models  # noqa: F401  (registers every table)
+from threadline import models  # (importing it registers every table)
 from threadline.kit.db import Base
 
 config = context.config
@@ -20,6 +20,7 @@ def _run(connection: Connection) -> None:
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
+        include_name=models.include_name,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -44,7 +45,11 @@ def run_migrations_online() -> None:
 
 
 if context.is_offline_mode():
-    context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=target_metadata)
+    context.configure(
+        url=config.get_main_option("sqlalchemy.url"),
+        target_metadata=target_metadata,
+        include_name=models.include_name,
+    )
     with context.begin_transaction():
         context.run_migrations()
 else:

@@ -1,5 +1,8 @@
 """Every table, imported here so Alembic and the app see one metadata."""
 
+from threadline.models.agent import Agent
+from threadline.models.agent_snapshot import AgentSnapshot
+from threadline.models.agent_whatsapp_config import AgentWhatsappConfig
 from threadline.models.api_key import ApiKey
 from threadline.models.conversation_assignment import ConversationAssignment
 from threadline.models.customer import Customer
@@ -11,9 +14,15 @@ from threadline.models.flow_trigger import FlowTrigger
 from threadline.models.function import Function
 from threadline.models.idempotency_key import IdempotencyKey
 from threadline.models.job import Job
+from threadline.models.knowledge_chunk import KnowledgeChunk, include_name
+from threadline.models.model_call import ModelCall
+from threadline.models.model_provider import ModelProvider
 from threadline.models.project import Project
+from threadline.models.project_model import ProjectModel
 from threadline.models.sandbox_session import SandboxSession
+from threadline.models.setup_link import SetupLink
 from threadline.models.user import User
+from threadline.models.whatsapp_broadcast import WhatsappBroadcast, WhatsappBroadcastRecipient
 from threadline.models.whatsapp_call import WhatsappCall, WhatsappCallPermission
 from threadline.models.whatsapp_config import WhatsappConfig
 from threadline.models.whatsapp_contact import WhatsappContact, WhatsappContactNote
@@ -24,6 +33,9 @@ from threadline.models.whatsapp_template import WhatsappTemplate, WhatsappTempla
 from threadline.models.whatsapp_webhook import InboundWebhook, MessageStatusEvent
 
 __all__ = [
+    "Agent",
+    "AgentSnapshot",
+    "AgentWhatsappConfig",
     "ApiKey",
     "ConversationAssignment",
     "Customer",
@@ -36,11 +48,18 @@ __all__ = [
     "IdempotencyKey",
     "InboundWebhook",
     "Job",
+    "KnowledgeChunk",
     "MessageStatusEvent",
+    "ModelCall",
+    "ModelProvider",
     "Project",
+    "ProjectModel",
     "SandboxSession",
+    "SetupLink",
     "User",
     "WebhookDelivery",
+    "WhatsappBroadcast",
+    "WhatsappBroadcastRecipient",
     "WhatsappCall",
     "WhatsappCallPermission",
     "WhatsappConfig",
@@ -52,4 +71,5 @@ __all__ = [
     "WhatsappTemplate",
     "WhatsappTemplateSyncRun",
     "WhatsappWebhook",
+    "include_name",
 ]

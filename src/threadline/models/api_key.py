@@ -24,3 +24,8 @@ class ApiKey(Base):
     key_digest: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    #: The person the key was issued to (``threadline users key``): what it creates is
+    #: shown as created by them. None for a project's own keys.
+    user_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id"), nullable=True, index=True
+    )

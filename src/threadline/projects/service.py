@@ -38,7 +38,7 @@ async def create(
     project = Project(id=uuid.uuid4(), name=name, created_at=now, updated_at=now)
     repository.add(session, project)
     await session.flush()
-    api_key = issue_key(session, project)
+    api_key = issue_key(session, project.id)
     if with_sandbox:
         add_sandbox_config(session, project, cipher)
     await session.flush()

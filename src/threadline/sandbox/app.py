@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from threadline.kit import docs
-from threadline.sandbox import chat, control, graph, simulate
+from threadline.sandbox import chat, control, graph, signup, simulate
 from threadline.sandbox.config import SandboxConfig
 from threadline.sandbox.faults import GraphFault, not_implemented_body
 from threadline.sandbox.state import SandboxState
@@ -56,6 +56,8 @@ def create_sandbox_app(config: SandboxConfig | None = None) -> FastAPI:
     app.include_router(control.router)
     app.include_router(simulate.router)
     app.include_router(chat.router)
+    # Before graph: its /{v}/{object_id} would take /{v}/debug_token.
+    app.include_router(signup.router)
     app.include_router(graph.router)
     # Registered last so it only catches what no emulated route matched.
     app.add_api_route(

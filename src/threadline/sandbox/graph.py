@@ -12,14 +12,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from starlette.convertors import Convertor, register_url_convertor
 
-from threadline.sandbox import display_names, media, review, statuses
+from threadline.config import SANDBOX_IDENTITY
+from threadline.kit.multipart import UPLOAD_OPENAPI
+from threadline.sandbox import display_names, listing, media, review, statuses
 from threadline.sandbox.faults import GraphFault, invalid_parameter, invalid_token, unknown_object
 from threadline.sandbox.state import SandboxState, Template
 from threadline.sandbox.templates import parse_create_request
 from threadline.sandbox.validation import OutgoingMessage, ReadReceipt, validate_message
 
 _DEFAULT_PAGE_SIZE, _MAX_PAGE_SIZE = 25, 1000
-_SANDBOX_APP_ID = "300000000000001"
+_SANDBOX_APP_ID = SANDBOX_IDENTITY.app_id
 
 
 class _GraphVersion(Convertor[str]):
@@ -82,7 +84,8 @@ async def send_message(phone_number_id: str, request: Request, state: State) -> 
 
 @router.get(_V + "/{waba_id}/message_templates")
 async def list_templates(waba_id: str, request: Request, state: State) -> dict[str, Any]:
-    """Templates of the WABA, filtered by name/status/category/language, cursor-paginated."""
+    """Templates of the WABA, filtered by name/status/category/language, cursor-paginated;
+    ``fields`` selects keys, ``summary`` adds counts (see :mod:`.listing`)."""
     _check_waba(state, waba_id, "GET")
     query = request.query_params
     filters = {
@@ -96,7 +99,8 @@ async def list_templates(waba_id: str, request: Request, state: State) -> dict[s
         body["paging"] = {"cursors": cursors}
         if more:
             body["paging"]["next"] = str(request.url.include_query_params(after=cursors["after"]))
-    return body
+    counts = listing.template_summary(len(matching), len(state.templates))
+    return listing.shaped(body, query, counts)
 
 
 @router.post(_V + "/{waba_id}/message_templates")
@@ -122,14 +126,27 @@ async def delete_template(waba_id: str, request: Request, state: State) -> dict[
 
 
 @router.get(_V + "/{waba_id}/subscribed_apps")
-async def list_subscribed_apps(waba_id: str, state: State) -> dict[str, Any]:
+async def list_subscribed_apps(waba_id: str, request: Request, state: State) -> dict[str, Any]:
     """The one app subscribed to the WABA's webhooks: the sandbox delivers them itself."""
     _check_waba(state, waba_id, "GET")
     app = {"id": _SANDBOX_APP_ID, "name": state.config.verified_name, "link": ""}
-    return {"data": [{"whatsapp_business_api_data": app}]}
+    body = {"data": [{"whatsapp_business_api_data": app}]}
+    return listing.shaped(body, request.query_params, {"total_count": 1})
 
 
-@router.post(_V + "/{phone_number_id}/media", openapi_extra=media.UPLOAD_OPENAPI)
+@router.get(_V + "/{waba_id}/phone_numbers")
+async def list_phone_numbers(waba_id: str, request: Request, state: State) -> dict[str, Any]:
+    """The WABA's one phone number, as ``GET /{phone_number_id}`` shows it."""
+    _check_waba(state, waba_id, "GET")
+    cursor = "QVFIU" + state.config.phone_number_id  # one page: both cursors on its one item
+    body = {
+        "data": [_phone_number(state)],
+        "paging": {"cursors": {"before": cursor, "after": cursor}},
+    }
+    return listing.shaped(body, request.query_params, {"total_count": 1})
+
+
+@router.post(_V + "/{phone_number_id}/media", openapi_extra=UPLOAD_OPENAPI)
 async def upload_media(phone_number_id: str, request: Request, state: State) -> dict[str, Any]:
     """Multipart upload (``file``, ``type``, ``messaging_product``): the new media id."""
     if phone_number_id != state.config.phone_number_id:
@@ -163,15 +180,7 @@ async def get_object(object_id: str, request: Request, state: State) -> dict[str
     if object_id in state.media:
         return media.to_graph(state.media[object_id], public_base_url(request))
     if object_id == config.phone_number_id:
-        return {
-            **display_names.phone_fields(state),
-            "code_verification_status": "VERIFIED",
-            "display_phone_number": config.display_phone_number,
-            "quality_rating": "GREEN",
-            "platform_type": "CLOUD_API",
-            "throughput": {"level": "STANDARD"},
-            "id": config.phone_number_id,
-        }
+        return _phone_number(state)
     if object_id == config.waba_id:
         return {"id": config.waba_id, "name": config.verified_name, "currency": "USD"}
     if object_id in state.templates:
@@ -238,6 +247,19 @@ async def _json_body(request: Request) -> Any:
         return json.loads(raw) if raw.strip() else {}
     except ValueError as exc:
         raise invalid_parameter(f"The request body is not valid JSON: {exc}") from exc
+
+
+def _phone_number(state: SandboxState) -> dict[str, Any]:
+    config = state.config
+    return {
+        **display_names.phone_fields(state),
+        "code_verification_status": "VERIFIED",
+        "display_phone_number": config.display_phone_number,
+        "quality_rating": "GREEN",
+        "platform_type": "CLOUD_API",
+        "throughput": {"level": "STANDARD"},
+        "id": config.phone_number_id,
+    }
 
 
 def _check_waba(state: SandboxState, waba_id: str, method: str) -> None:

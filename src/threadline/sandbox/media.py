@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-from email.message import EmailMessage, MIMEPart
-from email.parser import BytesParser
-from email.policy import HTTP
+from email.message import MIMEPart
 from typing import Any
 
+from threadline.kit.multipart import NotMultipart, file_bytes, parse_form
 from threadline.sandbox.faults import GraphFault, invalid_parameter
 from threadline.sandbox.state import Media, SandboxState
 
@@ -38,27 +37,6 @@ PLACEHOLDERS: dict[str, tuple[str, bytes]] = {
     "audio": ("audio/ogg; codecs=opus", b"OggSsandbox-audio"),
     "document": ("application/pdf", b"%PDF-1.4\nsandbox-document\n%%EOF"),
     "sticker": ("image/webp", b"RIFF\x00\x00\x00\x00WEBPsandbox-sticker"),
-}
-
-
-#: The OpenAPI request body of the multipart upload routes (they parse it themselves).
-UPLOAD_OPENAPI: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {
-                        "file": {"type": "string", "format": "binary"},
-                        "type": {"type": "string", "description": "The MIME type"},
-                        "messaging_product": {"type": "string", "enum": ["whatsapp"]},
-                    },
-                }
-            }
-        },
-    }
 }
 
 
@@ -102,26 +80,10 @@ def to_graph(media: Media, base_url: str) -> dict[str, Any]:
 
 def parse_upload(content_type: str, body: bytes) -> tuple[dict[str, str], MIMEPart | None]:
     """A multipart form: its text fields and its ``file`` part (``None`` if absent)."""
-    if not content_type.lower().startswith("multipart/form-data"):
-        raise invalid_parameter(
-            "Upload media as multipart/form-data with file, type and messaging_product"
-        )
-    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
-    message = BytesParser(policy=HTTP).parsebytes(head + body)
-    fields: dict[str, str] = {}
-    upload: MIMEPart | None = None
-    for part in message.iter_parts() if isinstance(message, EmailMessage) else []:
-        name = part.get_param("name", header="content-disposition")
-        if name == "file":
-            upload = part
-        elif isinstance(name, str):
-            fields[name] = _text(part)
-    return fields, upload
-
-
-def _text(part: MIMEPart) -> str:
-    payload = part.get_payload(decode=True)
-    return payload.decode(errors="replace") if isinstance(payload, bytes) else ""
+    try:
+        return parse_form(content_type, body)
+    except NotMultipart as error:
+        raise invalid_parameter(str(error)) from None
 
 
 def upload_media(
@@ -134,5 +96,4 @@ def upload_media(
     if upload is None:
         raise invalid_parameter("The parameter file is required.")
     mime_type = fields.get("type") or upload.get_content_type()
-    data = upload.get_payload(decode=True)
-    return store(state, data if isinstance(data, bytes) else b"", mime_type, upload.get_filename())
+    return store(state, file_bytes(upload), mime_type, upload.get_filename())

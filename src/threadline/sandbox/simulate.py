@@ -15,6 +15,7 @@ import httpx
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from threadline.kit.multipart import UPLOAD_OPENAPI
 from threadline.sandbox import calls, inbound, statuses
 from threadline.sandbox import media as media_store
 from threadline.sandbox.faults import TITLES, GraphFault
@@ -209,7 +210,7 @@ async def redeliver(delivery_id: str, state: Sandbox) -> dict[str, Any]:
     return state.dispatcher.redeliver(original).to_json()
 
 
-@router.post("/media", openapi_extra=media_store.UPLOAD_OPENAPI)
+@router.post("/media", openapi_extra=UPLOAD_OPENAPI)
 async def upload_inbound_media(request: Request, state: Sandbox) -> dict[str, Any]:
     """Upload a file for inbound media messages (multipart ``file`` and ``type``)."""
     body = await request.body()

@@ -170,6 +170,14 @@ class NameRequest:
     status: str = "PENDING_REVIEW"
 
 
+@dataclass
+class SignupCode:
+    """An authorization code embedded signup handed out: valid once, until ``expires_at``."""
+
+    expires_at: datetime
+    used: bool = False
+
+
 class SandboxState:
     """Everything one sandbox remembers; lives on ``app.state.sandbox``.
 
@@ -216,6 +224,8 @@ class SandboxState:
         self.media: dict[str, Media] = {}
         self.verified_name = self.config.verified_name
         self.name_request: NameRequest | None = None
+        #: Embedded signup's authorization codes (see :mod:`.signup`): code -> expiry, used.
+        self.signup_codes: dict[str, SignupCode] = {}
         self.dispatcher.clear()
         for timer in self._timers:
             timer.cancel()

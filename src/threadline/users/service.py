@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from threadline.auth.service import issue_key, revoke_user_keys
 from threadline.errors import Conflict, NotFound, Unprocessable
 from threadline.kit.clock import utcnow
 from threadline.models import User
@@ -66,7 +67,8 @@ async def listed(session: AsyncSession, project_id: uuid.UUID) -> Sequence[User]
 
 
 async def remove(session: AsyncSession, project_id: uuid.UUID, who: str) -> User:
-    """Remove the user named by id or email; refused while it holds conversations."""
+    """Remove the user named by id or email (their API keys revoked); refused while it
+    holds conversations."""
     user = await find(session, project_id, who)
     if user is None or user.removed_at is not None:
         raise UserNotFound(f"the project has no user {who!r}")
@@ -78,7 +80,19 @@ async def remove(session: AsyncSession, project_id: uuid.UUID, who: str) -> User
             '{"active": false}})'
         )
     user.removed_at = utcnow()
+    await revoke_user_keys(session, project_id, user.id)
     return user
+
+
+async def issue_user_key(
+    session: AsyncSession, project_id: uuid.UUID, who: str, *, name: str
+) -> tuple[User, str]:
+    """A new API key issued to the user named by id or email: what it creates is shown
+    as created by them (``created_by_user_id``); removing the user revokes it."""
+    user = await find(session, project_id, who)
+    if user is None or user.removed_at is not None:
+        raise UserNotFound(f"the project has no user {who!r}")
+    return user, issue_key(session, project_id, name=name, user_id=user.id)
 
 
 async def find(session: AsyncSession, project_id: uuid.UUID, who: str) -> User | None:

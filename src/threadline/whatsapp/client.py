@@ -93,9 +93,53 @@ class WhatsAppClient:
         apps = body.get("data", [])
         return [app for app in apps if isinstance(app, dict)] if isinstance(apps, list) else []
 
+    async def list_phone_numbers(self, waba_id: str) -> list[dict[str, Any]]:
+        """The WABA's phone numbers (``id``, ``display_phone_number``, ``verified_name``, ...)."""
+        body = await self._request("GET", f"{waba_id}/phone_numbers")
+        numbers = body.get("data", [])
+        return [n for n in numbers if isinstance(n, dict)] if isinstance(numbers, list) else []
+
+    async def subscribe_app(self, waba_id: str) -> None:
+        """Subscribe the token's app to the WABA's webhooks (``POST .../subscribed_apps``)."""
+        await self._request("POST", f"{waba_id}/subscribed_apps")
+
+    async def exchange_code(self, *, app_id: str, app_secret: str, code: str) -> str:
+        """Embedded signup's authorization ``code`` exchanged for a business access token."""
+        params = {"client_id": app_id, "client_secret": app_secret, "code": code}
+        body = await self._request("GET", "oauth/access_token", params=params)
+        token = body.get("access_token")
+        if not isinstance(token, str) or not token:
+            raise WhatsAppError("oauth/access_token answered without an access_token")
+        return token
+
+    async def debug_token(self, input_token: str) -> dict[str, Any]:
+        """What ``input_token`` may reach (``data.granular_scopes``); call with the app's token."""
+        body = await self._request("GET", "debug_token", params={"input_token": input_token})
+        data = body.get("data")
+        return data if isinstance(data, dict) else {}
+
     async def media_info(self, media_id: str) -> dict[str, Any]:
         """``GET /{media_id}``: the media's short-lived download ``url``, ``mime_type``, size."""
         return await self._request("GET", media_id)
+
+    async def upload_media(
+        self, data: bytes, mime_type: str, *, filename: str | None = None
+    ) -> dict[str, Any]:
+        """``POST /{phone_number_id}/media`` (multipart): ``{"id"}`` of the new media."""
+        url = f"{self._root}/{self._phone_number_id}/media"
+        form = {"messaging_product": "whatsapp", "type": mime_type}
+        files = {"file": (filename or "upload", data, mime_type)}
+        try:
+            response = await self._http.post(url, data=form, files=files, headers=self._headers)
+        except httpx.HTTPError as exc:
+            raise WhatsAppError(f"POST {url} failed: {exc!r}") from exc
+        if not response.is_success:
+            raise GraphError.from_response(response.status_code, response.content)
+        return _json_object(response)
+
+    async def delete_media(self, media_id: str) -> dict[str, Any]:
+        """``DELETE /{media_id}``: ``{"success": true}``."""
+        return await self._request("DELETE", media_id)
 
     def download(self, url: str) -> AbstractAsyncContextManager[httpx.Response]:
         """Stream a media ``url`` from :meth:`media_info` (it needs the same token)."""

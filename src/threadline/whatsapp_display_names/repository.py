@@ -83,3 +83,22 @@ async def awaiting_review(
     if project_id is not None:
         query = query.where(_Row.project_id == project_id)
     return [(row, config) for row, config in (await session.execute(query)).all()]
+
+
+async def with_config(
+    session: AsyncSession, request_id: uuid.UUID
+) -> tuple[_Row, WhatsappConfig] | None:
+    """The request ``request_id`` and its config (for its job, which names it)."""
+    query = (
+        select(_Row, WhatsappConfig)
+        .join(WhatsappConfig, WhatsappConfig.id == _Row.whatsapp_config_id)
+        .where(_Row.id == request_id)
+    )
+    found = (await session.execute(query)).first()
+    return None if found is None else (found[0], found[1])
+
+
+async def lock(session: AsyncSession, request_id: uuid.UUID) -> _Row | None:
+    """The request ``request_id``, locked for its update."""
+    query = select(_Row).where(_Row.id == request_id).with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()

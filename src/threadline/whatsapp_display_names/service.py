@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.errors import NotFound, Unprocessable
+from threadline.jobs.queue import enqueue
 from threadline.kit.schemas import PageParams
 from threadline.models import Project, WhatsappConfig, WhatsappDisplayNameRequest
 from threadline.whatsapp.errors import GraphError
@@ -29,6 +30,12 @@ WEBHOOK_FIELD = "phone_number_name_update"
 #: stopped mid-call): far past any HTTP timeout, it no longer blocks a new request.
 STALE_SUBMISSION = timedelta(minutes=5)
 _STALE_MESSAGE = "Meta's answer was never recorded (the request was interrupted)"
+#: The job that marks an approved name ``applied`` once the number shows it.
+APPLY_TASK = "whatsapp_display_names.apply"
+#: How long an approved name is watched for on the number before it is left ``approved``.
+APPLY_WATCH = timedelta(days=7)
+#: The longest pause between two looks at the number.
+_LONGEST_LOOK = 900.0
 
 
 class DisplayNameRequestNotFound(NotFound):
@@ -170,9 +177,49 @@ async def apply_webhook(
         reason = value.get("rejection_reason")
         row.status, row.reviewed_at, row.updated_at = status, now, now
         row.rejection_reason = str(reason) if reason and reason != "NONE" else None
+        if status == "approved":
+            await _watch_for_application(session, row)
         changed += 1
     await session.flush()
     return changed
+
+
+async def _watch_for_application(session: AsyncSession, row: WhatsappDisplayNameRequest) -> None:
+    """Queue the look at the number that marks the approved name ``applied``."""
+    payload = {"request_id": str(row.id)}
+    key = f"{APPLY_TASK}:{row.id}"
+    await enqueue(session, APPLY_TASK, payload, dedupe_key=key, project_id=row.project_id)
+
+
+async def approved_request(
+    session: AsyncSession, request_id: uuid.UUID
+) -> tuple[WhatsappDisplayNameRequest, WhatsappConfig] | None:
+    """The request and its config while the request is ``approved``; None after."""
+    found = await repository.with_config(session, request_id)
+    if found is None or found[0].status != "approved":
+        return None
+    return found
+
+
+async def mark_applied(
+    session: AsyncSession, request_id: uuid.UUID, verified_name: str | None, now: datetime
+) -> bool:
+    """Mark the approved request ``applied`` if the number now shows its name."""
+    row = await repository.lock(session, request_id)
+    if row is None or row.status != "approved" or verified_name != row.requested_display_name:
+        return False
+    row.status, row.applied_at, row.updated_at = "applied", now, now
+    await session.flush()
+    return True
+
+
+def next_look(reviewed_at: datetime | None, now: datetime) -> float | None:
+    """Seconds before the number is looked at again (half the time since the approval,
+    5 s to 15 min); None once the watch is over and the request stays ``approved``."""
+    since = now - (reviewed_at or now)
+    if since > APPLY_WATCH:
+        return None
+    return min(_LONGEST_LOOK, max(5.0, since.total_seconds() / 2))
 
 
 def _digits(raw: Any) -> str:

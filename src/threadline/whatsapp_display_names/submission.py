@@ -35,7 +35,7 @@ async def create(
     async with resources.db.read() as session:
         config = await service.requestable_config(session, project, config_id, utcnow())
         client = account_of(config, resources.settings, resources.cipher).client(resources.http)
-    previous = await _current_name(client)
+    previous = await current_name(client)
     async with resources.db.transaction() as session:
         opened = await service.open_request(
             session, project.id, config_id, name, previous, utcnow()
@@ -49,7 +49,7 @@ async def create(
     return row
 
 
-async def _current_name(client: WhatsAppClient) -> str | None:
+async def current_name(client: WhatsAppClient) -> str | None:
     """The number's verified name on Meta now (``None`` if Meta does not say)."""
     try:
         name = (await client.get_phone_number()).get("verified_name")

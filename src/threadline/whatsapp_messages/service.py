@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,7 +19,7 @@ from threadline.kit.crypto import Cipher
 from threadline.kit.schemas import PageParams
 from threadline.messaging.outcomes import DeliveryTarget
 from threadline.messaging.outcomes import target as delivery_target
-from threadline.messaging.service import queue_outbound
+from threadline.messaging.service import queue_outbound, queue_outbound_many
 from threadline.models import Project, WhatsappConfig, WhatsappConversation, WhatsappMessage
 from threadline.whatsapp.content import describe
 from threadline.whatsapp.phones import wa_id_of
@@ -157,10 +158,43 @@ async def send_payload_to_phone(
     ``payload["to"]`` is replaced by the number's wa_id; only templates may open a
     conversation outside the 24-hour window, like :func:`send_to_phone`.
     """
-    phone = target.phone_number or ""
-    conversation = await _conversation_to(session, project, target, phone, now)
-    payload = {**payload, "to": _wa_id(conversation.phone_number)}
-    return await _insert(session, conversation, str(payload.get("type", "text")), payload, now)
+    config = await _config(session, project, target)
+    sends = [(target.phone_number or "", payload)]
+    (message,) = await send_payloads_to_phones(
+        session, project, config.id, sends, now, inactivity=target.inactivity
+    )
+    return message
+
+
+async def send_payloads_to_phones(
+    session: AsyncSession,
+    project: Project,
+    config_id: uuid.UUID,
+    sends: Sequence[tuple[str, dict[str, Any]]],
+    now: datetime,
+    *,
+    inactivity: timedelta,
+) -> list[WhatsappMessage]:
+    """:func:`send_payload_to_phone` for several numbers (each once) on one config: their
+    contacts and conversations found or opened together, locked in id order, one flush."""
+    config = await resolve_config(session, project, config_id)
+    wa_ids = [_wa_id(phone) for phone, _ in sends]
+    people = await contacts.for_inbound_many(session, project.id, dict.fromkeys(wa_ids), now)
+    current = await conversations.current_of(
+        session, config_id=config.id, contacts=list(people.values()), now=now, inactivity=inactivity
+    )
+    locked = await conversations.lock_all(session, project, [c.id for c in current.values()])
+    rows = []
+    for wa_id, (_, payload) in zip(wa_ids, sends, strict=True):
+        conversation = locked[current[people[wa_id].id].id]
+        message_type = str(payload.get("type", "text"))
+        if message_type != "template":
+            last_inbound = await conversations.last_inbound_at(session, conversation)
+            check_window(message_type, last_inbound, now, conversation.phone_number)
+        rows.append(_row(conversation, message_type, {**payload, "to": wa_id}, now))
+        conversations.touch(conversation, now, inbound=False)
+    await queue_outbound_many(session, rows)
+    return rows
 
 
 async def _conversation_to(
@@ -196,7 +230,16 @@ async def _insert(
 ) -> WhatsappMessage:
     last_inbound = await conversations.last_inbound_at(session, conversation)
     check_window(message_type, last_inbound, now, conversation.phone_number)
-    row = WhatsappMessage(
+    row = _row(conversation, message_type, payload, now)
+    await queue_outbound(session, row)
+    conversations.touch(conversation, now, inbound=False)
+    return row
+
+
+def _row(
+    conversation: WhatsappConversation, message_type: str, payload: dict[str, Any], now: datetime
+) -> WhatsappMessage:
+    return WhatsappMessage(
         project_id=conversation.project_id,
         direction="outbound",
         conversation_id=conversation.id,
@@ -208,9 +251,6 @@ async def _insert(
         created_at=now,
         updated_at=now,
     )
-    await queue_outbound(session, row)
-    conversations.touch(conversation, now, inbound=False)
-    return row
 
 
 async def _payload(

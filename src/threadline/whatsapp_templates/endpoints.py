@@ -21,6 +21,7 @@ from threadline.auth.dependencies import (
 from threadline.kit.clock import utcnow
 from threadline.kit.listing import PageQuery, page_of
 from threadline.kit.schemas import Envelope, Page
+from threadline.models import WhatsappTemplate
 from threadline.whatsapp_configs.service import list_for, list_for_customer
 from threadline.whatsapp_messages.schemas import public_id
 from threadline.whatsapp_templates import presenters, service, submission, sync
@@ -131,7 +132,8 @@ async def list_templates(
         whatsapp_config_ids=config_ids,
     )
     rows, total = await service.list_page(session, project, filters, page)
-    return page_of([presenters.template(row) for row in rows], page, total)
+    accounts = await service.config_ids_by_account(session, project)
+    return page_of([presenters.template(row, accounts) for row in rows], page, total)
 
 
 @router.post("/whatsapp_templates", status_code=201, response_model=Envelope[TemplateOut])
@@ -140,7 +142,7 @@ async def create_template(
 ) -> Envelope[TemplateOut]:
     """Create a draft, checked against Meta's rules (a 422 lists every problem)."""
     template = await service.create(session, project, body, utcnow())
-    return Envelope(data=presenters.template(template))
+    return Envelope(data=await _shown(session, project, template))
 
 
 @router.get("/whatsapp_templates/{template_id}", response_model=Envelope[TemplateOut])
@@ -149,7 +151,7 @@ async def get_template(
 ) -> Envelope[TemplateOut]:
     """One template."""
     template = await service.get(session, project.id, template_id)
-    return Envelope(data=presenters.template(template))
+    return Envelope(data=await _shown(session, project, template))
 
 
 @router.patch("/whatsapp_templates/{template_id}", response_model=Envelope[TemplateOut])
@@ -158,7 +160,7 @@ async def update_template(
 ) -> Envelope[TemplateOut]:
     """Change a draft."""
     template = await service.update(session, project, template_id, body.template, utcnow())
-    return Envelope(data=presenters.template(template))
+    return Envelope(data=await _shown(session, project, template))
 
 
 @router.delete("/whatsapp_templates/{template_id}", response_model=Envelope[TemplateOut])
@@ -167,7 +169,7 @@ async def delete_template(
 ) -> Envelope[TemplateOut]:
     """Delete the template on Meta, then mark it removed here."""
     template = await submission.delete(resources, project, template_id)
-    return Envelope(data=presenters.template(template))
+    return Envelope(data=await _shown_outside(resources, project, template))
 
 
 @router.post("/whatsapp_templates/{template_id}/submit", response_model=SubmitOut)
@@ -183,7 +185,7 @@ async def submit_template(
         template_id=template.id,
         template_name=template.name,
         submission_id=template.meta_template_id or "",
-        data=presenters.template(template),
+        data=await _shown_outside(resources, project, template),
     )
 
 
@@ -193,7 +195,7 @@ async def edit_template_on_meta(
 ) -> Envelope[TemplateOut]:
     """Edit an approved, rejected or disabled template on Meta (reviewed again)."""
     template = await submission.edit_on_meta(resources, project, template_id, body.template)
-    return Envelope(data=presenters.template(template))
+    return Envelope(data=await _shown_outside(resources, project, template))
 
 
 @router.post("/whatsapp_templates/{template_id}/send_template", response_model=SendOut)
@@ -215,3 +217,13 @@ async def send_template(
         "status": message.status,
     }
     return SendOut(template_id=template.id, template_name=template.name, response=response)
+
+
+async def _shown(session: DbSession, project: CurrentProject, row: WhatsappTemplate) -> TemplateOut:
+    return presenters.template(row, await service.config_ids_by_account(session, project))
+
+
+async def _shown_outside(
+    resources: AppResources, project: OutsideProject, row: WhatsappTemplate
+) -> TemplateOut:
+    return presenters.template(row, await submission.config_ids_by_account(resources, project))

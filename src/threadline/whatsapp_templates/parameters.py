@@ -166,3 +166,23 @@ def _button(kind: str, index: int, value: str) -> dict[str, Any]:
         "index": str(index),
         "parameters": [{"type": "text", "text": value}],
     }
+
+
+#: Keys of a broadcast recipient's named values that fill the header, not the body.
+HEADER_KEYS = ("header_url", "header_text", "header_filename")
+
+
+def of_values(values: Any) -> SendParameters:
+    """A broadcast recipient's ``template_parameters`` as a send's: a list fills the body's
+    ``{{1}}``, ``{{2}}``...; an object its named values, ``header_url`` (a media header's
+    link) or ``header_text`` and ``header_filename`` filling the header."""
+    if not isinstance(values, Mapping):
+        return SendParameters(body=values)
+    body = {key: value for key, value in values.items() if key not in HEADER_KEYS}
+    header = values.get("header_url", values.get("header_text"))
+    filename = values.get("header_filename")
+    return SendParameters(
+        body=body or None,
+        header=header if isinstance(header, str) else None,
+        header_filename=filename if isinstance(filename, str) else None,
+    )

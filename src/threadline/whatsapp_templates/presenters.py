@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from threadline.config import Settings
@@ -9,10 +11,15 @@ from threadline.models import WhatsappConfig, WhatsappTemplate, WhatsappTemplate
 from threadline.whatsapp_configs.presenters import describe
 from threadline.whatsapp_templates.components import placeholders, section
 from threadline.whatsapp_templates.schemas import SyncRunOut, TemplateOut
+from threadline.whatsapp_templates.service import accounts_of
+
+#: The project's config ids on each business account (a template is its account's).
+Accounts = Mapping[str, Sequence[uuid.UUID]]
 
 
-def template(row: WhatsappTemplate) -> TemplateOut:
-    """The template as the API shows it; Meta's own view goes in ``metadata``."""
+def template(row: WhatsappTemplate, accounts: Accounts) -> TemplateOut:
+    """The template as the API shows it, with every config of its business account that
+    can send it; Meta's own view goes in ``metadata``."""
     body = section(row.components, "BODY") or {}
     content = str(body.get("text", ""))
     return TemplateOut(
@@ -24,7 +31,7 @@ def template(row: WhatsappTemplate) -> TemplateOut:
         content=content,
         parameter_count=len(placeholders(content)),
         business_account_id=row.business_account_id,
-        whatsapp_config_ids=[row.whatsapp_config_id] if row.whatsapp_config_id else [],
+        whatsapp_config_ids=list(accounts.get(row.business_account_id, ())),
         components=row.components,
         metadata=_metadata(row),
         created_at=row.created_at,
@@ -50,18 +57,26 @@ def sync_runs(
 ) -> list[SyncRunOut]:
     """Sync runs, each with its anchor config (of ``configs``; None once deleted)."""
     by_id = {config.id: config for config in configs}
+    accounts = accounts_of(configs)  # the same grouping the templates are shown with
     return [
         sync_run(
-            row, by_id.get(row.whatsapp_config_id) if row.whatsapp_config_id else None, settings
+            row,
+            by_id.get(row.whatsapp_config_id) if row.whatsapp_config_id else None,
+            accounts.get(row.business_account_id, []),
+            settings,
         )
         for row in rows
     ]
 
 
 def sync_run(
-    row: WhatsappTemplateSyncRun, anchor: WhatsappConfig | None, settings: Settings
+    row: WhatsappTemplateSyncRun,
+    anchor: WhatsappConfig | None,
+    affected: Sequence[uuid.UUID],
+    settings: Settings,
 ) -> SyncRunOut:
-    """A sync run; its one config's counts are its ``results``."""
+    """A sync run; its counts are its anchor config's ``results``, and every config of
+    its business account is affected."""
     counts = {
         "templates_synced": row.templates_synced,
         "templates_created": row.templates_created,
@@ -82,6 +97,6 @@ def sync_run(
         error_class=row.error_class,
         error_message=row.error_message,
         results={str(config): counts} if config else {},
-        affected_whatsapp_config_ids=[config] if config else [],
+        affected_whatsapp_config_ids=list(affected),
         anchor_whatsapp_config=describe(anchor, settings) if anchor is not None else None,
     )

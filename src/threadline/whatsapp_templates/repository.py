@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.kit.listing import contains, fetch_page
 from threadline.kit.schemas import PageParams
-from threadline.models import WhatsappTemplate, WhatsappTemplateSyncRun
+from threadline.models import WhatsappConfig, WhatsappTemplate, WhatsappTemplateSyncRun
 
 ACTIVE_SYNC = ("queued", "running")
 
@@ -42,7 +42,12 @@ class TemplateFilters:
             if value is not None:
                 found.append(column == value)
         if self.whatsapp_config_ids is not None:
-            found.append(t.whatsapp_config_id.in_(self.whatsapp_config_ids))
+            # A config sees its business account's templates, whichever config made them.
+            accounts = select(WhatsappConfig.waba_id).where(
+                WhatsappConfig.id.in_(self.whatsapp_config_ids),
+                WhatsappConfig.project_id == t.project_id,
+            )
+            found.append(t.business_account_id.in_(accounts))
         return found
 
 

@@ -7,18 +7,24 @@ transactions, and call these functions to read and record.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.errors import NotFound, Unprocessable
 from threadline.kit.schemas import PageParams
 from threadline.models import Project, WhatsappConfig, WhatsappMessage, WhatsappTemplate
 from threadline.whatsapp.payloads import template_message
-from threadline.whatsapp_configs.service import list_for_customer
+from threadline.whatsapp_configs.service import list_for, list_for_customer
 from threadline.whatsapp_configs.service import resolve as resolve_config
-from threadline.whatsapp_messages.service import SendTarget, send_payload_to_phone
+from threadline.whatsapp_messages.service import (
+    SendTarget,
+    send_payload_to_phone,
+    send_payloads_to_phones,
+)
 from threadline.whatsapp_templates import parameters, repository
 from threadline.whatsapp_templates.components import check_template, normalized
 from threadline.whatsapp_templates.repository import TemplateFilters
@@ -107,6 +113,22 @@ async def config_for(
     return await resolve_config(session, project, config_id)
 
 
+def accounts_of(configs: Sequence[WhatsappConfig]) -> dict[str, list[uuid.UUID]]:
+    """The config ids of ``configs`` by business account, oldest first: a template is
+    its account's, and every config on that account can send it."""
+    grouped: dict[str, list[uuid.UUID]] = {}
+    for config in sorted(configs, key=lambda c: c.created_at):
+        grouped.setdefault(config.waba_id, []).append(config.id)
+    return grouped
+
+
+async def config_ids_by_account(
+    session: AsyncSession, project: Project
+) -> dict[str, list[uuid.UUID]]:
+    """The project's config ids by business account (see :func:`accounts_of`)."""
+    return accounts_of(await list_for(session, project))
+
+
 async def create(
     session: AsyncSession, project: Project, body: TemplateCreate, now: datetime
 ) -> WhatsappTemplate:
@@ -132,8 +154,7 @@ async def create(
         created_at=now,
         updated_at=now,
     )
-    session.add(template)
-    await session.flush()
+    await _write_named(session, template)
     return template
 
 
@@ -153,7 +174,27 @@ async def _check_name_free(
 ) -> None:
     other = await repository.live_named(session, project_id, waba_id, name, language)
     if other is not None and other.id != keep:
-        raise InvalidTemplate([f"name: a {language} template called {name} already exists"])
+        raise _name_taken(name, language)
+
+
+def _name_taken(name: str, language: str) -> InvalidTemplate:
+    return InvalidTemplate([f"name: a {language} template called {name} already exists"])
+
+
+async def _write_named(session: AsyncSession, template: WhatsappTemplate, **values: Any) -> None:
+    """Write the template (with ``values`` set) in a savepoint; a concurrent request that
+    took the name first (past the check, the unique index decides) is the same 422 as a
+    name taken before, not a 409."""
+    # Read before the savepoint: after its rollback the row's attributes are expired.
+    name = values.get("name", template.name)
+    language = values.get("language_code", template.language_code)
+    try:
+        async with session.begin_nested():
+            session.add(template)
+            for column, value in values.items():
+                setattr(template, column, value)
+    except IntegrityError:
+        raise _name_taken(name, language) from None
 
 
 async def update(
@@ -182,9 +223,16 @@ async def update(
         merged["language"],
         keep=template.id,
     )
-    template.name, template.language_code = merged["name"], merged["language"]
-    template.category, template.parameter_format = merged["category"], merged["fmt"]
-    template.components, template.updated_at = merged["components"], now
+    await _write_named(
+        session,
+        template,
+        name=merged["name"],
+        language_code=merged["language"],
+        category=merged["category"],
+        parameter_format=merged["fmt"],
+        components=merged["components"],
+        updated_at=now,
+    )
     return template
 
 
@@ -309,36 +357,96 @@ async def send(
     """Queue the approved template to a phone number through the outbox; every problem
     of its parameters is a 422 before anything is queued."""
     template = await get(session, project.id, template_id)
-    if template.status != "approved":
-        raise TemplateStateError(
-            f"Only approved templates can be sent (this one is {template.status})"
-        )
-    components = _send_components(template, fields)
+    check_sendable(template)
+    components = send_components(template, _send_parameters(fields))
     config_id = fields.whatsapp_config_id
     if config_id is None and fields.customer_id is None:
         config_id = template.whatsapp_config_id
     config = await config_for(session, project, config_id, fields.customer_id)
+    check_config(template, config)
+    target = SendTarget(fields.phone_number, config.id, None, inactivity)
+    return template, await queue_send(session, project, template, target, components, now)
+
+
+def check_sendable(template: WhatsappTemplate) -> None:
+    """Refuse a template Meta would not deliver (only approved ones are sent)."""
+    if template.status != "approved":
+        raise TemplateStateError(
+            f"Only approved templates can be sent (this one is {template.status})"
+        )
+
+
+def check_config(template: WhatsappTemplate, config: WhatsappConfig) -> None:
+    """Refuse a config whose business account does not hold the template."""
     if config.waba_id != template.business_account_id:
         raise TemplateStateError("The WhatsApp config is not on the template's business account")
-    payload = template_message(
+
+
+async def queue_send(
+    session: AsyncSession,
+    project: Project,
+    template: WhatsappTemplate,
+    target: SendTarget,
+    components: list[dict[str, Any]],
+    now: datetime,
+) -> WhatsappMessage:
+    """The template's outbox message to ``target`` (its conversation found or opened),
+    with ``components`` from :func:`send_components`."""
+    return await send_payload_to_phone(
+        session, project, target, _payload(template, components), now
+    )
+
+
+async def queue_sends(
+    session: AsyncSession,
+    project: Project,
+    template: WhatsappTemplate,
+    config_id: uuid.UUID,
+    sends: Sequence[tuple[str, list[dict[str, Any]]]],
+    now: datetime,
+    *,
+    inactivity: timedelta,
+) -> list[WhatsappMessage]:
+    """:func:`queue_send` to several numbers on one config (``(phone, components)`` each),
+    their conversations found or opened together."""
+    payloads = [(phone, _payload(template, components)) for phone, components in sends]
+    return await send_payloads_to_phones(
+        session, project, config_id, payloads, now, inactivity=inactivity
+    )
+
+
+def _payload(template: WhatsappTemplate, components: list[dict[str, Any]]) -> dict[str, Any]:
+    return template_message(
         "0", template.name, template.language_code, components=components or None
     )
-    target = SendTarget(fields.phone_number, config.id, None, inactivity)
-    return template, await send_payload_to_phone(session, project, target, payload, now)
 
 
-def _send_components(template: WhatsappTemplate, fields: SendFields) -> list[dict[str, Any]]:
-    given = parameters.SendParameters(
+def _send_parameters(fields: SendFields) -> parameters.SendParameters:
+    return parameters.SendParameters(
         body=fields.template_parameters,
         header_type=fields.header_type,
         header=fields.header_params,
         header_filename=fields.header_filename,
         buttons=fields.button_url_params or {},
     )
-    components, problems = parameters.build(template.components, template.parameter_format, given)
+
+
+def send_components(
+    template: WhatsappTemplate, given: parameters.SendParameters
+) -> list[dict[str, Any]]:
+    """Meta's send components of ``template`` filled with ``given``; every problem is one
+    :class:`InvalidTemplate`."""
+    components, problems = send_problems(template, given)
     if problems:
         raise InvalidTemplate(problems)
     return components
+
+
+def send_problems(
+    template: WhatsappTemplate, given: parameters.SendParameters
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Meta's send components of ``template`` for ``given``, and every problem found."""
+    return parameters.build(template.components, template.parameter_format, given)
 
 
 async def mark_removed(

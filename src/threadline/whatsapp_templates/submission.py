@@ -60,6 +60,14 @@ class SubmitRefused(Unprocessable):
         }
 
 
+async def config_ids_by_account(
+    resources: Resources, project: Project
+) -> dict[str, list[uuid.UUID]]:
+    """:func:`service.config_ids_by_account` in a read session of its own."""
+    async with resources.db.read() as session:
+        return await service.config_ids_by_account(session, project)
+
+
 async def submit(
     resources: Resources, project: Project, template_id: uuid.UUID, body: SubmitRequest
 ) -> WhatsappTemplate:

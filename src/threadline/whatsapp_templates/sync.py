@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.config import Settings
@@ -38,13 +39,29 @@ async def start(
     how many were queued now."""
     configs = await _configs(session, project, config_id, customer_id)
     runs, queued = [], 0
-    for waba_id, anchor in _by_waba(configs).items():
-        run = await repository.active_sync(session, project.id, waba_id)
-        if run is None:
-            run = await _queue(session, project, anchor, now)
-            queued += 1
+    for anchor in _by_waba(configs).values():
+        run, new = await _run_for(session, project, anchor, now)
         runs.append(run)
+        queued += new
     return runs, queued
+
+
+async def _run_for(
+    session: AsyncSession, project: Project, anchor: WhatsappConfig, now: datetime
+) -> tuple[WhatsappTemplateSyncRun, bool]:
+    """The WABA's active run, or a new one queued (True). A concurrent request that
+    queued one first (the partial unique index decides) is the run reused, not a 409."""
+    run = await repository.active_sync(session, project.id, anchor.waba_id)
+    if run is not None:
+        return run, False
+    try:
+        async with session.begin_nested():
+            return await _queue(session, project, anchor, now), True
+    except IntegrityError:
+        run = await repository.active_sync(session, project.id, anchor.waba_id)
+        if run is None:
+            raise
+        return run, False
 
 
 async def _configs(

@@ -1,11 +1,12 @@
-"""Delivering one outbox row: read and seal it, POST it (no session held), record it.
+"""One delivery's mechanics: its sealed request, its POST, what an answer records.
 
-At least once: a delivery is recorded ``delivered`` only after a 2xx, in the job's own
+At least once: a delivery is recorded ``delivered`` only after a 2xx, in its job's own
 transaction; a crash in between delivers it again, with the same ``X-Idempotency-Key``.
 Failures (a non-2xx answer, a timeout, a refused destination) are retried with
 exponential backoff and jitter (``THREADLINE_WEBHOOK_RETRY_*``) until
 ``THREADLINE_WEBHOOK_MAX_ATTEMPTS``, then recorded ``failed``; the job is finished
-either way, so the conversation's next deliveries go on.
+either way, so the conversation's next deliveries go on. ``dispatch`` runs a batch
+of deliveries with these.
 """
 
 from __future__ import annotations
@@ -14,16 +15,16 @@ import json
 import random
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.config import Settings
 from threadline.kit.clock import utcnow
-from threadline.kit.crypto import Cipher
 from threadline.kit.egress import EgressRefused
-from threadline.models import WebhookDelivery
-from threadline.whatsapp_webhooks import events, repository
+from threadline.models import WebhookDelivery, WhatsappWebhook
+from threadline.whatsapp_webhooks import events
 from threadline.whatsapp_webhooks.signing import SIGNATURE_HEADER, sign
 
 FINAL = ("delivered", "failed")
@@ -54,21 +55,16 @@ class Answer:
         return self.status is not None and 200 <= self.status < 300
 
 
-async def prepare(session: AsyncSession, cipher: Cipher, delivery_id: int) -> Outgoing | None:
-    """The request for a delivery (a batch sealed first); None if there is nothing to do."""
-    row = await repository.lock_delivery(session, delivery_id)
-    if row is None or row.status in FINAL or row.status == "batched":
-        return None
-    webhook = await repository.by_id(session, row.webhook_id)
-    if webhook is None:
-        return None
-    if row.status == "buffering":
-        await _seal(session, row)
+def outgoing(row: WebhookDelivery, webhook: WhatsappWebhook, secret: str) -> Outgoing:
+    """The request for a sealed delivery: the webhook's headers, then the signed ones."""
     body = row.body.encode()
-    headers = dict(webhook.headers or {}) | _headers(
-        row, cipher.decrypt(webhook.secret_encrypted), body
-    )
+    headers = dict(webhook.headers or {}) | _headers(row, secret, body)
     return Outgoing(row.id, webhook.url, headers, body)
+
+
+def deliverable(row: WebhookDelivery | None) -> bool:
+    """Whether a delivery still has to go (not settled, not inside another batch)."""
+    return row is not None and row.status not in FINAL and row.status != "batched"
 
 
 def _headers(row: WebhookDelivery, secret: str, body: bytes) -> dict[str, str]:
@@ -84,9 +80,8 @@ def _headers(row: WebhookDelivery, secret: str, body: bytes) -> dict[str, str]:
     return headers
 
 
-async def _seal(session: AsyncSession, batch: WebhookDelivery) -> None:
+def seal(batch: WebhookDelivery, items: list[WebhookDelivery]) -> None:
     """The batch's window ended: its body is its events', in order (one alone goes as is)."""
-    items = await events.batch_items(session, batch.id)
     if len(items) == 1:
         batch.body, batch.event_id = items[0].body, items[0].event_id
     else:
@@ -128,23 +123,29 @@ async def _start_of(response: httpx.Response) -> str:
     return head[:ERROR_BYTES].decode(errors="replace")
 
 
-async def record(
-    session: AsyncSession, settings: Settings, delivery_id: int, answer: Answer
-) -> float | None:
-    """Record an attempt; the delay before the next one, or None if the delivery is settled."""
-    row = await repository.lock_delivery(session, delivery_id)
-    if row is None:
-        return None
-    now = utcnow()
-    row.attempts += 1
-    row.response_status, row.last_error, row.updated_at = answer.status, answer.error, now
+def attempt(
+    row: WebhookDelivery, answer: Answer, settings: Settings, now: datetime
+) -> tuple[dict[str, Any], float | None]:
+    """What an attempt writes (``repository.record_attempts``'s keys), and the delay
+    before the next one, or None if the delivery is settled (delivered, or given up)."""
+    attempts, delay = row.attempts + 1, None
+    status, delivered_at = row.status, row.delivered_at
     if answer.ok:
-        row.status, row.delivered_at = "delivered", now
-        return None
-    if row.attempts >= settings.webhook_max_attempts:
-        row.status = "failed"
-        return None
-    return backoff(settings, row.attempts)
+        status, delivered_at = "delivered", now
+    elif attempts >= settings.webhook_max_attempts:
+        status = "failed"
+    else:
+        delay = backoff(settings, attempts)
+    values = {
+        "b_id": row.id,
+        "b_status": status,
+        "b_attempts": attempts,
+        "b_response_status": answer.status,
+        "b_last_error": answer.error,
+        "b_updated_at": now,
+        "b_delivered_at": delivered_at,
+    }
+    return values, delay
 
 
 def backoff(settings: Settings, attempts: int) -> float:

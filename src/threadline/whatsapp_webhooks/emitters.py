@@ -168,6 +168,33 @@ async def execution_event(session: AsyncSession, name: str, execution: FlowExecu
     await events.emit(session, event)
 
 
+async def agent_execution_event(session: AsyncSession, name: str, execution: FlowExecution) -> None:
+    """An agent execution started, ended, failed or handed off, for its number's webhooks."""
+    config_id = execution.whatsapp_config_id
+    if execution.test or config_id is None or not await events.wanted(session, config_id, name):
+        return
+    data = {
+        "agent_execution": {
+            "id": str(execution.id),
+            "agent_id": str(execution.agent_id),
+            "agent_snapshot_id": str(execution.agent_snapshot_id),
+            "status": execution.status,
+            "wait_reason": execution.wait_reason,
+            "phone_number": execution.phone_number,
+            "current_node": execution.current_node_id or None,
+            "error": execution.error,
+            "started_at": _at(execution.started_at),
+            "ended_at": _at(execution.ended_at),
+        },
+        "whatsapp_conversation_id": None
+        if execution.conversation_id is None
+        else str(execution.conversation_id),
+        "phone_number_id": await _phone_number_id(session, config_id),
+    }
+    event = events.Event(name, execution.project_id, config_id, execution.conversation_id, data)
+    await events.emit(session, event)
+
+
 def inactivity_key(webhook_id: uuid.UUID, conversation_id: uuid.UUID) -> str:
     """The dedupe key of one webhook's inactivity timer on one conversation."""
     return f"{INACTIVE_TASK}:{webhook_id}:{conversation_id}"

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -215,14 +216,22 @@ async def _open_batch(
     return (await session.execute(statement)).scalar_one_or_none()
 
 
-async def batch_items(session: AsyncSession, batch_id: int) -> list[WebhookDelivery]:
-    """The events of a batch, in order."""
+async def batch_items(
+    session: AsyncSession, batch_ids: Collection[int]
+) -> dict[int, list[WebhookDelivery]]:
+    """The events of each of these batches, in order (one query for all of them)."""
+    found: dict[int, list[WebhookDelivery]] = {batch_id: [] for batch_id in batch_ids}
+    if not found:
+        return found
     statement = (
         select(WebhookDelivery)
-        .where(WebhookDelivery.batch_id == batch_id)
+        .where(WebhookDelivery.batch_id.in_(list(found)))
         .order_by(WebhookDelivery.id)
     )
-    return list((await session.execute(statement)).scalars())
+    for item in (await session.execute(statement)).scalars():
+        if item.batch_id is not None:
+            found[item.batch_id].append(item)
+    return found
 
 
 async def count_batch(session: AsyncSession, batch_id: int) -> int:

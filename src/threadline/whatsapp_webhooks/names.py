@@ -14,6 +14,10 @@ CONVERSATION_ENDED = "whatsapp.conversation.ended"
 CONVERSATION_INACTIVE = "whatsapp.conversation.inactive"
 EXECUTION_FAILED = "workflow.execution.failed"
 EXECUTION_HANDOFF = "workflow.execution.handoff"
+AGENT_EXECUTION_STARTED = "agent.execution.started"
+AGENT_EXECUTION_ENDED = "agent.execution.ended"
+AGENT_EXECUTION_FAILED = "agent.execution.failed"
+AGENT_EXECUTION_HANDOFF = "agent.execution.handoff"
 
 EventName = Literal[
     "whatsapp.message.received",
@@ -26,6 +30,10 @@ EventName = Literal[
     "whatsapp.conversation.inactive",
     "workflow.execution.failed",
     "workflow.execution.handoff",
+    "agent.execution.started",
+    "agent.execution.ended",
+    "agent.execution.failed",
+    "agent.execution.handoff",
 ]
 #: Only received messages can be buffered (the reference: "currently only supports").
 BufferableEvent = Literal["whatsapp.message.received"]

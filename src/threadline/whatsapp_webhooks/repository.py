@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from typing import Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.kit.listing import contains, fetch_page
@@ -92,12 +93,53 @@ async def deliveries_page(
     return await fetch_page(session, statement.order_by(WebhookDelivery.id.desc()), page)
 
 
-async def lock_delivery(session: AsyncSession, delivery_id: int) -> WebhookDelivery | None:
-    """A delivery, row-locked and read fresh (to record an attempt's outcome)."""
+async def lock_deliveries(
+    session: AsyncSession, delivery_ids: Collection[int]
+) -> dict[int, WebhookDelivery]:
+    """Deliveries by id, row-locked in id order and read fresh (a batch's, at once)."""
+    if not delivery_ids:
+        return {}
     statement = (
         select(WebhookDelivery)
-        .where(WebhookDelivery.id == delivery_id)
+        .where(WebhookDelivery.id.in_(list(delivery_ids)))
+        .order_by(WebhookDelivery.id)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    return (await session.execute(statement)).scalar_one_or_none()
+    return {row.id: row for row in (await session.execute(statement)).scalars()}
+
+
+async def webhooks_by_id(
+    session: AsyncSession, webhook_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, WhatsappWebhook]:
+    """Webhooks by id, in one query (the ones a batch of deliveries goes to)."""
+    if not webhook_ids:
+        return {}
+    statement = select(WhatsappWebhook).where(WhatsappWebhook.id.in_(list(webhook_ids)))
+    return {webhook.id: webhook for webhook in (await session.execute(statement)).scalars()}
+
+
+_DELIVERIES = cast(Table, WebhookDelivery.__table__)
+#: What recording an attempt writes (a column's value comes in as ``b_<column>``).
+ATTEMPT_COLUMNS = (
+    "status",
+    "attempts",
+    "response_status",
+    "last_error",
+    "updated_at",
+    "delivered_at",
+)
+_RECORD_ATTEMPT = (
+    update(_DELIVERIES)
+    .where(_DELIVERIES.c.id == bindparam("b_id"))
+    .values(
+        {name: bindparam(f"b_{name}", type_=_DELIVERIES.c[name].type) for name in ATTEMPT_COLUMNS}
+    )
+)
+
+
+async def record_attempts(session: AsyncSession, outcomes: Sequence[dict[str, Any]]) -> None:
+    """Write attempts' outcomes in one (executemany) statement: each has ``b_id`` and a
+    ``b_<column>`` per column of :data:`ATTEMPT_COLUMNS`."""
+    if outcomes:
+        await session.execute(_RECORD_ATTEMPT, list(outcomes))

@@ -1,39 +1,31 @@
-"""Jobs of WhatsApp webhooks: delivering one outbox row (an event or a batch), and the
-per-webhook inactivity timer."""
+"""Jobs of WhatsApp webhooks: delivering outbox rows (events, or buffered batches of them)
+in batches of jobs, and the per-webhook inactivity timer."""
 
 from __future__ import annotations
 
 import uuid
 
+from threadline.jobs.context import BatchContext, JobContext
 from threadline.jobs.registry import registry
-from threadline.jobs.retry import RetryLater, RetryPolicy
-from threadline.jobs.worker import JobContext
+from threadline.jobs.retry import RetryPolicy
 from threadline.kit.clock import utcnow
-from threadline.whatsapp_webhooks import delivery, emitters
+from threadline.whatsapp_webhooks import dispatch, emitters
 from threadline.whatsapp_webhooks.events import DELIVER_TASK
+
+#: Deliveries made by one batch: one claim, one transaction to prepare them, one to record.
+DELIVERY_BATCH = 32
 
 
 # The delivery counts its own attempts (RetryLater); this policy covers crashes only.
-@registry.task(
-    DELIVER_TASK, policy=RetryPolicy(max_attempts=20, base_delay=1, max_delay=60), lane="slow"
+@registry.batch_task(
+    DELIVER_TASK,
+    batch_size=DELIVERY_BATCH,
+    policy=RetryPolicy(max_attempts=20, base_delay=1, max_delay=60),
+    lane="slow",
 )
-async def deliver(ctx: JobContext) -> None:
-    """POST one delivery to its webhook and record the answer."""
-    resources, delivery_id = ctx.resources, int(ctx.job.payload["delivery_id"])
-    async with resources.db.transaction() as session:
-        outgoing = await delivery.prepare(session, resources.cipher, delivery_id)
-        if outgoing is None:
-            await ctx.finish(session)
-            return
-    answer = await delivery.post(
-        resources.calls, outgoing, resources.settings.webhook_timeout_seconds
-    )
-    async with resources.db.transaction() as session:
-        delay = await delivery.record(session, resources.settings, delivery_id, answer)
-        if delay is None:
-            await ctx.finish(session)
-    if delay is not None:
-        raise RetryLater(delay, f"webhook answered {answer.status or answer.error}")
+async def deliver(batch: BatchContext) -> None:
+    """POST a batch of deliveries to their webhooks and record the answers."""
+    await dispatch.deliver_batch(batch)
 
 
 @registry.task(emitters.INACTIVE_TASK, policy=RetryPolicy(max_attempts=20, base_delay=0.5))

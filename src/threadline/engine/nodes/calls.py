@@ -1,4 +1,4 @@
-"""Nodes that call out over HTTP: webhook, function and decide (by function).
+"""Nodes that call out: webhook, function, and decide (by a function or by a model).
 
 The engine only describes the call; a job makes it and feeds the answer back, so
 the execution holds no task while the call is in flight.
@@ -98,23 +98,49 @@ def _function_result(ctx: StepContext, result: CallResult) -> Step:
     return Next(edge if edge and ctx.has_edge(edge) else "next")
 
 
+def _ai_decide_request(ctx: StepContext, config: DecideConfig) -> dict[str, Any]:
+    """What the model is shown: the conditions, the last user input and the variables."""
+    return {
+        "provider_model_name": config.provider_model_name,
+        "conditions": [{"label": c.label, "description": c.description} for c in config.conditions],
+        "temperature": config.llm_temperature,
+        "max_tokens": config.llm_max_tokens,
+        "last_user_input": ctx.state.system.get("last_user_input"),
+        "variables": ctx.state.variables,
+    }
+
+
 def _decide_enter(ctx: StepContext) -> Step:
     config = ctx.node.config
     assert isinstance(config, DecideConfig)
-    if config.decision_type != "function" or not config.function_id:
-        return Fail(f"decide node '{ctx.node.id}' needs decision_type 'function'")
+    if config.decision_type == "ai":
+        request = _ai_decide_request(ctx, config)
+        return Park("call", call=HttpCall(ctx.node.id, "ai_decide", request))
+    assert config.function_id is not None  # the config requires it for function decisions
     request = _function_request(ctx, config.function_id)
     return Park("call", call=HttpCall(ctx.node.id, "decide", request))
 
 
+def _decided_label(config: DecideConfig, result: CallResult) -> str | None:
+    """The condition the call chose: a function's ``next_edge``, a model's ``label``."""
+    body = result.body
+    if config.decision_type == "ai":
+        label = body.get("label") if isinstance(body, dict) else None
+        return label if isinstance(label, str) else None
+    return _chosen_edge(body)
+
+
 def _decide_result(ctx: StepContext, result: CallResult) -> Step:
+    config = ctx.node.config
+    assert isinstance(config, DecideConfig)
     if not result.ok:
         return _failed(ctx, result)
     _merge_vars(ctx, result.body)
-    edge = _chosen_edge(result.body)
-    if edge is None or not ctx.has_edge(edge):
-        return Fail(f"decide node '{ctx.node.id}' got next_edge {edge!r}, not one of its edges")
-    ctx.log("decided", {"edge": edge})
+    edge = _decided_label(config, result)
+    if edge is None or edge not in config.labels or not ctx.has_edge(edge):
+        chosen = CallResult(ok=False, error=f"chose {edge!r}, not one of {list(config.labels)}")
+        return _failed(ctx, chosen)
+    ctx.log("decided", {"edge": edge, "by": config.decision_type})
     return Next(edge)
 
 

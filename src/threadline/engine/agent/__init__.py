@@ -1,0 +1,1 @@
+"""The agent interpreter: a second pure interpreter beside the flow engine's."""

@@ -1,0 +1,1 @@
+"""Model providers behind one provider-neutral call (``types``, ``errors``)."""

@@ -1,0 +1,1 @@
+"""Kapso's WhatsApp proxy: the Graph API surface under ``/meta/whatsapp/{version}``."""

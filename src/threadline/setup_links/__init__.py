@@ -1,0 +1,1 @@
+"""Setup links: a page a customer opens to connect its WhatsApp number (onboarding)."""

@@ -1,0 +1,1 @@
+"""WhatsApp broadcasts: one approved template to many numbers, paced to the number."""
