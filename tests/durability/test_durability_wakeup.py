@@ -8,7 +8,7 @@ import time
 
 import httpx
 import pytest
-from durability_support import Processes, eventually
+from durability_support import Proc, Processes, eventually
 
 from builders import chain, create_active_flow, create_project, node, start_execution
 from threadline.config import Settings
@@ -33,7 +33,8 @@ async def test_a_separate_worker_is_woken_by_the_commit(
         client, project, chain(node("start", "start"), node("hi", "send_text", message="Hi"))
     )
     worker = await processes.worker(settings, THREADLINE_WORKER_POLL_SECONDS=str(poll))
-    await asyncio.sleep(1.5)  # let it start, find nothing, and go to sleep for a poll
+    await eventually(lambda: _ready(worker), timeout=30, what="the worker to be ready")
+    await asyncio.sleep(0.5)  # let it find nothing and go to sleep for a poll
     assert worker.returncode is None, worker.output()
 
     started = time.monotonic()
@@ -42,6 +43,10 @@ async def test_a_separate_worker_is_woken_by_the_commit(
     elapsed = time.monotonic() - started
     # PostgreSQL: woken by NOTIFY, far sooner than the 30 s poll. SQLite: by its poll.
     assert elapsed < (2.0 if on_postgres else poll + 1.5), elapsed
+
+
+async def _ready(worker: Proc) -> bool:
+    return "worker ready" in worker.output()
 
 
 async def _sent(sandbox: SandboxState) -> bool:

@@ -22,7 +22,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from threadline.agent_tools import knowledge, mcp_client, webhook
+from threadline.agent_tools import knowledge, webhook
 from threadline.agent_tools.result import ToolError, ToolResult, ToolRetryable
 from threadline.engine.agent.codec import load_state
 from threadline.engine.agent.prompts import build_request
@@ -194,6 +194,8 @@ async def _run_tool(
     if kind == "knowledge_base":
         return await _search(resources, subject, config, arguments)
     if kind == "mcp":
+        from threadline.agent_tools import mcp_client  # the SDK is imported on first use
+
         name = str(config.get("tool_name") or request["name"])
         return await mcp_client.call_mcp_tool(
             mcp_servers.client_config(config), name, arguments, http=resources.calls

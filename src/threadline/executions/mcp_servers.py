@@ -16,7 +16,6 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from threadline.agent_tools import mcp_client
 from threadline.agent_tools.result import ToolError
 from threadline.kit.resources import Resources
 from threadline.llm.types import ToolSpec
@@ -69,6 +68,8 @@ async def refresh(resources: Resources, servers: Sequence[Mapping[str, Any]]) ->
 async def _listed(
     resources: Resources, server: Mapping[str, Any], now: float
 ) -> tuple[float, tuple[ToolSpec, ...]]:
+    from threadline.agent_tools import mcp_client  # the SDK is imported on first use
+
     try:
         tools = await mcp_client.list_mcp_tools(client_config(server), http=resources.calls)
     except ToolError as error:

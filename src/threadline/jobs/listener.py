@@ -41,6 +41,11 @@ class JobListener:
             log.warning("no cross-process wake-ups (LISTEN failed: %s); polling only", error)
             self._connection = None
 
+    @property
+    def listening(self) -> bool:
+        """Whether commits in other processes wake this one (else it polls)."""
+        return self._connection is not None
+
     def _notified(self, *_args: Any) -> None:
         self._waker.set()
 

@@ -64,6 +64,7 @@ class Worker:
         listener = JobListener(self.resources.db.url, self._wake)
         await listener.start()
         heartbeat = asyncio.create_task(self._heartbeat())
+        log.info("worker ready: claiming jobs", extra={"woken_by_commits": listener.listening})
         try:
             while not self._stopping.is_set():
                 # Cleared before claiming: a commit or a finished job after this point

@@ -10,15 +10,16 @@ never the prompt.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import cast
 
 import httpx
 from prometheus_client import Counter, Histogram
 
 from threadline.kit.resources import Resources
-from threadline.llm import anthropic_provider, openai_provider
 from threadline.llm.errors import ModelError, ModelRejected
 from threadline.llm.types import ModelReply, ModelRequest, ModelSpec, ProviderKind
 
@@ -26,9 +27,12 @@ log = logging.getLogger("threadline.llm")
 
 ProviderCall = Callable[..., Awaitable[ModelReply]]
 
-PROVIDERS: dict[ProviderKind, ProviderCall] = {
-    "openai": openai_provider.complete,
-    "anthropic": anthropic_provider.complete,
+#: The module of each provider, imported on first use: the vendors' SDKs take a second
+#: or more to import, which a process that never calls a model (and every worker's start)
+#: should not pay.
+PROVIDER_MODULES: dict[ProviderKind, str] = {
+    "openai": "threadline.llm.openai_provider",
+    "anthropic": "threadline.llm.anthropic_provider",
 }
 
 MODEL_CALL_DURATION = Histogram(
@@ -57,9 +61,7 @@ async def complete(
     spec: ModelSpec, request: ModelRequest, *, http: httpx.AsyncClient
 ) -> ModelReply:
     """Ask ``spec``'s model; raises a :class:`~threadline.llm.errors.ModelError`."""
-    provider = PROVIDERS.get(spec.provider)
-    if provider is None:
-        raise ValueError(f"unknown model provider {spec.provider!r}")
+    provider = _provider(spec.provider)
     started = time.perf_counter()
     try:
         if not spec.api_key and spec.base_url is None:
@@ -70,6 +72,13 @@ async def complete(
         raise
     _record(spec, "ok", time.perf_counter() - started, reply, None)
     return reply
+
+
+def _provider(kind: ProviderKind) -> ProviderCall:
+    module = PROVIDER_MODULES.get(kind)
+    if module is None:
+        raise ValueError(f"unknown model provider {kind!r}")
+    return cast(ProviderCall, importlib.import_module(module).complete)
 
 
 def _record(
