@@ -23,6 +23,7 @@ from threadline.kit import docs, http_errors, metrics
 from threadline.kit.body_limit import BodyLimitMiddleware
 from threadline.kit.observe import ObserveMiddleware
 from threadline.kit.resources import Resources
+from threadline.llm.client import load_providers
 from threadline.meta_proxy import errors as meta_errors
 from threadline.meta_proxy.endpoints import router as meta_proxy_router
 from threadline.model_server.app import create_model_server_app
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
         )
         worker_task = None
         if settings.embedded_worker:
+            load_providers()  # before serving: not at the first model call
             await schedule_maintenance(app.state.resources)
             worker = Worker(app.state.resources)
             worker_task = asyncio.create_task(worker.run())

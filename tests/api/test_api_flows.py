@@ -278,14 +278,17 @@ async def test_invalid_definition_on_patch_keeps_the_stored_one(
     assert await count_rows(resources, FlowVersion) == 1
 
 
-AGENT_REFUSED = "not available yet"
 MODEL_REQUIRED = "is required for AI decisions"
 
 
 @pytest.mark.parametrize(
     ("ai_node", "field", "fragment"),
     [
-        (node("think", "agent", system_prompt="Be helpful"), "node_type", AGENT_REFUSED),
+        (
+            node("think", "agent", system_prompt="Be helpful"),
+            "config.provider_model_name",
+            "Field required",
+        ),
         (
             node("think", "decide", decision_type="ai", conditions=[{"label": "next"}]),
             "config.provider_model_name",

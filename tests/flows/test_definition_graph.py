@@ -322,7 +322,7 @@ def test_reports_every_problem_at_once() -> None:
     set_config("greet", message="")(raw)
     set_config("wait_order", timeout_seconds=1)(raw)
     drop_config("route", "function_id")(raw)
-    add_nodes(node("greet", "handoff"), node("bot", "agent"), "junk")(raw)
+    add_nodes(node("greet", "handoff"), node("bot", "pipedream"), "junk")(raw)
     add_edges(edge("reply", "ghost"), edge("greet", "reply"), edge("route", "reply", "other"))(raw)
 
     problems = problems_of(raw)

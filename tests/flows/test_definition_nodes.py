@@ -27,7 +27,7 @@ from definition_samples import (
 from pydantic import ValidationError
 
 from threadline.flows.definition import validate_definition
-from threadline.flows.definition_checks import AI_FIELDS_NOT_AVAILABLE, AI_NOT_AVAILABLE
+from threadline.flows.definition_checks import AI_FIELDS_NOT_AVAILABLE
 from threadline.flows.node_configs import (
     DecideConfig,
     FunctionConfig,
@@ -240,8 +240,8 @@ CASES: list[Any] = [
     ),
     pytest.param(
         add_after_reply(node("x", "agent", {"system_prompt": "p"})),
-        [("x", "node_type", AI_NOT_AVAILABLE)],
-        id="agent",
+        [("x", "config.provider_model_name", "Field required")],
+        id="agent-needs-a-model",
     ),
     pytest.param(
         add_after_reply(node("x", "pipedream")),

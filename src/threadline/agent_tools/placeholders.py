@@ -43,7 +43,16 @@ def _text(value: Any) -> str:
 
 
 def _lookup(name: str, values: Mapping[str, Any]) -> Any:
-    return values.get(name)
+    """The value named ``name``; a dotted name not found as such walks nested objects
+    (``vars.order.id``)."""
+    if name in values or "." not in name:
+        return values.get(name)
+    found: Any = values
+    for part in name.split("."):
+        if not isinstance(found, Mapping):
+            return None
+        found = found.get(part)
+    return found
 
 
 def fill(text: str, values: Mapping[str, Any]) -> str:

@@ -107,6 +107,8 @@ class McpServerTool(_Part):
     url: str
     transport_kind: Literal["streamable_http", "sse"] = "streamable_http"
     jmespath_queries: list[JmespathQuery] = Field(default_factory=list)
+    #: Sent with every request (a flow's agent node has them; an agent graph's has none).
+    headers: JsonText = None
 
 
 class WhatsappTemplateConfig(_Part):

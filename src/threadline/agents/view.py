@@ -186,6 +186,8 @@ def _kb_config(key: str, kb: KnowledgeBaseConfig) -> dict[str, Any]:
 def mcp_server_tools(server: McpServerTool, offered: Sequence[ToolSpec]) -> list[ExternalTool]:
     """The tools ``server`` offers (as discovered), each named ``<server>__<tool>``."""
     queries = {q.tool_name: q.jmespath_query for q in server.jmespath_queries}
+    headers = decoded(server.headers)
+    sent = {"headers": headers} if headers else {}
     return [
         ExternalTool(
             "mcp",
@@ -196,6 +198,7 @@ def mcp_server_tools(server: McpServerTool, offered: Sequence[ToolSpec]) -> list
                 "transport": server.transport_kind,
                 "tool_name": tool.name,
                 "jmespath_query": queries.get(tool.name),
+                **sent,
             },
         )
         for tool in offered

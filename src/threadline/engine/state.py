@@ -12,8 +12,9 @@ from typing import Any, Literal
 Status = Literal["running", "waiting", "ended", "failed"]
 WaitReason = Literal["user_input", "handoff", "call"]
 ResumeReason = Literal["api", "user_input", "timeout", "handoff_released"]
-#: ``model`` and ``agent_tool`` are an agent execution's (``executions.agent_runtime``).
-CallKind = Literal["webhook", "function", "decide", "ai_decide", "model", "agent_tool"]
+#: ``model`` and ``agent_tool`` are an agent's (``executions.agent_runtime``); ``agent`` is
+#: a flow's agent node, run by the runtime in the execution itself (never a job).
+CallKind = Literal["webhook", "function", "decide", "ai_decide", "model", "agent_tool", "agent"]
 
 
 @dataclass

@@ -34,11 +34,13 @@ from threadline.kit.resources import Resources
 from threadline.llm.client import complete, http_for
 from threadline.llm.errors import ModelError
 from threadline.llm.types import ModelReply, ModelRequest, ModelSpec
+from threadline.models import FlowExecution
 from threadline.models_registry.resolution import ModelNotConfigured, resolve
 from threadline.models_registry.usage import record_call
 
 SUBJECT_KIND = "agent_execution"
 TEST_SUBJECT_KIND = "test_chat"
+FLOW_SUBJECT_KIND = "flow_execution"  # a flow's agent node (as AI decisions are recorded)
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,8 @@ class _Subject:
 
     execution_id: uuid.UUID
     project_id: uuid.UUID
-    test: bool
+    #: What the usage is recorded against: an agent's execution, a test chat, a flow's.
+    kind: str
 
 
 async def _prepare(
@@ -57,15 +60,26 @@ async def _prepare(
         execution = await repository.load(session, execution_id)
         if execution is None or execution.agent_state is None:
             raise ModelNotConfigured(f"agent execution {execution_id} is gone")
-        subject = _Subject(execution.id, execution.project_id, execution.test)
+        subject = _Subject(execution.id, execution.project_id, _subject_kind(execution))
         state = load_state(execution.agent_state)
         version = await agent_runtime.version_of(session, execution)
         spec = await resolve(
-            session, execution.project_id, None, resources.settings, cipher=resources.cipher
+            session,
+            execution.project_id,
+            version.model,
+            resources.settings,
+            cipher=resources.cipher,
         )
+    spec = spec.with_settings(version.settings)
     await mcp_servers.refresh(resources, version.mcp_servers)  # no session held
     request = build_request(agent_runtime.view_of(version), state, utcnow())
     return subject, spec, request
+
+
+def _subject_kind(execution: FlowExecution) -> str:
+    if execution.test:
+        return TEST_SUBJECT_KIND
+    return SUBJECT_KIND if execution.kind == agent_runtime.KIND else FLOW_SUBJECT_KIND
 
 
 async def record_model_call(
@@ -101,11 +115,10 @@ async def _record(
     outcome: ModelReply | ModelError,
     duration_ms: float,
 ) -> None:
-    kind = TEST_SUBJECT_KIND if subject.test else SUBJECT_KIND
     await record_model_call(
         resources,
         project_id=subject.project_id,
-        subject=(kind, subject.execution_id),
+        subject=(subject.kind, subject.execution_id),
         spec=spec,
         outcome=outcome,
         duration_ms=duration_ms,
@@ -167,11 +180,23 @@ async def call_tool(
 
 @dataclass(frozen=True)
 class _ToolSubject:
-    """What a tool call needs of its execution, read before the call."""
+    """What a tool call needs of its execution, read before the call.
+
+    ``owner`` scopes the agent's knowledge bases (an agent's id, or a flow version's
+    agent node), so two agents' bases with the same name never mix.
+    """
 
     project_id: uuid.UUID
-    agent_id: uuid.UUID | None
+    owner: str
     variables: dict[str, Any]
+
+
+def _tool_subject(execution: FlowExecution, version: agent_runtime.Version) -> _ToolSubject:
+    # Placeholders read variables by name, and the flow's scopes by path (vars.x, ...).
+    scopes = {"vars": execution.variables, "system": execution.system, "context": execution.context}
+    variables = {**execution.variables, **execution.system, **scopes}
+    owner = str(execution.agent_id) if execution.agent_id else ":".join(version.key)
+    return _ToolSubject(execution.project_id, owner, variables)
 
 
 async def _run_tool(
@@ -182,9 +207,8 @@ async def _run_tool(
         execution = await repository.load(session, execution_id)
         if execution is None:
             return ToolResult(content="the execution is gone", is_error=True)
-        variables = {**execution.variables, **execution.system}
-        subject = _ToolSubject(execution.project_id, execution.agent_id, variables)
         version = await agent_runtime.version_of(session, execution)
+        subject = _tool_subject(execution, version)
     # The answer is applied in this process: it must know the MCP tools still pending.
     await mcp_servers.refresh(resources, version.mcp_servers)
     if kind == "webhook":
@@ -217,7 +241,7 @@ async def _search(
     if base is None:
         keys = ", ".join(str(b.get("key")) for b in bases)
         return ToolResult(content=f"name one knowledge_base_key of: {keys}", is_error=True)
-    scoped = {**base, "kb_id": f"{subject.agent_id}:{base.get('key')}"}
+    scoped = {**base, "kb_id": f"{subject.owner}:{base.get('key')}"}
     async with resources.db.transaction() as session:
         return await knowledge.kb_retrieval(
             session, scoped, arguments, project_id=subject.project_id

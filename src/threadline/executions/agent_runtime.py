@@ -24,12 +24,13 @@ from __future__ import annotations
 
 import uuid
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from threadline.agents.flow_agent import flow_agent_graph
 from threadline.agents.view import to_view
 from threadline.engine.agent.advance import advance_agent
 from threadline.engine.agent.codec import dump_state, load_state
@@ -54,6 +55,9 @@ from threadline.engine.state import (
     Start,
 )
 from threadline.executions import mcp_servers
+from threadline.flows.node_configs import AgentConfig
+from threadline.flows.service import load_definition
+from threadline.llm.types import ModelSettings
 from threadline.models import AgentSnapshot, FlowExecution
 
 KIND = "agent"
@@ -65,18 +69,26 @@ _CACHE_SIZE = 256
 
 @dataclass(frozen=True)
 class Version:
-    """What an execution's snapshot holds (snapshots never change: cached per process)."""
+    """What an execution's agent is: a snapshot of an agent (snapshots never change), or
+    the agent node of a flow version (neither do those). Cached per process by ``key``.
 
-    snapshot_id: uuid.UUID
+    ``model`` and ``settings`` are the flow node's (an agent's model is the project's
+    default); ``max_model_calls`` the node's ``max_iterations``.
+    """
+
+    key: tuple[str, ...]
     graph: dict[str, Any]
     system_prompt: str
     name: str
     agent_version: int
     mcp_servers: tuple[dict[str, Any], ...]
+    model: str | None = None
+    settings: ModelSettings = field(default_factory=ModelSettings)
+    max_model_calls: int | None = None
 
 
-_versions: OrderedDict[uuid.UUID, Version] = OrderedDict()
-_views: OrderedDict[tuple[uuid.UUID, int], AgentGraph] = OrderedDict()
+_versions: OrderedDict[tuple[str, ...], Version] = OrderedDict()
+_views: OrderedDict[tuple[Any, ...], AgentGraph] = OrderedDict()
 
 
 class VersionMissing(Exception):
@@ -90,16 +102,20 @@ def _remember(cache: OrderedDict[Any, Any], key: Any, value: Any) -> None:
 
 
 async def version_of(session: AsyncSession, execution: FlowExecution) -> Version:
-    """The version ``execution`` is pinned to."""
-    key = execution.agent_snapshot_id
-    if key is None:
+    """The agent ``execution`` runs: its snapshot's, or its flow's current agent node's."""
+    if execution.kind != KIND:
+        version_id = execution.flow_refs()[1]
+        return await flow_node_version(session, version_id, execution.current_node_id)
+    snapshot_id = execution.agent_snapshot_id
+    if snapshot_id is None:
         raise VersionMissing(f"agent execution {execution.id} is pinned to no version")
+    key = ("snapshot", str(snapshot_id))
     if key not in _versions:
-        snapshot = await session.get(AgentSnapshot, key)
+        snapshot = await session.get(AgentSnapshot, snapshot_id)
         if snapshot is None:
-            raise VersionMissing(f"agent snapshot {key} does not exist")
+            raise VersionMissing(f"agent snapshot {snapshot_id} does not exist")
         version = Version(
-            snapshot_id=key,
+            key=key,
             graph=snapshot.graph,
             system_prompt=snapshot.system_prompt or "",
             name=snapshot.name,
@@ -110,11 +126,43 @@ async def version_of(session: AsyncSession, execution: FlowExecution) -> Version
     return _versions[key]
 
 
+async def flow_node_version(
+    session: AsyncSession, flow_version_id: uuid.UUID, node_id: str
+) -> Version:
+    """The agent of the ``agent`` node ``node_id`` of a flow version."""
+    key = ("flow", str(flow_version_id), node_id)
+    if key not in _versions:
+        node = (await load_definition(session, flow_version_id)).node(node_id)
+        if not isinstance(node.config, AgentConfig):
+            raise VersionMissing(f"flow node {node_id!r} is not an agent node")
+        _remember(_versions, key, _flow_version(key, node_id, node.config))
+    return _versions[key]
+
+
+def _flow_version(key: tuple[str, ...], node_id: str, config: AgentConfig) -> Version:
+    graph = flow_agent_graph(node_id, config)
+    return Version(
+        key=key,
+        graph=graph,
+        system_prompt=config.system_prompt,
+        name=node_id,
+        agent_version=2,  # a flow's agent talks in plain text
+        mcp_servers=tuple(mcp_servers.servers_of(graph)),
+        model=config.provider_model_name,
+        settings=ModelSettings(
+            temperature=config.temperature,
+            max_tokens=config.max_tokens,
+            reasoning_effort=config.reasoning_effort,
+        ),
+        max_model_calls=config.max_iterations,
+    )
+
+
 def view_of(version: Version) -> AgentGraph:
     """The interpreter's view of ``version``, with the MCP tools this process knows."""
     tools = mcp_servers.known(server["url"] for server in version.mcp_servers)
     offered = tuple((url, tuple(t.name for t in specs)) for url, specs in sorted(tools.items()))
-    key = (version.snapshot_id, hash(offered))
+    key = (version.key, hash(offered))
     if key not in _views:
         view = to_view(
             version.graph,
@@ -123,6 +171,8 @@ def view_of(version: Version) -> AgentGraph:
             agent_version=version.agent_version,
             mcp_tools=tools,
         )
+        if version.max_model_calls is not None:
+            view = replace(view, max_model_calls_per_turn=version.max_model_calls)
         _remember(_views, key, view)
     return _views[key]
 
@@ -162,7 +212,7 @@ async def advance_stored(
     try:
         graph = await graph_of(session, execution)
     except VersionMissing as missing:
-        return _failed(execution, str(missing)), dict(execution.agent_state or {})
+        return failed_outcome(execution, str(missing)), dict(execution.agent_state or {})
     state = load_state(execution.agent_state or initial_state({}))
     outcome = advance_agent(graph, state, agent_input(execution, event), now)
     return to_outcome(execution, outcome), dump_state(outcome.state)
@@ -178,18 +228,24 @@ def _run_state(execution: FlowExecution, node: str) -> RunState:
     )
 
 
-def _failed(execution: FlowExecution, message: str) -> Outcome:
+def failed_outcome(
+    execution: FlowExecution, message: str, state: RunState | None = None
+) -> Outcome:
+    """The execution fails with ``message`` (at ``state``, else where it is stored)."""
+    state = state or _run_state(execution, execution.current_node_id)
     error = {"message": message}
-    event = LogEvent("error", execution.current_node_id or None, error)
-    state = _run_state(execution, execution.current_node_id)
+    event = LogEvent("error", state.node_id or None, error)
     return Outcome(status="failed", state=state, events=[event], error=error)
 
 
-def to_outcome(execution: FlowExecution, agent: AgentOutcome) -> Outcome:
-    """The runtime's :class:`Outcome` for what the interpreter decided."""
+def to_outcome(
+    execution: FlowExecution, agent: AgentOutcome, *, state: RunState | None = None
+) -> Outcome:
+    """The runtime's :class:`Outcome` for what the interpreter decided (``state``: the
+    flow's, for the agent of a flow's agent node)."""
     outcome = Outcome(
         status="running",
-        state=_run_state(execution, agent.state.node),
+        state=state or _run_state(execution, agent.state.node),
         sends=[] if execution.test else list(agent.sends),
         events=list(agent.events),
         error=agent.error,
@@ -222,6 +278,7 @@ def _with_call(execution: FlowExecution, outcome: Outcome, agent: AgentOutcome) 
     elif agent.call_model:
         outcome.call = HttpCall(node, MODEL_CALL, {})
     else:
-        return _failed(execution, "the agent stopped without anything to wait for")
+        stopped = "the agent stopped without anything to wait for"
+        return failed_outcome(execution, stopped, outcome.state)
     outcome.wait_reason = "call"
     return outcome

@@ -42,6 +42,8 @@ def client_config(config: Mapping[str, Any]) -> dict[str, Any]:
     """What the MCP client needs of a server (as the graph or a tool's config names it)."""
     transport = config.get("transport_kind") or config.get("transport") or "streamable_http"
     found = {"url": config["url"], "transport_kind": transport}
+    if config.get("headers"):
+        found["headers"] = config["headers"]
     if config.get("tool_name") and config.get("jmespath_query"):
         query = {"tool_name": config["tool_name"], "jmespath_query": config["jmespath_query"]}
         found["jmespath_queries"] = [query]

@@ -1,7 +1,8 @@
 """Running the engine against a stored execution and writing down what it decided.
 
 One runtime, two interpreters: a flow's execution is advanced by the flow engine
-(``engine.advance``), an agent's by the agent interpreter (``engine.agent``, through
+(through :mod:`.flow_runtime`, which hands a flow's agent nodes to the agent
+interpreter), an agent's by the agent interpreter (``engine.agent``, through
 :mod:`.agent_runtime`, which turns its outcome into the same :class:`Outcome`). Either
 way the row, the event log, the outbox, the timers and the call jobs are written here.
 
@@ -19,12 +20,10 @@ from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.conversations import service as conversations
-from threadline.engine.advance import advance
 from threadline.engine.agent.state import AgentInput
-from threadline.engine.state import EngineInput, HttpCall, Outcome, Resume, RunState
-from threadline.executions import agent_runtime, repository
+from threadline.engine.state import EngineInput, HttpCall, Outcome, Resume
+from threadline.executions import agent_runtime, flow_runtime, repository
 from threadline.executions.keys import CALL_TASK, MODEL_CALL_TASK, TIMEOUT_TASK, timer_key
-from threadline.flows.service import load_definition
 from threadline.jobs.queue import cancel, enqueue
 from threadline.messaging.service import queue_messages
 from threadline.models import FlowExecution
@@ -44,26 +43,12 @@ async def run_engine(
 
     ``from_wait``: the execution was committed as waiting and this transaction claimed it.
     """
+    agent_state: dict[str, Any] | None
     if execution.kind == agent_runtime.KIND:
         outcome, agent_state = await agent_runtime.advance_stored(session, execution, event, now)
-    else:
-        outcome, agent_state = await _advance_flow(session, execution, event, now), None
+    else:  # a flow's, with the agent of the agent node it may be at
+        outcome, agent_state = await flow_runtime.advance_flow(session, execution, event, now)
     await apply(session, execution, outcome, now, wake_inbox=not from_wait, agent_state=agent_state)
-
-
-async def _advance_flow(
-    session: AsyncSession, execution: FlowExecution, event: EngineInput | AgentInput, now: datetime
-) -> Outcome:
-    assert not isinstance(event, AgentInput)  # only an agent's call jobs make these
-    definition = await load_definition(session, execution.flow_refs()[1])
-    state = RunState(
-        node_id=execution.current_node_id,
-        phone_number=execution.phone_number,
-        variables=dict(execution.variables),
-        context=dict(execution.context),
-        system=dict(execution.system),
-    )
-    return advance(definition, state, event, now)
 
 
 async def resume_claimed(

@@ -23,7 +23,6 @@ from threadline.flows.node_configs import (
     parse_node_config,
 )
 
-AI_NOT_AVAILABLE = "agent nodes are not available yet (they arrive with agent executions)"
 AI_FIELDS_NOT_AVAILABLE = "AI fields are not available yet"
 
 NEXT = "next"
@@ -34,12 +33,12 @@ EXTRA_EXITS: Mapping[str, frozenset[str]] = {
     "wait_for_response": frozenset({"timeout"}),
     "webhook": frozenset({"error"}),
     "function": frozenset({"error"}),
+    "agent": frozenset({"error"}),
 }
 # Node types whose config names further exits (an interactive message's button and row
 # ids): while the config is invalid their edge labels cannot be judged.
 CONFIG_DEFINED_EXITS = frozenset({"send_interactive"})
 UNSUPPORTED_TYPES: Mapping[str, str] = {
-    "agent": AI_NOT_AVAILABLE,
     "pipedream": "pipedream nodes are not supported",
 }
 

@@ -74,6 +74,13 @@ async def complete(
     return reply
 
 
+def load_providers() -> None:
+    """Import every provider's SDK now: a process that will make model calls (a worker)
+    pays the import at its start, not by stalling its event loop at the first call."""
+    for module in PROVIDER_MODULES.values():
+        importlib.import_module(module)
+
+
 def _provider(kind: ProviderKind) -> ProviderCall:
     module = PROVIDER_MODULES.get(kind)
     if module is None:

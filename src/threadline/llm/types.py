@@ -8,7 +8,7 @@ types on its side: a script answers a :class:`ModelRequest` with a :class:`Model
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -100,6 +100,21 @@ class ModelSpec:
     pricing: Pricing = field(default_factory=Pricing)
     timeout_seconds: float = 60.0
     max_retries: int = 2
+
+    def with_settings(self, overrides: ModelSettings) -> ModelSpec:
+        """This spec with the settings ``overrides`` gives (not ``None``) over its own
+        (a flow node's temperature over the registry's, say)."""
+        own = self.settings
+        merged = ModelSettings(
+            temperature=_given(overrides.temperature, own.temperature),
+            max_tokens=_given(overrides.max_tokens, own.max_tokens),
+            reasoning_effort=_given(overrides.reasoning_effort, own.reasoning_effort),
+        )
+        return replace(self, settings=merged)
+
+
+def _given(value: Any, default: Any) -> Any:
+    return default if value is None else value
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from threadline.engine.nodes import calls, control, messages, wait
+from threadline.engine.nodes import agent, calls, control, messages, wait
 from threadline.engine.nodes.base import NodeHandler
 
 HANDLERS: dict[str, NodeHandler] = {
@@ -16,6 +16,7 @@ HANDLERS: dict[str, NodeHandler] = {
     "webhook": calls.WEBHOOK,
     "function": calls.FUNCTION,
     "decide": calls.DECIDE,
+    "agent": agent.AGENT,
 }
 
 __all__ = ["HANDLERS", "NodeHandler"]

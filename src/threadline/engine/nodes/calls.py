@@ -15,7 +15,8 @@ from threadline.engine.template import UnsafeValue, render_body, render_header, 
 from threadline.flows.node_configs import DecideConfig, FunctionConfig, WebhookConfig
 
 
-def _failed(ctx: StepContext, result: CallResult) -> Step:
+def failed(ctx: StepContext, result: CallResult) -> Step:
+    """A call that failed: take the node's ``error`` edge, or fail the execution."""
     ctx.state.system["last_error"] = result.error
     if ctx.has_edge("error"):
         return Next("error")
@@ -51,7 +52,7 @@ def _webhook_enter(ctx: StepContext) -> Step:
         request = _webhook_request(config, ctx.state.scope())
     except UnsafeValue as refused:
         ctx.log("call_refused", {"error": str(refused)})
-        return _failed(ctx, CallResult(ok=False, error=str(refused)))
+        return failed(ctx, CallResult(ok=False, error=str(refused)))
     return Park("call", call=HttpCall(ctx.node.id, "webhook", request))
 
 
@@ -59,7 +60,7 @@ def _webhook_result(ctx: StepContext, result: CallResult) -> Step:
     config = ctx.node.config
     assert isinstance(config, WebhookConfig)
     if not result.ok:
-        return _failed(ctx, result)
+        return failed(ctx, result)
     ctx.state.system["last_webhook_status"] = result.status_code
     _save(ctx, config.save_response_to, result.body)
     return Next()
@@ -91,7 +92,7 @@ def _function_result(ctx: StepContext, result: CallResult) -> Step:
     config = ctx.node.config
     assert isinstance(config, FunctionConfig)
     if not result.ok:
-        return _failed(ctx, result)
+        return failed(ctx, result)
     _merge_vars(ctx, result.body)
     _save(ctx, config.save_response_to, result.body)
     edge = _chosen_edge(result.body)
@@ -134,12 +135,12 @@ def _decide_result(ctx: StepContext, result: CallResult) -> Step:
     config = ctx.node.config
     assert isinstance(config, DecideConfig)
     if not result.ok:
-        return _failed(ctx, result)
+        return failed(ctx, result)
     _merge_vars(ctx, result.body)
     edge = _decided_label(config, result)
     if edge is None or edge not in config.labels or not ctx.has_edge(edge):
         chosen = CallResult(ok=False, error=f"chose {edge!r}, not one of {list(config.labels)}")
-        return _failed(ctx, chosen)
+        return failed(ctx, chosen)
     ctx.log("decided", {"edge": edge, "by": config.decision_type})
     return Next(edge)
 
