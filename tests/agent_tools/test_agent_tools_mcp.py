@@ -94,9 +94,14 @@ async def test_lists_the_servers_tools_as_specs(
 async def test_calls_a_tool_and_applies_its_jmespath_query(
     mcp_server: tuple[str, _Recorder], calls: httpx.AsyncClient
 ) -> None:
-    url, _recorder = mcp_server
-    added = await call_mcp_tool(_config(url), "add", {"a": 2, "b": 40}, http=calls)
+    url, recorder = mcp_server
+    before = len(recorder.headers)
+    added = await call_mcp_tool(
+        _config(url), "add", {"a": 2, "b": 40}, http=calls, idempotency_key="run-1:7"
+    )
     assert (added.content, added.is_error) == ("42", False)
+    sent = recorder.headers[before:]
+    assert sent and all(h.get("idempotency-key") == "run-1:7" for h in sent)
     queries = [{"tool_name": "search", "jmespath_query": "results[0].title"}]
     found = await call_mcp_tool(
         _config(url, jmespath_queries=queries), "search", {"query": "hours"}, http=calls

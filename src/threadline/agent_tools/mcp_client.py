@@ -115,10 +115,14 @@ def _client(config: Mapping[str, Any], sdk: httpx2.AsyncClient) -> Client:
     return Client(transport, read_timeout_seconds=_timeout(config), cache=None)
 
 
-def _sdk_http(config: Mapping[str, Any], http: httpx.AsyncClient) -> httpx2.AsyncClient:
+def _sdk_http(
+    config: Mapping[str, Any], http: httpx.AsyncClient, idempotency_key: str | None = None
+) -> httpx2.AsyncClient:
     seconds = _timeout(config)
     sdk = sdk_client(http, timeout=httpx2.Timeout(seconds, connect=min(seconds, 10.0)))
     sdk.headers.update(_headers(config))
+    if idempotency_key is not None:
+        sdk.headers["Idempotency-Key"] = idempotency_key
     return sdk
 
 
@@ -165,13 +169,20 @@ def _timed_out(error: BaseException) -> bool:
 
 
 async def call_mcp_tool(
-    config: dict[str, Any], name: str, arguments: dict[str, Any], *, http: httpx.AsyncClient
+    config: dict[str, Any],
+    name: str,
+    arguments: dict[str, Any],
+    *,
+    http: httpx.AsyncClient,
+    idempotency_key: str | None = None,
 ) -> ToolResult:
     """Call the server's tool ``name`` and answer its result for the model.
 
     A tool's error is an ``is_error`` result; so is any failure after the call was sent
     (the tool may have run: it is not repeated). A server that could not be reached
-    raises :class:`ToolRetryable`.
+    raises :class:`ToolRetryable`. Every request of the call carries ``Idempotency-Key:
+    <idempotency_key>`` (the job's ``<execution>:<step>``): a call repeated after a crash
+    is recognisable by the server.
     """
     loop = asyncio.get_running_loop()
     started = loop.time()
@@ -183,7 +194,8 @@ async def call_mcp_tool(
         return ToolResult(content, True, duration_ms=elapsed_ms(started, loop.time()))
     sent = False
     try:
-        async with _sdk_http(config, http) as sdk, _client(config, sdk) as client:
+        sdk_http = _sdk_http(config, http, idempotency_key)
+        async with sdk_http as sdk, _client(config, sdk) as client:
             async with asyncio.timeout(_timeout(config) * 3):
                 sent = True
                 result = await client.call_tool(name, arguments)

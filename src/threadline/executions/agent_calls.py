@@ -10,8 +10,8 @@ with backoff; once the retries are spent, or when the model is not configured or
 the request, the execution gets ``ModelFailed`` and fails with the reason. Every model
 call is recorded in the project's model usage against the execution.
 
-A tool call carries ``Idempotency-Key: <execution>:<step>`` (webhook tools), so a
-repeat after a crash is recognisable by the receiver; a tool that fails becomes a tool
+A tool call carries ``Idempotency-Key: <execution>:<step>`` (webhook and MCP tools),
+so a repeat after a crash is recognisable by the receiver; a tool that fails becomes a tool
 error fed back to the model, which decides what to do about it.
 """
 
@@ -222,7 +222,11 @@ async def _run_tool(
 
         name = str(config.get("tool_name") or request["name"])
         return await mcp_client.call_mcp_tool(
-            mcp_servers.client_config(config), name, arguments, http=resources.calls
+            mcp_servers.client_config(config),
+            name,
+            arguments,
+            http=resources.calls,
+            idempotency_key=key,
         )
     return ToolResult(content=f"unknown tool kind {kind!r}", is_error=True)
 
