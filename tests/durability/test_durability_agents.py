@@ -5,9 +5,9 @@ Three places an agent's worker can die:
 1. during a model call (the local model answers after a few seconds, so the call is in
    flight): the job's lease runs out, a fresh worker calls the model again (a model call
    has no side effects) and the execution carries on as if nothing happened;
-2. during a webhook tool call (the receiver holds the first request open): the retry
-   carries the same ``Idempotency-Key: <execution>:<step>``, so the receiver can tell it
-   is the same call;
+2. during a webhook or an MCP tool call (the receiver, or the MCP server's tool, holds
+   the first call open): the retry carries the same ``Idempotency-Key:
+   <execution>:<step>``, so the server can tell it is the same call;
 3. after the model answered and before its answer was committed (the crash point
    ``agent.model_answered``): the answer is lost with the process, the model is asked again.
 
@@ -29,6 +29,7 @@ import httpx
 import pytest
 import uvicorn
 from durability_support import Processes, eventually, execution_row, jobs, sandbox_bodies
+from mcp.server.mcpserver import MCPServer
 from starlette.types import Receive, Scope, Send
 
 from agent_builders import (
@@ -41,7 +42,7 @@ from agent_builders import (
     start_agent,
     tell_and_end,
 )
-from agent_graphs import edge, graph, simple_graph, webhook_node
+from agent_graphs import edge, graph, mcp_tool, simple_graph, subagent_node, webhook_node
 from builders import TestProject, create_project
 from llm_builders import LiveModelServer
 from support import free_port
@@ -51,6 +52,7 @@ from threadline.jobs.worker import Worker
 from threadline.kit.resources import Resources
 from threadline.model_server.scripts import Rule, Script
 from threadline.sandbox.state import SandboxState
+from tool_receiver import serve
 
 LEASE = "2"
 QUESTION, ANSWER = "Which order is it?", "Order A-17 ships today."
@@ -271,6 +273,103 @@ async def test_a_worker_killed_during_a_webhook_call_retries_it_with_the_same_ke
     events = await agent_events(client, project, agent["id"], started["id"])
     finished = [e for e in events if e["kind"] == "tool_finished"]
     assert len(finished) == 1 and finished[0]["data"]["ok"] is True, finished
+
+
+# -- an MCP tool whose first call is held open --------------------------------------------
+
+
+@dataclass
+class HoldingMcp:
+    """An MCP server (the official SDK's) whose ``lookup`` tool holds its first call open;
+    the headers of every HTTP request it gets are recorded."""
+
+    base_url: str = ""
+    calls: list[str] = field(default_factory=list)
+    headers: list[dict[str, str]] = field(default_factory=list)
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def app(self) -> Any:
+        server = MCPServer("orders", log_level="WARNING")
+
+        @server.tool()
+        async def lookup(order: str) -> str:
+            """Look an order up."""
+            self.calls.append(order)
+            if len(self.calls) == 1:
+                await self.release.wait()
+            return "shipped"
+
+        inner = server.streamable_http_app()
+
+        async def recording(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] == "http":
+                self.headers.append({k.decode(): v.decode() for k, v in scope["headers"]})
+            await inner(scope, receive, send)
+
+        return recording
+
+
+@pytest.fixture
+async def holding_mcp() -> AsyncIterator[HoldingMcp]:
+    """The holding MCP server, served on a free local port."""
+    mcp = HoldingMcp()
+    server, task, mcp.base_url = await serve(mcp.app())
+    try:
+        yield mcp
+    finally:
+        mcp.release.set()
+        server.should_exit = True
+        await task
+
+
+@pytest.mark.slow
+async def test_a_worker_killed_during_an_mcp_call_repeats_it_with_the_same_key(
+    client: httpx.AsyncClient,
+    settings: Settings,
+    resources: Resources,
+    sandbox: SandboxState,
+    sandbox_url: str,
+    model_server: LiveModelServer,
+    processes: Processes,
+    holding_mcp: HoldingMcp,
+) -> None:
+    look_up = says(
+        ("send_notification_to_user", {"message": CHECKING}),
+        ("orders__lookup", {"order": "A-17"}),
+    )
+    await model_server.load_script(
+        LOCAL_MODEL,
+        Script(rules=[Rule(contains="hi", reply=look_up)], after_tool=tell_and_end(ANSWER)),
+    )
+    project = await create_project(resources, sandbox_url)
+    helper = subagent_node(
+        "helper", mcp_servers=[mcp_tool("orders", holding_mcp.base_url + "/mcp")]
+    )
+    agent = await create_agent(
+        client, project, graph([helper], [edge(START, "helper"), edge("helper", END)])
+    )
+    doomed = await processes.worker(
+        settings, name="doomed", **_env(settings, THREADLINE_JOB_LEASE_SECONDS=LEASE)
+    )
+    started = await start_agent(client, project, agent["id"], message="hi")
+
+    async def held() -> bool:
+        return len(holding_mcp.calls) == 1
+
+    await eventually(held, timeout=30, what="the MCP tool call to arrive")
+    await _sent(sandbox, CHECKING)
+    await _kill(doomed)
+    row = await execution_row(resources, started["id"])
+    assert (row.status, row.wait_reason) == ("running", "call"), "killed mid tool call"
+
+    await processes.worker(settings, name="fresh", **_env(settings))
+    ended = await _status_becomes(client, project, agent["id"], started["id"], "ended")
+    await _sent(sandbox, ANSWER)
+    assert holding_mcp.calls == ["A-17", "A-17"]
+    keys = {h.get("idempotency-key") for h in holding_mcp.headers if h.get("idempotency-key")}
+    assert len(keys) == 1 and keys.pop().startswith(f"{started['id']}:"), holding_mcp.headers
+    assert sandbox_bodies(sandbox) == {CHECKING: 1, ANSWER: 1}
+    assert [m["content"] for m in ended["conversation"]] == ["hi", CHECKING, ANSWER]
 
 
 # -- the model answered, the answer was never committed -----------------------------------
