@@ -1,4 +1,4 @@
-"""MCP tools against a real MCP server (the official SDK's, over streamable HTTP)."""
+"""MCP tools against a real MCP server (the official SDK's, over streamable HTTP and SSE)."""
 
 from __future__ import annotations
 
@@ -159,10 +159,36 @@ async def test_not_an_mcp_endpoint_and_bad_configs(
     with pytest.raises(ToolError) as raised:
         await list_mcp_tools(_config(url.replace("/mcp", "/elsewhere")), http=calls)
     assert not raised.value.retryable
-    sse = await call_mcp_tool(_config(url, transport_kind="sse"), "add", {}, http=calls)
-    assert sse.is_error and "not supported" in sse.content
+    stdio = await call_mcp_tool(_config(url, transport_kind="stdio"), "add", {}, http=calls)
+    assert stdio.is_error and "not supported" in stdio.content
     bad_header = _config(url, headers={"X": "a\r\nb"})
     result = await call_mcp_tool(bad_header, "add", {}, http=calls)
     assert result.is_error and "line breaks" in result.content
     with pytest.raises(ToolError, match="must be http"):
         await list_mcp_tools(_config("file:///etc/passwd"), http=calls)
+
+
+@pytest.fixture(scope="module")
+async def sse_server() -> AsyncIterator[tuple[str, _Recorder]]:
+    """The same MCP server over the SSE transport: its ``/sse`` URL and its recorder."""
+    recorder = _Recorder(_server().sse_app())
+    server, task, base = await serve(recorder)
+    yield f"{base}/sse", recorder
+    server.should_exit = True
+    await task
+
+
+async def test_an_sse_server_lists_and_calls_its_tools_with_the_key_and_headers(
+    sse_server: tuple[str, _Recorder], calls: httpx.AsyncClient
+) -> None:
+    url, recorder = sse_server
+    config = _config(url, transport_kind="sse", headers={"Authorization": "Bearer sse-key"})
+    specs = {s.name for s in await list_mcp_tools(config, http=calls)}
+    assert {"add", "search"} <= specs
+    before = len(recorder.headers)
+    added = await call_mcp_tool(config, "add", {"a": 1, "b": 2}, http=calls, idempotency_key="k:3")
+    assert (added.content, added.is_error) == ("3", False)
+    sent = recorder.headers[before:]
+    assert len(sent) >= 2  # the event stream and the posted messages
+    assert all(h.get("idempotency-key") == "k:3" for h in sent)
+    assert all(h.get("authorization") == "Bearer sse-key" for h in sent)

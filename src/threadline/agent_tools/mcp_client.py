@@ -1,11 +1,12 @@
-"""MCP servers as agent tools: list a server's tools, call one, over streamable HTTP.
+"""MCP servers as agent tools: list a server's tools, call one, over streamable HTTP or
+(for older servers) the SSE transport.
 
 The official ``mcp`` SDK speaks the protocol; its HTTP goes through our egress-checked
 ``httpx`` client (``kit/httpx2_bridge.py``), so a server's URL obeys the egress policy
 on every connection, as Kapso's ``validate_mcp_entry`` intends. The config is a
 subagent's ``mcp_servers[]`` entry::
 
-    {"url": "https://mcp.example.com/mcp", "transport_kind": "streamable_http",
+    {"url": "https://mcp.example.com/mcp", "transport_kind": "streamable_http" | "sse",
      "headers": {"Authorization": "Bearer k"} | '{"Authorization": ...}',
      "timeout_seconds": 30,
      "jmespath_queries": [{"tool_name": "search", "jmespath_query": "results[0]"}]}
@@ -19,8 +20,9 @@ may have run) come back as ``is_error`` results.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -29,6 +31,7 @@ import httpx2
 import jmespath
 import jmespath.exceptions
 from mcp import Client
+from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 from mcp.types import CallToolResult, EmbeddedResource, TextContent, TextResourceContents, Tool
@@ -42,6 +45,7 @@ from threadline.llm.types import ToolSpec
 DEFAULT_TIMEOUT_SECONDS = 30.0
 MAX_CONTENT_CHARS = 16_000
 MAX_PAGES = 20
+TRANSPORTS = ("streamable_http", "sse")
 #: MCP's JSON-RPC code for a request the client gave up waiting for.
 REQUEST_TIMEOUT = -32001
 _UNREACHABLE = (
@@ -97,10 +101,15 @@ def _url(config: Mapping[str, Any]) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UnsafeValue(f"the MCP server URL {url!r} must be http(s)://host/...")
-    kind = str(config.get("transport_kind") or "streamable_http")
-    if kind != "streamable_http":
-        raise UnsafeValue(f"the MCP transport {kind!r} is not supported (use streamable_http)")
+    _transport(config)
     return url
+
+
+def _transport(config: Mapping[str, Any]) -> str:
+    kind = str(config.get("transport_kind") or "streamable_http")
+    if kind not in TRANSPORTS:
+        raise UnsafeValue(f"the MCP transport {kind!r} is not supported (use streamable_http)")
+    return kind
 
 
 def _check(config: Mapping[str, Any]) -> None:
@@ -110,9 +119,31 @@ def _check(config: Mapping[str, Any]) -> None:
     _timeout(config)
 
 
-def _client(config: Mapping[str, Any], sdk: httpx2.AsyncClient) -> Client:
-    transport = streamable_http_client(_url(config), http_client=sdk)
-    return Client(transport, read_timeout_seconds=_timeout(config), cache=None)
+@contextlib.asynccontextmanager
+async def _session(
+    config: Mapping[str, Any], http: httpx.AsyncClient, idempotency_key: str | None = None
+) -> AsyncIterator[Client]:
+    """A session with the server over its transport, every request through ``http``."""
+
+    def fresh(
+        headers: dict[str, str] | None = None,
+        timeout: httpx2.Timeout | None = None,
+        auth: httpx2.Auth | None = None,
+    ) -> httpx2.AsyncClient:
+        return _sdk_http(config, http, idempotency_key)
+
+    seconds = _timeout(config)
+    if _transport(config) == "sse":
+        sse = sse_client(
+            _url(config), timeout=seconds, sse_read_timeout=seconds, httpx_client_factory=fresh
+        )
+        async with Client(sse, read_timeout_seconds=seconds, cache=None) as client:
+            yield client
+        return
+    async with fresh() as sdk:
+        streamable = streamable_http_client(_url(config), http_client=sdk)
+        async with Client(streamable, read_timeout_seconds=seconds, cache=None) as client:
+            yield client
 
 
 def _sdk_http(
@@ -154,7 +185,7 @@ async def list_mcp_tools(config: dict[str, Any], *, http: httpx.AsyncClient) -> 
     except ValueError as invalid:
         raise ToolError(f"the MCP server is misconfigured: {invalid}") from invalid
     try:
-        async with _sdk_http(config, http) as sdk, _client(config, sdk) as client:
+        async with _session(config, http) as client:
             async with asyncio.timeout(_timeout(config) * 3):
                 return [_spec(tool) for tool in await _all_tools(client)]
     except Exception as error:
@@ -194,8 +225,7 @@ async def call_mcp_tool(
         return ToolResult(content, True, duration_ms=elapsed_ms(started, loop.time()))
     sent = False
     try:
-        sdk_http = _sdk_http(config, http, idempotency_key)
-        async with sdk_http as sdk, _client(config, sdk) as client:
+        async with _session(config, http, idempotency_key) as client:
             async with asyncio.timeout(_timeout(config) * 3):
                 sent = True
                 result = await client.call_tool(name, arguments)
