@@ -15,7 +15,7 @@ from threadline.engine.agent.graph import (
     ExternalTool,
     TemplateOption,
 )
-from threadline.engine.agent.prompts import build_request
+from threadline.engine.agent.prompts import OPENING, build_request
 from threadline.engine.agent.state import (
     AgentOutcome,
     AgentStart,
@@ -69,6 +69,14 @@ def test_the_step_prompt_names_the_node_its_next_nodes_and_the_globals() -> None
     names = [tool.name for tool in request.tools]
     assert {"send_notification_to_user", "AskUserForInput", "MoveToNextNode"} <= set(names)
     assert [m.content for m in request.messages] == ["hi"]
+
+
+def test_an_agent_that_speaks_first_is_shown_an_opening_user_turn_not_kept() -> None:
+    state = new_state()
+    advance_agent(support_graph(), state, AgentStart(text=None), NOW)
+    request = build_request(support_graph(), state, NOW)
+    assert [(m.role, m.content) for m in request.messages] == [("user", OPENING)]
+    assert state.history == [] and state.conversation == []
 
 
 def test_a_question_is_sent_and_the_reply_answers_it() -> None:

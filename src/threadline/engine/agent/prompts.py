@@ -36,12 +36,20 @@ _STATIC = {
 }
 
 
+#: The user turn the model sees when the agent speaks first (nothing was said yet):
+#: some providers (Anthropic's) want the transcript to open with the user.
+OPENING = "(The conversation starts now: the person has not written yet.)"
+
+
 def build_request(graph: AgentGraph, state: AgentState, now: datetime) -> ModelRequest:
     """The model call for ``state``'s current step."""
     node = graph.node(state.node)
+    messages = recent(state.history)
+    if not messages or messages[0].role != "user":
+        messages.insert(0, ChatMessage(role="user", content=OPENING))
     return ModelRequest(
         system=system_prompt(graph, state, node, now),
-        messages=tuple(recent(state.history)),
+        messages=tuple(messages),
         tools=offered(node, version=graph.version),
     )
 
