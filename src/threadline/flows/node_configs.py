@@ -22,7 +22,9 @@ from pydantic import (
     AliasChoices,
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
+    Tag,
     ValidationError,
     ValidationInfo,
     ValidatorFunctionWrapHandler,
@@ -31,6 +33,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from threadline.flows.ai_fields import AI_MARKER, PARAMETERS, canonical, dotted, is_marker
+from threadline.flows.ai_fields import marker_paths as _marker_paths
 from threadline.kit.url_template import ORIGIN_RULE, url_origin
 
 _VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -72,6 +76,64 @@ class _Config(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 
 
+class AIField(_Config):
+    """A value the node's model writes when the node runs: the SDK's ``{"$ai": {}}``."""
+
+    spec: dict[str, Any] = Field(default_factory=dict, alias=AI_MARKER)
+
+
+class AIPrompt(_Config):
+    """One ``ai_field_config`` entry: what the model is asked to write in a field.
+
+    Read leniently: the rules (``mode`` is ``prompt``, a non-empty prompt) are checked
+    when a definition is saved (:mod:`.ai_fields`).
+    """
+
+    mode: str = "prompt"
+    prompt: str = ""
+
+
+#: Tags of the plain and AI members of a field that may be an AI field; they appear in a
+#: validation error's location, which :func:`.definition_checks.format_path` leaves out.
+TEXT_TAG, AI_TAG = "[text]", "[ai field]"
+
+
+def _ai_tag(value: Any) -> str:
+    return AI_TAG if is_marker(value) else TEXT_TAG
+
+
+_AIMember: TypeAlias = Annotated[AIField, Tag(AI_TAG)]
+MessageText: TypeAlias = Annotated[
+    Annotated[str, Field(min_length=1, max_length=4096), Tag(TEXT_TAG)] | _AIMember,
+    Discriminator(_ai_tag),
+]
+BodyText: TypeAlias = Annotated[
+    Annotated[str, Field(min_length=1, max_length=1024), Tag(TEXT_TAG)] | _AIMember,
+    Discriminator(_ai_tag),
+]
+ShortText: TypeAlias = Annotated[
+    Annotated[str, Field(max_length=60), Tag(TEXT_TAG)] | _AIMember, Discriminator(_ai_tag)
+]
+
+
+class AIFieldsConfig(_Config):
+    """A send node's config, some of whose fields may be AI fields."""
+
+    provider_model_name: str | None = None
+    ai_field_config: dict[str, AIPrompt] = Field(default_factory=dict)
+
+    @property
+    def ai_field_paths(self) -> list[str]:
+        """The dotted paths of this config's AI fields, in order."""
+        return []
+
+    @property
+    def ai_fields(self) -> dict[str, str]:
+        """Each AI field's dotted path → its prompt."""
+        prompts = {canonical(key): entry.prompt for key, entry in self.ai_field_config.items()}
+        return {path: prompts.get(path, "") for path in self.ai_field_paths}
+
+
 class StartConfig(_Config):
     """The entry point of a flow; it has no settings."""
 
@@ -80,11 +142,17 @@ class HandoffConfig(_Config):
     """Hands the conversation to a human; the execution waits until resumed by the API."""
 
 
-class SendTextConfig(_Config):
-    """Sends a WhatsApp text message; ``message`` may hold ``{{...}}`` templates."""
+class SendTextConfig(AIFieldsConfig):
+    """Sends a WhatsApp text message; ``message`` may hold ``{{...}}`` templates, or be an
+    AI field."""
 
-    message: str = Field(min_length=1, max_length=4096)
+    message: MessageText
     whatsapp_config_id: str | None = None
+
+    @property
+    def ai_field_paths(self) -> list[str]:
+        """``message`` when the model writes it."""
+        return ["message"] if isinstance(self.message, AIField) else []
 
 
 class WaitForResponseConfig(_Config):
@@ -116,13 +184,14 @@ class Section(_Config):
     rows: list[Row] = Field(min_length=1)
 
 
-class SendInteractiveConfig(_Config):
-    """Sends reply buttons or a list; the choice is the reply the next wait receives."""
+class SendInteractiveConfig(AIFieldsConfig):
+    """Sends reply buttons or a list; the choice is the reply the next wait receives. The
+    body, header and footer may be AI fields."""
 
     interactive_type: Literal["button", "list"] = "button"
-    body_text: str = Field(min_length=1, max_length=1024)
-    header_text: str | None = Field(default=None, max_length=60)
-    footer_text: str | None = Field(default=None, max_length=60)
+    body_text: BodyText
+    header_text: ShortText | None = None
+    footer_text: ShortText | None = None
     buttons: Annotated[list[Button], Field(min_length=1, max_length=3)] | None = Field(
         default=None, validate_default=True
     )
@@ -188,12 +257,20 @@ class SendInteractiveConfig(_Config):
             return {button.id: button.title for button in self.buttons or []}
         return {row.id: row.title for s in self.list_sections or [] for row in s.rows}
 
+    @property
+    def ai_field_paths(self) -> list[str]:
+        """Which of the body, header and footer the model writes."""
+        texts = {"body_text": self.body_text, "header_text": self.header_text}
+        texts["footer_text"] = self.footer_text
+        return [name for name, value in texts.items() if isinstance(value, AIField)]
+
 
 TemplateParameters: TypeAlias = list[Any] | dict[str, Any]
 
 
-class SendTemplateConfig(_Config):
-    """Sends an approved WhatsApp template, filling its parameters from ``{{...}}``."""
+class SendTemplateConfig(AIFieldsConfig):
+    """Sends an approved WhatsApp template, filling its parameters from ``{{...}}`` (or, for
+    an AI field, by the node's model)."""
 
     template_name: str = Field(
         min_length=1, validation_alias=AliasChoices("template_name", "template_id")
@@ -218,6 +295,11 @@ class SendTemplateConfig(_Config):
         if "parameters" in data and data["parameters"] != data["template_params"]:
             raise rule_error("parameters and template_params differ", "template_params")
         return {**data, "parameters": data["template_params"]}
+
+    @property
+    def ai_field_paths(self) -> list[str]:
+        """The dotted paths (``parameters.2``) of the parameters the model writes."""
+        return [dotted((PARAMETERS, *path)) for path in _marker_paths(self.parameters)]
 
 
 class SetVariableConfig(_Config):
