@@ -19,6 +19,7 @@ from builders import (
     run_flow,
 )
 from llm_builders import LiveModelServer, text_reply, tool_reply
+from model_builders import create_provider
 from threadline.kit.resources import Resources
 from threadline.sandbox.state import SandboxState
 
@@ -163,6 +164,25 @@ async def test_a_model_that_writes_no_fields_fails_the_execution_with_the_reason
     assert sandbox.outbox == []
     [logged] = await _events(client, project, execution, "error")
     assert logged["message"] == message
+
+
+async def test_a_model_the_project_has_not_configured_fails_the_execution_with_how_to(
+    client: httpx.AsyncClient,
+    resources: Resources,
+    sandbox: SandboxState,
+    sandbox_url: str,
+    model_server: LiveModelServer,
+) -> None:
+    project = await create_project(resources, sandbox_url)
+    await create_provider(client, project)  # a registry of its own: no local model fallback
+    execution = await run_flow(
+        client, resources, project, chain(node("start", "start"), _ai_text())
+    )
+    assert execution["status"] == "failed", execution
+    message = execution["error"]["message"]
+    assert message.startswith("node 'greet' could not have its AI fields written: ")
+    assert f"Model {MODEL!r} is not configured in this project" in message
+    assert sandbox.outbox == [] and await model_server.received() == []
 
 
 async def test_a_model_that_keeps_failing_fails_the_execution_with_the_reason(

@@ -111,3 +111,13 @@ def test_nested_template_parameters_are_filled_by_path() -> None:
     [component] = send.payload["template"]["components"]
     texts = [p["text"] for p in component["parameters"]]
     assert texts == ["Ana", "Friday"]
+
+
+def test_a_marker_a_variable_brings_is_a_value_not_an_ai_field() -> None:
+    template = node("t", "send_template", template_id="order", parameters=["{{vars.x}}"])
+    flow = validate_definition(chain(node("start", "start"), template))
+    outcome = advance(flow, _state(x={"$ai": {}}), Start(), NOW)
+    assert outcome.call is None and outcome.status == "ended"
+    [send] = outcome.sends
+    [component] = send.payload["template"]["components"]
+    assert component["parameters"] == [{"type": "text", "text": "{'$ai': {}}"}]

@@ -108,6 +108,20 @@ def _alias_problems(entries: Mapping[str, Any]) -> Iterator[tuple[Path, str]]:
             yield (CONFIG_KEY, key), f"differs from ai_field_config[{first!r}]"
 
 
+def _pairing_problems(
+    fields: Mapping[str, Path], entries: Mapping[str, Any]
+) -> Iterator[tuple[Path, str]]:
+    """Each AI field has its prompt, each prompt its AI field, and each prompt is valid."""
+    keys = {canonical(key) for key in entries}
+    for key, path in fields.items():
+        if key not in keys:
+            yield path, f"is an AI field without a prompt: add ai_field_config[{key!r}]"
+    for key, entry in entries.items():
+        if canonical(key) not in fields:
+            yield (CONFIG_KEY, key), f'no AI field at {key!r} (its value is not {{"$ai": {{}}}})'
+        yield from _entry_problems(key, entry)
+
+
 def ai_field_problems(node_type: str, config: Mapping[str, Any]) -> list[tuple[Path, str]]:
     """``(path, message)`` for every problem of the AI fields of one node's raw config."""
     markers = list(marker_paths(config))
@@ -116,20 +130,7 @@ def ai_field_problems(node_type: str, config: Mapping[str, Any]) -> list[tuple[P
         return problems  # an ai_field_config there is an unknown key, reported as such
     fields = {canonical(dotted(p)): p for p in markers if takes_marker(node_type, p)}
     entries, shape = _entries(config)
-    problems += shape
-    keys = {canonical(key) for key in entries}
-    for key, path in fields.items():
-        if key not in keys:
-            problems.append(
-                (path, f"is an AI field without a prompt: add ai_field_config[{key!r}]")
-            )
-    for key, entry in entries.items():
-        if canonical(key) not in fields:
-            problems.append(
-                ((CONFIG_KEY, key), f'no AI field at {key!r} (its value is not {{"$ai": {{}}}})')
-            )
-        problems += _entry_problems(key, entry)
-    problems += _alias_problems(entries)
+    problems += [*shape, *_pairing_problems(fields, entries), *_alias_problems(entries)]
     if fields and config.get(MODEL_KEY) in (None, ""):
         problems.append(((MODEL_KEY,), "is required with AI fields (the model that writes them)"))
     return problems

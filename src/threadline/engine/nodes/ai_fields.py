@@ -104,7 +104,7 @@ def written(ctx: StepContext, config: AIFieldsConfig, result: CallResult) -> dic
 def fill_markers(value: Any, values: Mapping[str, str], path: tuple[str | int, ...]) -> Any:
     """``value`` (found at ``path``) with each AI-field marker replaced by its written value."""
     if is_marker(value):
-        return values[dotted(path)]
+        return values.get(dotted(path), value)  # a marker a variable brought is not a field
     if isinstance(value, dict):
         return {key: fill_markers(item, values, (*path, key)) for key, item in value.items()}
     if isinstance(value, list):
