@@ -9,6 +9,7 @@ wrote, by field path; the engine checks that every field was written before it s
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -27,19 +28,32 @@ _SYSTEM = (
 )
 
 
+# The property names every provider accepts (Anthropic's rule); a field path outside it
+# (a template parameter named "due date") is offered as field_<n>.
+_PROPERTY_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
 def _fields(request: dict[str, Any]) -> list[dict[str, Any]]:
     return [f for f in request.get("fields", []) if isinstance(f.get("path"), str)]
 
 
+def _names(fields: list[dict[str, Any]]) -> dict[str, str]:
+    """Each field's property name in the tool → its path."""
+    return {
+        f["path"] if _PROPERTY_NAME.fullmatch(f["path"]) else f"field_{n}": f["path"]
+        for n, f in enumerate(fields, start=1)
+    }
+
+
 def _write_tool(fields: list[dict[str, Any]]) -> ToolSpec:
     properties = {
-        f["path"]: {
+        name: {
             "type": "string",
             "minLength": 1,
             "maxLength": f["max_length"],
             "description": f["prompt"],
         }
-        for f in fields
+        for name, f in zip(_names(fields), fields, strict=True)
     }
     parameters = {
         "type": "object",
@@ -54,7 +68,8 @@ def model_request(request: dict[str, Any]) -> ModelRequest:
     """The question put to the model for one send node's AI fields."""
     fields = _fields(request)
     listed = "\n".join(
-        f"- {f['path']} (at most {f['max_length']} characters): {f['prompt']}" for f in fields
+        f"- {name} (at most {f['max_length']} characters): {f['prompt']}"
+        for name, f in zip(_names(fields), fields, strict=True)
     )
     return ModelRequest(
         system=_SYSTEM + listed,
@@ -64,10 +79,13 @@ def model_request(request: dict[str, Any]) -> ModelRequest:
     )
 
 
-def _answer(reply: ModelReply) -> CallResult:
+def answer(reply: ModelReply, request: dict[str, Any]) -> CallResult:
+    """What the model wrote, by field path (and its text, when it called no tool)."""
+    names = _names(_fields(request))
     call = next((c for c in reply.tool_calls if c.name == WRITE_TOOL), None)
+    arguments = call.arguments if call is not None else {}
     body: dict[str, Any] = {
-        "values": dict(call.arguments) if call is not None else {},
+        "values": {path: arguments[name] for name, path in names.items() if name in arguments},
         "model": reply.model,
         "usage": {
             "input_tokens": reply.usage.input_tokens,
@@ -84,4 +102,4 @@ async def write(
 ) -> CallResult:
     """Ask the node's model to write its AI fields; the values the engine sends."""
     reply = await flow_models.ask(resources, execution_id, request, model_request(request))
-    return _answer(reply)
+    return answer(reply, request)
