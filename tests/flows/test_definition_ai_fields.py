@@ -10,9 +10,9 @@ from definition_samples import Expected, add_after_reply, check_rule, node
 
 from builders import AI_FIELD, ai_fields, chain
 from builders import node as sdk_node
+from threadline.flows.ai_fields import AIField
 from threadline.flows.definition import validate_definition
 from threadline.flows.node_configs import (
-    AIField,
     SendInteractiveConfig,
     SendTemplateConfig,
     SendTextConfig,

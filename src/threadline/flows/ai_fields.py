@@ -4,13 +4,17 @@ The builder SDK puts the marker ``{"$ai": {}}`` where the value goes and the fie
 in ``ai_field_config``, keyed by the field's dotted path (``message``, ``body_text``,
 ``parameters.2``); a template's parameters are keyed under both of their names,
 ``parameters.2`` and ``template_params.2``. This module finds the markers in a raw config
-and lists every problem of a node's AI fields at once (:func:`ai_field_problems`).
+and lists every problem of a node's AI fields at once (:func:`ai_field_problems`); the
+send nodes' config models build on its parsed types (:class:`AIField`, the text fields
+that may be one, :class:`AIFieldsConfig`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Annotated, Any, TypeAlias
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
 AI_MARKER = "$ai"
 CONFIG_KEY = "ai_field_config"
@@ -28,6 +32,11 @@ AI_FIELD_SLOTS: Mapping[str, tuple[str, ...]] = {
 }
 
 Path = tuple[str | int, ...]
+
+
+class _Config(BaseModel):
+    # As the node configs' (``node_configs._Config``).
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 
 
 def is_marker(value: Any) -> bool:
@@ -134,3 +143,64 @@ def ai_field_problems(node_type: str, config: Mapping[str, Any]) -> list[tuple[P
     if fields and config.get(MODEL_KEY) in (None, ""):
         problems.append(((MODEL_KEY,), "is required with AI fields (the model that writes them)"))
     return problems
+
+
+# The parsed side
+
+
+class AIField(_Config):
+    """A value the node's model writes when the node runs: the SDK's ``{"$ai": {}}``."""
+
+    spec: dict[str, Any] = Field(default_factory=dict, alias=AI_MARKER)
+
+
+class AIPrompt(_Config):
+    """One ``ai_field_config`` entry: what the model is asked to write in a field.
+
+    Read leniently: the rules (``mode`` is ``prompt``, a non-empty prompt) are checked
+    when a definition is saved (:func:`ai_field_problems`).
+    """
+
+    mode: str = "prompt"
+    prompt: str = ""
+
+
+#: Tags of the plain and AI members of a field that may be an AI field; they appear in a
+#: validation error's location, which :func:`.definition_checks.format_path` leaves out.
+TEXT_TAG, AI_TAG = "[text]", "[ai field]"
+
+
+def _ai_tag(value: Any) -> str:
+    return AI_TAG if is_marker(value) else TEXT_TAG
+
+
+_AIMember: TypeAlias = Annotated[AIField, Tag(AI_TAG)]
+MessageText: TypeAlias = Annotated[
+    Annotated[str, Field(min_length=1, max_length=4096), Tag(TEXT_TAG)] | _AIMember,
+    Discriminator(_ai_tag),
+]
+BodyText: TypeAlias = Annotated[
+    Annotated[str, Field(min_length=1, max_length=1024), Tag(TEXT_TAG)] | _AIMember,
+    Discriminator(_ai_tag),
+]
+ShortText: TypeAlias = Annotated[
+    Annotated[str, Field(max_length=60), Tag(TEXT_TAG)] | _AIMember, Discriminator(_ai_tag)
+]
+
+
+class AIFieldsConfig(_Config):
+    """A send node's config, some of whose fields may be AI fields."""
+
+    provider_model_name: str | None = None
+    ai_field_config: dict[str, AIPrompt] = Field(default_factory=dict)
+
+    @property
+    def ai_field_paths(self) -> list[str]:
+        """The dotted paths of this config's AI fields, in order."""
+        return []
+
+    @property
+    def ai_fields(self) -> dict[str, str]:
+        """Each AI field's dotted path → its prompt."""
+        prompts = {canonical(key): entry.prompt for key, entry in self.ai_field_config.items()}
+        return {path: prompts.get(path, "") for path in self.ai_field_paths}

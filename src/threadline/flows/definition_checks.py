@@ -13,13 +13,18 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from threadline.flows.ai_fields import AI_FIELD_SLOTS, CONFIG_KEY, ai_field_problems, marker_paths
+from threadline.flows.ai_fields import (
+    AI_FIELD_SLOTS,
+    AI_TAG,
+    CONFIG_KEY,
+    TEXT_TAG,
+    ai_field_problems,
+    marker_paths,
+)
 from threadline.flows.config_keys import unknown_keys
 from threadline.flows.node_configs import (
-    AI_TAG,
     NODE_CONFIGS,
     RULE_ERROR,
-    TEXT_TAG,
     DecideConfig,
     NodeConfig,
     SendInteractiveConfig,

@@ -22,9 +22,7 @@ from pydantic import (
     AliasChoices,
     BaseModel,
     ConfigDict,
-    Discriminator,
     Field,
-    Tag,
     ValidationError,
     ValidationInfo,
     ValidatorFunctionWrapHandler,
@@ -33,7 +31,15 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from threadline.flows.ai_fields import AI_MARKER, PARAMETERS, canonical, dotted, is_marker
+from threadline.flows.ai_fields import (
+    PARAMETERS,
+    AIField,
+    AIFieldsConfig,
+    BodyText,
+    MessageText,
+    ShortText,
+    dotted,
+)
 from threadline.flows.ai_fields import marker_paths as _marker_paths
 from threadline.kit.url_template import ORIGIN_RULE, url_origin
 
@@ -74,64 +80,6 @@ def _single_error(value: Any, handler: ValidatorFunctionWrapHandler, message: st
 
 class _Config(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
-
-
-class AIField(_Config):
-    """A value the node's model writes when the node runs: the SDK's ``{"$ai": {}}``."""
-
-    spec: dict[str, Any] = Field(default_factory=dict, alias=AI_MARKER)
-
-
-class AIPrompt(_Config):
-    """One ``ai_field_config`` entry: what the model is asked to write in a field.
-
-    Read leniently: the rules (``mode`` is ``prompt``, a non-empty prompt) are checked
-    when a definition is saved (:mod:`.ai_fields`).
-    """
-
-    mode: str = "prompt"
-    prompt: str = ""
-
-
-#: Tags of the plain and AI members of a field that may be an AI field; they appear in a
-#: validation error's location, which :func:`.definition_checks.format_path` leaves out.
-TEXT_TAG, AI_TAG = "[text]", "[ai field]"
-
-
-def _ai_tag(value: Any) -> str:
-    return AI_TAG if is_marker(value) else TEXT_TAG
-
-
-_AIMember: TypeAlias = Annotated[AIField, Tag(AI_TAG)]
-MessageText: TypeAlias = Annotated[
-    Annotated[str, Field(min_length=1, max_length=4096), Tag(TEXT_TAG)] | _AIMember,
-    Discriminator(_ai_tag),
-]
-BodyText: TypeAlias = Annotated[
-    Annotated[str, Field(min_length=1, max_length=1024), Tag(TEXT_TAG)] | _AIMember,
-    Discriminator(_ai_tag),
-]
-ShortText: TypeAlias = Annotated[
-    Annotated[str, Field(max_length=60), Tag(TEXT_TAG)] | _AIMember, Discriminator(_ai_tag)
-]
-
-
-class AIFieldsConfig(_Config):
-    """A send node's config, some of whose fields may be AI fields."""
-
-    provider_model_name: str | None = None
-    ai_field_config: dict[str, AIPrompt] = Field(default_factory=dict)
-
-    @property
-    def ai_field_paths(self) -> list[str]:
-        """The dotted paths of this config's AI fields, in order."""
-        return []
-
-    @property
-    def ai_fields(self) -> dict[str, str]:
-        """Each AI field's dotted path → its prompt."""
-        prompts = {canonical(key): entry.prompt for key, entry in self.ai_field_config.items()}
-        return {path: prompts.get(path, "") for path in self.ai_field_paths}
 
 
 class StartConfig(_Config):

@@ -15,8 +15,7 @@ from typing import Any, Final
 
 from threadline.engine.state import CallResult, HttpCall
 from threadline.engine.steps import Fail, Park, StepContext
-from threadline.flows.ai_fields import dotted, is_marker
-from threadline.flows.node_configs import AIFieldsConfig
+from threadline.flows.ai_fields import AIFieldsConfig, dotted, is_marker
 from threadline.whatsapp import limits
 
 FILL_CALL: Final = "ai_fields"

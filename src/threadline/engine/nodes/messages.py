@@ -13,10 +13,8 @@ from threadline.engine.nodes import ai_fields
 from threadline.engine.nodes.base import NodeHandler
 from threadline.engine.state import CallResult, Resume
 from threadline.engine.steps import Fail, Next, Park, Step, StepContext
-from threadline.flows.ai_fields import PARAMETERS
+from threadline.flows.ai_fields import PARAMETERS, AIField, AIFieldsConfig
 from threadline.flows.node_configs import (
-    AIField,
-    AIFieldsConfig,
     SendInteractiveConfig,
     SendTemplateConfig,
     SendTextConfig,
