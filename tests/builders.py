@@ -47,6 +47,17 @@ def node(node_id: str, node_type: str, **config: Any) -> dict[str, Any]:
     return {"id": node_id, "type": "flow-node", "data": {"node_type": node_type, "config": config}}
 
 
+#: The builder SDK's value of an AI field (an ``AIField``).
+AI_FIELD: dict[str, Any] = {"$ai": {}}
+
+
+def ai_fields(model: str, prompts: dict[str, str]) -> dict[str, Any]:
+    """The config keys the SDK adds to a node with AI fields: each field path's prompt, and
+    the model that writes them."""
+    config = {path: {"mode": "prompt", "prompt": prompt} for path, prompt in prompts.items()}
+    return {"ai_field_config": config, "provider_model_name": model}
+
+
 def edge(source: str, target: str, label: str = "next") -> dict[str, Any]:
     """A definition edge."""
     return {"source": source, "target": target, "label": label}

@@ -418,6 +418,92 @@ async def test_contract_flow_get_patch_and_definition(
         check(spec, template, unauthorized)
 
 
+#: AI fields as the builder SDK 0.4.0 emits them (kapso_sdk.md 1.2, 1.3 and 1.5): the
+#: marker, each prompt by field path, a template's keyed under both parameter names.
+_SDK_AI_FIELDS: dict[str, Any] = {
+    "nodes": [
+        {"id": "start", "type": "flow-node", "data": {"node_type": "start", "config": {}}},
+        {
+            "id": "reply",
+            "type": "flow-node",
+            "data": {
+                "node_type": "send_text",
+                "config": {
+                    "message": {"$ai": {}},
+                    "ai_field_config": {
+                        "message": {"mode": "prompt", "prompt": "Summarize the order status"}
+                    },
+                    "provider_model_name": "claude-sonnet-4-20250514",
+                },
+            },
+        },
+        {
+            "id": "update",
+            "type": "flow-node",
+            "data": {
+                "node_type": "send_template",
+                "config": {
+                    "template_id": "tmpl_1",
+                    "parameters": {"1": "John", "2": {"$ai": {}}},
+                    "template_params": {"1": "John", "2": {"$ai": {}}},
+                    "ai_field_config": {
+                        "parameters.2": {"mode": "prompt", "prompt": "order id"},
+                        "template_params.2": {"mode": "prompt", "prompt": "order id"},
+                    },
+                    "provider_model_name": "m",
+                },
+            },
+        },
+        {
+            "id": "menu",
+            "type": "flow-node",
+            "data": {
+                "node_type": "send_interactive",
+                "config": {
+                    "interactive_type": "button",
+                    "body_text": {"$ai": {}},
+                    "header_type": "text",
+                    "header_text": "Support Menu",
+                    "footer_text": {"$ai": {}},
+                    "buttons": [{"id": "support", "title": "Support"}],
+                    "ai_field_config": {
+                        "body_text": {"mode": "prompt", "prompt": "Create a greeting"},
+                        "footer_text": {"mode": "prompt", "prompt": "A short sign-off"},
+                    },
+                    "provider_model_name": "m",
+                },
+            },
+        },
+    ],
+    "edges": [
+        {"source": "start", "target": "reply", "label": "next"},
+        {"source": "reply", "target": "update", "label": "next"},
+        {"source": "update", "target": "menu", "label": "next"},
+    ],
+}
+
+
+async def test_contract_sdk_ai_fields_are_accepted_and_round_trip(
+    client: httpx.AsyncClient, resources: Resources, sandbox_url: str
+) -> None:
+    spec = load_spec(AGENTS)
+    project = await create_project(resources, sandbox_url)
+    body = {"flow": {"name": "AI fields", "definition": copy.deepcopy(_SDK_AI_FIELDS)}}
+    created = await client.post("/api/v1/flows", headers=project.headers, json=body)
+    assert created.status_code == 201, created.text
+    check(spec, "/flows", created)
+    flow_id = created.json()["data"]["id"]
+    stored = await client.get(f"/api/v1/flows/{flow_id}/definition", headers=project.headers)
+    assert stored.status_code == 200
+    check(spec, "/flows/{flow_id}/definition", stored)
+    definition = stored.json()["data"]["definition"]
+    assert definition["edges"] == _SDK_AI_FIELDS["edges"]
+    sent = {n["id"]: n["data"] for n in _SDK_AI_FIELDS["nodes"]}
+    assert {
+        n["id"]: {k: n["data"][k] for k in ("node_type", "config")} for n in definition["nodes"]
+    } == sent
+
+
 async def test_contract_triggers(
     client: httpx.AsyncClient, resources: Resources, sandbox_url: str
 ) -> None:

@@ -27,7 +27,6 @@ from definition_samples import (
 from pydantic import ValidationError
 
 from threadline.flows.definition import validate_definition
-from threadline.flows.definition_checks import AI_FIELDS_NOT_AVAILABLE
 from threadline.flows.node_configs import (
     DecideConfig,
     FunctionConfig,
@@ -261,8 +260,8 @@ CASES: list[Any] = [
     pytest.param(
         set_config("greet", message=AI_MARK, ai_field_config={"message": {"mode": "prompt"}}),
         [
-            ("greet", "config.message", AI_FIELDS_NOT_AVAILABLE),
-            ("greet", "config.ai_field_config", AI_FIELDS_NOT_AVAILABLE),
+            ("greet", "config.ai_field_config.message.prompt", "must be a non-empty text"),
+            ("greet", "config.provider_model_name", "is required with AI fields"),
         ],
         id="ai-field",
     ),
@@ -270,7 +269,10 @@ CASES: list[Any] = [
         add_after_reply(
             node("x", "send_template", {"template_id": "t", "parameters": [1, AI_MARK]})
         ),
-        [("x", "config.parameters[1]", AI_FIELDS_NOT_AVAILABLE)],
+        [
+            ("x", "config.parameters[1]", "is an AI field without a prompt"),
+            ("x", "config.provider_model_name", "is required with AI fields"),
+        ],
         id="nested-ai-field",
     ),
     pytest.param(

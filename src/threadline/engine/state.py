@@ -14,7 +14,9 @@ WaitReason = Literal["user_input", "handoff", "call"]
 ResumeReason = Literal["api", "user_input", "timeout", "handoff_released"]
 #: ``model`` and ``agent_tool`` are an agent's (``executions.agent_runtime``); ``agent`` is
 #: a flow's agent node, run by the runtime in the execution itself (never a job).
-CallKind = Literal["webhook", "function", "decide", "ai_decide", "model", "agent_tool", "agent"]
+CallKind = Literal[
+    "webhook", "function", "decide", "ai_decide", "ai_fields", "model", "agent_tool", "agent"
+]
 
 
 @dataclass

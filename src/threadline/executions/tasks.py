@@ -15,7 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.engine.agent.state import AgentInput, ModelAnswered, ModelFailed, ToolFinished
 from threadline.engine.state import CallResult, EngineInput, Resume
-from threadline.executions import agent_calls, agent_runtime, ai_decide, calls, repository
+from threadline.executions import (
+    agent_calls,
+    agent_runtime,
+    ai_decide,
+    ai_fields,
+    calls,
+    repository,
+)
 from threadline.executions.failure import fail_execution
 from threadline.executions.keys import ADVANCE_TASK, CALL_TASK, MODEL_CALL_TASK, TIMEOUT_TASK
 from threadline.executions.runtime import resume_claimed, run_engine
@@ -106,6 +113,8 @@ async def _call(ctx: JobContext) -> CallAnswer:
         return await calls.webhook(ctx.resources, key, payload["request"])
     if kind == "ai_decide":
         return await ai_decide.decide(ctx.resources, execution_id, payload["request"])
+    if kind == "ai_fields":
+        return await ai_fields.write(ctx.resources, execution_id, payload["request"])
     if kind == agent_runtime.MODEL_CALL:
         return await agent_calls.call_model(ctx.resources, execution_id)
     if kind == agent_runtime.TOOL_CALL:

@@ -1,9 +1,9 @@
 """Which keys a node's ``config`` may hold: a misspelt key is refused, not ignored.
 
 The valid keys of a node type are its config model's fields (and their aliases). The
-builder SDK also emits keys Threadline does not use (``provider_model_name`` of AI fields,
-the CTA and WhatsApp-Flows fields of interactive messages): they are listed here by node
-type, from the SDK's own serializers, and accepted without effect.
+builder SDK also emits keys Threadline does not use (a template's ``template_params``, read as
+``parameters``; the CTA and WhatsApp-Flows fields of interactive messages): they are listed
+here by node type, from the SDK's own serializers, and accepted without effect.
 """
 
 from __future__ import annotations
@@ -18,12 +18,9 @@ from threadline.flows.node_configs import NODE_CONFIGS, NodeConfig
 
 #: Keys the builder SDK emits that Threadline accepts and does not use, per node type.
 SDK_ONLY_KEYS: Mapping[str, frozenset[str]] = {
-    "send_text": frozenset({"provider_model_name", "ai_field_config"}),
-    "send_template": frozenset({"provider_model_name", "ai_field_config", "template_params"}),
+    "send_template": frozenset({"template_params"}),
     "send_interactive": frozenset(
         {
-            "provider_model_name",
-            "ai_field_config",
             "header_type",
             "header_media_url",
             "cta_display_text",

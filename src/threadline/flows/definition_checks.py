@@ -7,12 +7,20 @@ problem at once, each with the node it belongs to and the path of the offending 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
 
+from threadline.flows.ai_fields import (
+    AI_FIELD_SLOTS,
+    AI_TAG,
+    CONFIG_KEY,
+    TEXT_TAG,
+    ai_field_problems,
+    marker_paths,
+)
 from threadline.flows.config_keys import unknown_keys
 from threadline.flows.node_configs import (
     NODE_CONFIGS,
@@ -22,8 +30,6 @@ from threadline.flows.node_configs import (
     SendInteractiveConfig,
     parse_node_config,
 )
-
-AI_FIELDS_NOT_AVAILABLE = "AI fields are not available yet"
 
 NEXT = "next"
 #: The exit a decide node takes when no condition could be chosen.
@@ -43,6 +49,9 @@ UNSUPPORTED_TYPES: Mapping[str, str] = {
 }
 
 Path = tuple[str | int, ...]
+# Parts of a pydantic error location that name no field: "the key itself", and the members
+# of a field that may be an AI field.
+_UNNAMED_PARTS = frozenset({"[key]", TEXT_TAG, AI_TAG})
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +98,7 @@ def format_path(path: Path) -> str:
     for part in path:
         if isinstance(part, int):
             text += f"[{part}]"
-        elif part != "[key]":  # pydantic's marker for "the key itself", already implied
+        elif part not in _UNNAMED_PARTS:
             text += f".{part}" if text else part
     return text
 
@@ -99,19 +108,6 @@ def _join(prefix: str, path: Path) -> str:
     if not rest:
         return prefix
     return prefix + rest if rest.startswith("[") else f"{prefix}.{rest}"
-
-
-def _ai_paths(value: Any, path: Path = ()) -> Iterator[Path]:
-    """Locations of ``{"$ai": ...}`` markers and ``ai_field_config`` keys in a config."""
-    if isinstance(value, Mapping):
-        if "$ai" in value:
-            yield path
-            return
-        for key, item in value.items():
-            yield from [(*path, key)] if key == "ai_field_config" else _ai_paths(item, (*path, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _ai_paths(item, (*path, index))
 
 
 def _error_path(error: Mapping[str, Any]) -> Path:
@@ -231,12 +227,16 @@ class DefinitionChecker:
     def check_config(
         self, node_id: str, node_type: str, config: Mapping[str, Any]
     ) -> NodeConfig | None:
-        """Validate a supported node's config, reporting AI features and each field error."""
+        """Validate a supported node's config, reporting its AI fields' and each field's errors."""
         if node_type not in NODE_CONFIGS:
             return None
-        ai_paths = list(_ai_paths(config))
-        for path in ai_paths:
-            self.add(node_id, _join("config", path), AI_FIELDS_NOT_AVAILABLE)
+        for path, message in ai_field_problems(node_type, config):
+            self.add(node_id, _join("config", path), message)
+        # The AI-field rules above own the markers and their prompts; pydantic's view of
+        # them would only repeat those problems.
+        ai_paths: list[Path] = list(marker_paths(config))
+        if node_type in AI_FIELD_SLOTS:
+            ai_paths.append((CONFIG_KEY,))
         for key, message in unknown_keys(node_type, config):
             if not _under((key,), ai_paths):
                 self.add(node_id, _join("config", (key,)), message)

@@ -31,6 +31,16 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from threadline.flows.ai_fields import (
+    PARAMETERS,
+    AIField,
+    AIFieldsConfig,
+    BodyText,
+    MessageText,
+    ShortText,
+    dotted,
+)
+from threadline.flows.ai_fields import marker_paths as _marker_paths
 from threadline.kit.url_template import ORIGIN_RULE, url_origin
 
 _VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -80,11 +90,17 @@ class HandoffConfig(_Config):
     """Hands the conversation to a human; the execution waits until resumed by the API."""
 
 
-class SendTextConfig(_Config):
-    """Sends a WhatsApp text message; ``message`` may hold ``{{...}}`` templates."""
+class SendTextConfig(AIFieldsConfig):
+    """Sends a WhatsApp text message; ``message`` may hold ``{{...}}`` templates, or be an
+    AI field."""
 
-    message: str = Field(min_length=1, max_length=4096)
+    message: MessageText
     whatsapp_config_id: str | None = None
+
+    @property
+    def ai_field_paths(self) -> list[str]:
+        """``message`` when the model writes it."""
+        return ["message"] if isinstance(self.message, AIField) else []
 
 
 class WaitForResponseConfig(_Config):
@@ -116,13 +132,14 @@ class Section(_Config):
     rows: list[Row] = Field(min_length=1)
 
 
-class SendInteractiveConfig(_Config):
-    """Sends reply buttons or a list; the choice is the reply the next wait receives."""
+class SendInteractiveConfig(AIFieldsConfig):
+    """Sends reply buttons or a list; the choice is the reply the next wait receives. The
+    body, header and footer may be AI fields."""
 
     interactive_type: Literal["button", "list"] = "button"
-    body_text: str = Field(min_length=1, max_length=1024)
-    header_text: str | None = Field(default=None, max_length=60)
-    footer_text: str | None = Field(default=None, max_length=60)
+    body_text: BodyText
+    header_text: ShortText | None = None
+    footer_text: ShortText | None = None
     buttons: Annotated[list[Button], Field(min_length=1, max_length=3)] | None = Field(
         default=None, validate_default=True
     )
@@ -188,12 +205,20 @@ class SendInteractiveConfig(_Config):
             return {button.id: button.title for button in self.buttons or []}
         return {row.id: row.title for s in self.list_sections or [] for row in s.rows}
 
+    @property
+    def ai_field_paths(self) -> list[str]:
+        """Which of the body, header and footer the model writes."""
+        texts = {"body_text": self.body_text, "header_text": self.header_text}
+        texts["footer_text"] = self.footer_text
+        return [name for name, value in texts.items() if isinstance(value, AIField)]
+
 
 TemplateParameters: TypeAlias = list[Any] | dict[str, Any]
 
 
-class SendTemplateConfig(_Config):
-    """Sends an approved WhatsApp template, filling its parameters from ``{{...}}``."""
+class SendTemplateConfig(AIFieldsConfig):
+    """Sends an approved WhatsApp template, filling its parameters from ``{{...}}`` (or, for
+    an AI field, by the node's model)."""
 
     template_name: str = Field(
         min_length=1, validation_alias=AliasChoices("template_name", "template_id")
@@ -218,6 +243,11 @@ class SendTemplateConfig(_Config):
         if "parameters" in data and data["parameters"] != data["template_params"]:
             raise rule_error("parameters and template_params differ", "template_params")
         return {**data, "parameters": data["template_params"]}
+
+    @property
+    def ai_field_paths(self) -> list[str]:
+        """The dotted paths (``parameters.2``) of the parameters the model writes."""
+        return [dotted((PARAMETERS, *path)) for path in _marker_paths(self.parameters)]
 
 
 class SetVariableConfig(_Config):
