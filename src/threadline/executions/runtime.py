@@ -186,6 +186,11 @@ async def _set_timer(session: AsyncSession, execution: FlowExecution) -> None:
     )
 
 
+#: Calls that wait on a model (no CPU used): the worker's ``model`` lane, with its many
+#: slots, runs them; every other call (webhooks, functions, agents' tools) the slow lane.
+MODEL_CALL_KINDS = frozenset({agent_runtime.MODEL_CALL, "ai_decide", "ai_fields"})
+
+
 async def _request_call(session: AsyncSession, execution: FlowExecution, call: HttpCall) -> None:
     payload = {
         "execution_id": str(execution.id),
@@ -194,5 +199,5 @@ async def _request_call(session: AsyncSession, execution: FlowExecution, call: H
         "kind": call.kind,
         "request": call.request,
     }
-    task = MODEL_CALL_TASK if call.kind == agent_runtime.MODEL_CALL else CALL_TASK
+    task = MODEL_CALL_TASK if call.kind in MODEL_CALL_KINDS else CALL_TASK
     await enqueue(session, task, payload, project_id=execution.project_id)
