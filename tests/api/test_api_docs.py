@@ -170,7 +170,8 @@ async def test_flow_definitions_have_a_schema_per_node_type(client: httpx.AsyncC
     assert set(mapping) == set(NODE_CONFIGS)
     send_text = _resolve(schema, {"$ref": mapping["send_text"]})
     config = _resolve(schema, send_text["properties"]["config"])
-    assert config["properties"]["message"]["maxLength"] == 4096
+    text, ai_field = config["properties"]["message"]["oneOf"]  # a text, or an AI field
+    assert text["maxLength"] == 4096 and ai_field["$ref"].endswith("/AIField")
     assert "message" in config["required"]
 
 

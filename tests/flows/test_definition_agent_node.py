@@ -19,8 +19,9 @@ from definition_samples import (
 
 from threadline.agents.flow_agent import flow_agent_graph
 from threadline.agents.view import to_view
+from threadline.flows.agent_config import AgentConfig
 from threadline.flows.definition import validate_definition
-from threadline.flows.node_configs import AgentConfig, parse_node_config
+from threadline.flows.node_configs import parse_node_config
 from threadline.llm.types import ToolSpec
 
 MODEL = "claude-sonnet-4-20250514"

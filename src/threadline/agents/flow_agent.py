@@ -18,7 +18,7 @@ import re
 from typing import Any
 
 from threadline.agents.graph import END, START
-from threadline.flows.node_configs import (
+from threadline.flows.agent_config import (
     AgentConfig,
     FlowAgentKnowledgeBase,
     FlowAgentMcpServer,

@@ -55,7 +55,7 @@ from threadline.engine.state import (
     Start,
 )
 from threadline.executions import mcp_servers
-from threadline.flows.node_configs import AgentConfig
+from threadline.flows.agent_config import AgentConfig
 from threadline.flows.service import load_definition
 from threadline.llm.types import ModelSettings
 from threadline.models import AgentSnapshot, FlowExecution

@@ -23,8 +23,9 @@ from pydantic import (
 )
 
 from threadline.errors import Unprocessable
+from threadline.flows.config_base import rule_error
 from threadline.flows.definition_checks import NEXT, Problem, check_definition
-from threadline.flows.node_configs import NODE_CONFIGS, NodeConfig, parse_node_config, rule_error
+from threadline.flows.node_configs import NODE_CONFIGS, NodeConfig, parse_node_config
 
 __all__ = [
     "DefinitionInvalid",

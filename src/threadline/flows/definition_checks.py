@@ -21,10 +21,10 @@ from threadline.flows.ai_fields import (
     ai_field_problems,
     marker_paths,
 )
+from threadline.flows.config_base import RULE_ERROR
 from threadline.flows.config_keys import unknown_keys
 from threadline.flows.node_configs import (
     NODE_CONFIGS,
-    RULE_ERROR,
     DecideConfig,
     NodeConfig,
     SendInteractiveConfig,

@@ -12,25 +12,19 @@ offending field so that validation can report it precisely.
 from __future__ import annotations
 
 import json
-import re
-from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal, TypeAlias
 
 from pydantic import (
-    AfterValidator,
     AliasChoices,
-    BaseModel,
-    ConfigDict,
     Field,
-    ValidationError,
     ValidationInfo,
     ValidatorFunctionWrapHandler,
     field_validator,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
 
+from threadline.flows.agent_config import AgentConfig
 from threadline.flows.ai_fields import (
     PARAMETERS,
     AIField,
@@ -41,52 +35,22 @@ from threadline.flows.ai_fields import (
     dotted,
 )
 from threadline.flows.ai_fields import marker_paths as _marker_paths
+from threadline.flows.config_base import (
+    Config,
+    HttpMethod,
+    VariableName,
+    duplicates,
+    rule_error,
+    single_error,
+)
 from threadline.kit.url_template import ORIGIN_RULE, url_origin
 
-_VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
-RULE_ERROR = "config_rule"
-
-
-def rule_error(message: str, *path: str | int) -> PydanticCustomError:
-    """An error for a cross-field rule; ``path`` is relative to where it is raised."""
-    return PydanticCustomError(RULE_ERROR, "{message}", {"message": message, "path": path})
-
-
-def _check_variable_name(name: str) -> str:
-    if not _VARIABLE_NAME.match(name):
-        raise rule_error(
-            f"{name!r} is not a variable name (letters, digits and underscores, "
-            "not starting with a digit)"
-        )
-    return name
-
-
-VariableName = Annotated[str, AfterValidator(_check_variable_name)]
-"""A flow variable name such as ``order_id``."""
-
-
-def _duplicates(values: Iterable[str]) -> list[str]:
-    return [value for value, count in Counter(values).items() if count > 1]
-
-
-def _single_error(value: Any, handler: ValidatorFunctionWrapHandler, message: str) -> Any:
-    # A union reports one error per member; one plain sentence reads better.
-    try:
-        return handler(value)
-    except ValidationError:
-        raise rule_error(message) from None
-
-
-class _Config(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
-
-
-class StartConfig(_Config):
+class StartConfig(Config):
     """The entry point of a flow; it has no settings."""
 
 
-class HandoffConfig(_Config):
+class HandoffConfig(Config):
     """Hands the conversation to a human; the execution waits until resumed by the API."""
 
 
@@ -103,21 +67,21 @@ class SendTextConfig(AIFieldsConfig):
         return ["message"] if isinstance(self.message, AIField) else []
 
 
-class WaitForResponseConfig(_Config):
+class WaitForResponseConfig(Config):
     """Pauses until the contact replies or, when set, ``timeout_seconds`` pass."""
 
     timeout_seconds: int | None = Field(default=None, ge=10, le=604_800)
     save_response_to: VariableName | None = None
 
 
-class Button(_Config):
+class Button(Config):
     """One reply button of an interactive message."""
 
     id: str = Field(min_length=1, max_length=256)
     title: str = Field(min_length=1, max_length=20)
 
 
-class Row(_Config):
+class Row(Config):
     """One row of an interactive list section."""
 
     id: str = Field(min_length=1, max_length=200)
@@ -125,7 +89,7 @@ class Row(_Config):
     description: str | None = Field(default=None, max_length=72)
 
 
-class Section(_Config):
+class Section(Config):
     """A titled group of rows in an interactive list."""
 
     title: str | None = Field(default=None, max_length=24)
@@ -163,8 +127,8 @@ class SendInteractiveConfig(AIFieldsConfig):
         problems = [
             f"duplicate button {what}: {', '.join(dups)}"
             for what, dups in (
-                ("ids", _duplicates(b.id for b in buttons)),
-                ("titles", _duplicates(b.title for b in buttons)),
+                ("ids", duplicates(b.id for b in buttons)),
+                ("titles", duplicates(b.title for b in buttons)),
             )
             if dups
         ]
@@ -191,7 +155,7 @@ class SendInteractiveConfig(AIFieldsConfig):
         rows = [row for section in sections for row in section.rows]
         if not 1 <= len(rows) <= 10:
             raise rule_error(f"a list needs 1 to 10 rows in total, not {len(rows)}")
-        if dups := _duplicates(row.id for row in rows):
+        if dups := duplicates(row.id for row in rows):
             raise rule_error(f"duplicate row ids: {', '.join(dups)}")
         for index, section in enumerate(sections):
             if len(sections) > 1 and not section.title:
@@ -232,7 +196,7 @@ class SendTemplateConfig(AIFieldsConfig):
     @field_validator("parameters", mode="wrap")
     @classmethod
     def _one_parameters_error(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-        return _single_error(value, handler, "must be a list or an object")
+        return single_error(value, handler, "must be a list or an object")
 
     @model_validator(mode="before")
     @classmethod
@@ -250,7 +214,7 @@ class SendTemplateConfig(AIFieldsConfig):
         return [dotted((PARAMETERS, *path)) for path in _marker_paths(self.parameters)]
 
 
-class SetVariableConfig(_Config):
+class SetVariableConfig(Config):
     """Assigns flow variables; string values may hold ``{{...}}`` templates."""
 
     variables: dict[VariableName, Any] = Field(min_length=1)
@@ -263,10 +227,7 @@ class SetVariableConfig(_Config):
         return data
 
 
-HttpMethod: TypeAlias = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
-
-
-class WebhookConfig(_Config):
+class WebhookConfig(Config):
     """Calls an HTTP endpoint; url, headers and body may hold ``{{...}}`` templates."""
 
     url: str = Field(min_length=1)
@@ -282,7 +243,7 @@ class WebhookConfig(_Config):
     @field_validator("body", mode="wrap")
     @classmethod
     def _one_body_error(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-        body = _single_error(value, handler, "must be an object, a list or a string")
+        body = single_error(value, handler, "must be an object, a list or a string")
         if isinstance(body, str) and body.lstrip().startswith(("{", "[")):
             try:
                 json.loads(body)
@@ -306,21 +267,21 @@ class WebhookConfig(_Config):
         return method.upper() if isinstance(method, str) else method
 
 
-class FunctionConfig(_Config):
+class FunctionConfig(Config):
     """Runs a deployed function; its result may be saved into a variable."""
 
     function_id: str = Field(min_length=1)
     save_response_to: VariableName | None = None
 
 
-class Condition(_Config):
+class Condition(Config):
     """One branch of a decide node; edges leaving the node are labelled with it."""
 
     label: str = Field(min_length=1, max_length=100)
     description: str = ""
 
 
-class DecideConfig(_Config):
+class DecideConfig(Config):
     """Chooses a branch: a function returns the label of the edge to follow, or (``ai``) a
     model picks one of the conditions by their descriptions."""
 
@@ -348,7 +309,7 @@ class DecideConfig(_Config):
     @field_validator("conditions")
     @classmethod
     def _unique_labels(cls, conditions: list[Condition]) -> list[Condition]:
-        if dups := _duplicates(c.label for c in conditions):
+        if dups := duplicates(c.label for c in conditions):
             raise rule_error(f"duplicate condition labels: {', '.join(dups)}")
         return conditions
 
@@ -356,132 +317,6 @@ class DecideConfig(_Config):
     def labels(self) -> tuple[str, ...]:
         """The condition labels, in order."""
         return tuple(condition.label for condition in self.conditions)
-
-
-_TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-
-
-def _json_value(value: Any, what: str) -> Any:
-    """A field the SDK sends as a JSON-encoded string (or as the value itself), decoded."""
-    if not isinstance(value, str):
-        return value
-    if not value.strip():
-        return None
-    try:
-        return json.loads(value)
-    except ValueError:
-        raise rule_error(f"must be {what} (or a JSON string of one)") from None
-
-
-def _json_object(value: Any) -> dict[str, Any]:
-    decoded = _json_value(value, "a JSON object")
-    if decoded is None:
-        return {}
-    if not isinstance(decoded, dict):
-        raise rule_error("must be a JSON object (or a JSON string of one)")
-    return decoded
-
-
-def _http_url(url: str) -> str:
-    if url_origin(url) is None:
-        raise rule_error(ORIGIN_RULE)
-    return url
-
-
-class FlowAgentWebhook(_Config):
-    """An HTTP request the agent's model may make, as the SDK's ``FlowAgentWebhook``.
-
-    ``{{name}}`` in the URL, headers or body is an argument the model fills;
-    ``{{vars.x}}``, ``{{system.x}}``, ``{{context.x}}`` and ``{{last_user_input}}`` come
-    from the flow. With a ``body_schema`` the model writes the body to that schema.
-    """
-
-    name: str = Field(min_length=1)
-    description: str = ""
-    url: Annotated[str, AfterValidator(_http_url)] = Field(min_length=1)
-    http_method: HttpMethod = "POST"
-    headers: dict[str, str] = Field(default_factory=dict)
-    body: Any = None
-    body_schema: dict[str, Any] | None = None
-    jmespath_query: str | None = None
-
-    @field_validator("name")
-    @classmethod
-    def _tool_name(cls, name: str) -> str:
-        if not _TOOL_NAME.match(name):
-            raise rule_error("letters, digits, '_' and '-' only, at most 64 (a tool's name)")
-        return name
-
-    @field_validator("http_method", mode="before")
-    @classmethod
-    def _upper_method(cls, method: Any) -> Any:
-        return method.upper() if isinstance(method, str) else method
-
-    @field_validator("headers", mode="before")
-    @classmethod
-    def _decode_headers(cls, headers: Any) -> Any:
-        return _json_object(headers)
-
-    @field_validator("body", mode="before")
-    @classmethod
-    def _decode_body(cls, body: Any) -> Any:
-        return _json_value(body, "JSON")
-
-    @field_validator("body_schema", mode="before")
-    @classmethod
-    def _decode_schema(cls, schema: Any) -> Any:
-        decoded = _json_object(schema)
-        if decoded and decoded.get("type", "object") != "object":
-            raise rule_error('must describe an object ({"type": "object", "properties": ...})')
-        return decoded or None
-
-
-class FlowAgentMcpServer(_Config):
-    """An MCP server (streamable HTTP) whose tools the agent's model may call."""
-
-    name: str = Field(min_length=1, max_length=64)
-    description: str = ""
-    url: Annotated[str, AfterValidator(_http_url)] = Field(min_length=1)
-    headers: dict[str, str] = Field(default_factory=dict)
-
-    @field_validator("headers", mode="before")
-    @classmethod
-    def _decode_headers(cls, headers: Any) -> Any:
-        return _json_object(headers)
-
-
-class FlowAgentKnowledgeBase(_Config):
-    """A text the agent's model may search (``kb_retrieval``)."""
-
-    name: str = Field(min_length=1, max_length=100)
-    description: str = ""
-    knowledge_base_text: str = Field(min_length=1, max_length=2_000_000)
-
-
-class AgentConfig(_Config):
-    """Converses with the contact as an LLM agent with tools, then hands back to the flow
-    (``next``; ``error`` when the agent fails)."""
-
-    system_prompt: str = Field(min_length=1, max_length=100_000)
-    provider_model_name: str = Field(min_length=1)
-    temperature: float = Field(default=0.0, ge=0, le=2)
-    max_iterations: int = Field(default=80, ge=1, le=500)
-    max_tokens: int = Field(default=8192, ge=1, le=200_000)
-    reasoning_effort: Literal["low", "medium", "high"] | None = None
-    flow_agent_webhooks: list[FlowAgentWebhook] = Field(default_factory=list)
-    flow_agent_mcp_servers: list[FlowAgentMcpServer] = Field(default_factory=list)
-    flow_agent_knowledge_bases: list[FlowAgentKnowledgeBase] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _unique_names(self) -> AgentConfig:
-        for field, items in (
-            ("flow_agent_webhooks", self.flow_agent_webhooks),
-            ("flow_agent_mcp_servers", self.flow_agent_mcp_servers),
-            ("flow_agent_knowledge_bases", self.flow_agent_knowledge_bases),
-        ):
-            if dups := _duplicates(item.name for item in items):
-                raise rule_error(f"duplicate names: {', '.join(dups)}", field)
-        return self
 
 
 NodeConfig: TypeAlias = (
