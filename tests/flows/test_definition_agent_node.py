@@ -18,7 +18,7 @@ from definition_samples import (
 )
 
 from threadline.agents.flow_agent import flow_agent_graph
-from threadline.agents.view import to_view
+from threadline.agents.view import mcp_key, to_view
 from threadline.flows.agent_config import AgentConfig
 from threadline.flows.definition import validate_definition
 from threadline.flows.node_configs import parse_node_config
@@ -173,12 +173,15 @@ def test_the_runtime_graph_has_the_nodes_tools_and_the_way_back() -> None:
     assert isinstance(config, AgentConfig)
     graph = flow_agent_graph("bot", config)
     docs = [ToolSpec("search", "Search", {"type": "object", "properties": {}})]
+    url, token = "https://mcp.context7.ai/v1", {"Authorization": "Bearer token123"}
+    # Tools are discovered per server and credentials: another token's are not these.
+    assert mcp_key(url, token) != mcp_key(url, {"Authorization": "Bearer other"}) != url
     view = to_view(
         graph,
         system_prompt=config.system_prompt,
         name="bot",
         agent_version=2,
-        mcp_tools={"https://mcp.context7.ai/v1": docs},
+        mcp_tools={mcp_key(url, token): docs, url: [ToolSpec("other", "", {})]},
     )
     assert view.start_node() == "bot"
     assert [n.name for n in view.next_nodes("bot")] == ["__end__"]

@@ -15,6 +15,7 @@ config their job needs, the JSON-encoded strings the SDK sends already decoded:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -43,7 +44,7 @@ from threadline.llm.types import ToolSpec
 KB_TOOL = "kb_retrieval"
 _PLACEHOLDER = re.compile(r"#\{(\w+)\}")
 _UNSAFE = re.compile(r"[^A-Za-z0-9_]")
-#: Tools each MCP server offers, by the server's URL (discovered by the caller).
+#: Tools each MCP server offers, by :func:`mcp_key` (discovered by the caller).
 McpTools = Mapping[str, Sequence[ToolSpec]]
 
 
@@ -104,7 +105,8 @@ def _subagent_tools(
     if sub.knowledge_bases:
         tools.append(knowledge_base_tool([(kb.key or kb.name, kb) for kb in sub.knowledge_bases]))
     for server in sub.mcp_servers:
-        tools.extend(mcp_server_tools(server, mcp_tools.get(server.url, ())))
+        offered = mcp_tools.get(mcp_key(server.url, server.headers), ())
+        tools.extend(mcp_server_tools(server, offered))
     return tools
 
 
@@ -181,6 +183,17 @@ def _kb_config(key: str, kb: KnowledgeBaseConfig) -> dict[str, Any]:
         "knowledge_base_text": kb.knowledge_base_text,
         "knowledge_base_file": kb.knowledge_base_file,
     }
+
+
+def mcp_key(url: str, headers: Any = None) -> str:
+    """Under which key a server's discovered tools are kept: its URL and, when it is
+    called with headers (credentials), their digest, so one project's credentials never
+    show another project what they were shown."""
+    sent = decoded(headers)
+    if not sent:
+        return url
+    digest = hashlib.sha256(json.dumps(sent, sort_keys=True).encode()).hexdigest()[:16]
+    return f"{url}#{digest}"
 
 
 def mcp_server_tools(server: McpServerTool, offered: Sequence[ToolSpec]) -> list[ExternalTool]:

@@ -160,7 +160,7 @@ def _flow_version(key: tuple[str, ...], node_id: str, config: AgentConfig) -> Ve
 
 def view_of(version: Version) -> AgentGraph:
     """The interpreter's view of ``version``, with the MCP tools this process knows."""
-    tools = mcp_servers.known(server["url"] for server in version.mcp_servers)
+    tools = mcp_servers.known(version.mcp_servers)
     offered = tuple((url, tuple(t.name for t in specs)) for url, specs in sorted(tools.items()))
     key = (version.key, hash(offered))
     if key not in _views:

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from threadline.agent_tools.result import ToolError
+from threadline.agents.view import mcp_key
 from threadline.kit.resources import Resources
 from threadline.llm.types import ToolSpec
 
@@ -27,14 +28,19 @@ FAILED_TTL_SECONDS = 30.0
 _known: dict[str, tuple[float, tuple[ToolSpec, ...]]] = {}
 
 
+def server_key(server: Mapping[str, Any]) -> str:
+    """The key of ``server``'s discovered tools (:func:`threadline.agents.view.mcp_key`)."""
+    return mcp_key(str(server["url"]), server.get("headers"))
+
+
 def servers_of(graph: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Every MCP server a stored graph's subagents name (each URL once)."""
+    """Every MCP server a stored graph's subagents name (each URL and headers once)."""
     found: dict[str, dict[str, Any]] = {}
     for node in graph.get("nodes") or []:
         subagent = node.get("subagent") if isinstance(node, dict) else None
         for server in (subagent or {}).get("mcp_servers") or []:
             if isinstance(server, dict) and isinstance(server.get("url"), str):
-                found.setdefault(server["url"], server)
+                found.setdefault(server_key(server), server)
     return list(found.values())
 
 
@@ -52,19 +58,21 @@ def client_config(config: Mapping[str, Any]) -> dict[str, Any]:
     return found
 
 
-def known(urls: Iterable[str]) -> dict[str, tuple[ToolSpec, ...]]:
-    """The tools remembered for ``urls`` (no I/O; an unknown server offers none)."""
-    return {url: _known[url][1] for url in urls if url in _known}
+def known(servers: Iterable[Mapping[str, Any]]) -> dict[str, tuple[ToolSpec, ...]]:
+    """The tools remembered for ``servers``, by :func:`server_key` (no I/O; an unknown
+    server offers none)."""
+    keys = [server_key(server) for server in servers]
+    return {key: _known[key][1] for key in keys if key in _known}
 
 
 async def refresh(resources: Resources, servers: Sequence[Mapping[str, Any]]) -> None:
     """List the tools of every server not listed recently."""
     now = time.monotonic()
     for server in servers:
-        url = str(server["url"])
-        if url in _known and _known[url][0] > now:
+        key = server_key(server)
+        if key in _known and _known[key][0] > now:
             continue
-        _known[url] = await _listed(resources, server, now)
+        _known[key] = await _listed(resources, server, now)
 
 
 async def _listed(
