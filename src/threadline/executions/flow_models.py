@@ -11,22 +11,21 @@ fails at once, with the reason.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 import uuid
 from typing import Any
 
 from threadline.executions import repository
-from threadline.executions.agent_calls import record_model_call
+from threadline.executions.agent_calls import FLOW_SUBJECT_KIND, record_model_call
 from threadline.executions.calls import PermanentCallError, TransientCallError
 from threadline.kit.resources import Resources
 from threadline.llm.client import complete, http_for
 from threadline.llm.errors import ModelError
-from threadline.llm.types import ChatMessage, ModelReply, ModelRequest, ModelSpec
+from threadline.llm.types import ChatMessage, ModelReply, ModelRequest, ModelSettings, ModelSpec
 from threadline.models_registry.resolution import ModelNotConfigured, resolve
 
-SUBJECT_KIND = "flow_execution"
+SUBJECT_KIND = FLOW_SUBJECT_KIND
 
 
 def facts(request: dict[str, Any]) -> ChatMessage:
@@ -40,12 +39,10 @@ def facts(request: dict[str, Any]) -> ChatMessage:
 
 def _with_node_settings(spec: ModelSpec, request: dict[str, Any]) -> ModelSpec:
     """The node's ``temperature`` and ``max_tokens``, when it sets them, over the registry's."""
-    settings = dataclasses.replace(
-        spec.settings,
-        temperature=request.get("temperature", spec.settings.temperature),
-        max_tokens=request.get("max_tokens", spec.settings.max_tokens),
+    node = ModelSettings(
+        temperature=request.get("temperature"), max_tokens=request.get("max_tokens")
     )
-    return dataclasses.replace(spec, settings=settings)
+    return spec.with_settings(node)
 
 
 async def _spec(
