@@ -10,6 +10,7 @@ from agent_builders import LOCAL_MODEL, ask, create_agent, script
 from agent_graphs import simple_graph
 from builders import create_project, default_config_id
 from llm_builders import LiveModelServer
+from sandbox_user import user_says
 from support import eventually
 from threadline.jobs.worker import Worker
 from threadline.kit.resources import Resources
@@ -18,8 +19,7 @@ PHONE = "15550006666"
 
 
 async def _say(control: httpx.AsyncClient, text: str) -> None:
-    message = {"from": PHONE, "type": "text", "text": {"body": text}}
-    (await control.post("/inbound", json=message)).raise_for_status()
+    await user_says(control, PHONE, text)
 
 
 async def test_a_burst_within_the_window_reaches_the_model_as_one_message(

@@ -31,6 +31,7 @@ from agent_graphs import (
 )
 from builders import TestProject, create_project, create_user, default_config_id
 from llm_builders import LiveModelServer
+from sandbox_user import outbound_texts, user_says
 from support import eventually
 from threadline.engine.agent.graph import END, START
 from threadline.jobs.worker import Worker
@@ -101,20 +102,12 @@ def _model_script() -> list[Any]:
     ]
 
 
-async def _thread(control: httpx.AsyncClient) -> list[dict[str, Any]]:
-    response = await control.get("/thread", params={"phone": PHONE})
-    response.raise_for_status()
-    messages: list[dict[str, Any]] = response.json()["messages"]
-    return messages
-
-
 async def _outbound_texts(control: httpx.AsyncClient) -> list[str]:
-    return [m["text"] for m in await _thread(control) if m.get("direction") == "outbound"]
+    return await outbound_texts(control, PHONE)
 
 
 async def _say(control: httpx.AsyncClient, text: str) -> None:
-    message = {"from": PHONE, "profile_name": "Grace", "type": "text", "text": {"body": text}}
-    (await control.post("/inbound", json=message)).raise_for_status()
+    await user_says(control, PHONE, text, name="Grace")
 
 
 async def _status(

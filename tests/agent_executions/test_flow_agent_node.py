@@ -25,6 +25,7 @@ from builders import (
     run_flow,
 )
 from llm_builders import LiveModelServer, text_reply
+from sandbox_user import outbound_texts, user_says
 from support import eventually
 from threadline.jobs.worker import Worker
 from threadline.kit.resources import Resources
@@ -97,20 +98,9 @@ def _model_script() -> list[Any]:
     ]
 
 
-async def _say(control: httpx.AsyncClient, text: str) -> None:
-    message = {"from": PHONE, "profile_name": "Ada", "type": "text", "text": {"body": text}}
-    (await control.post("/inbound", json=message)).raise_for_status()
-
-
-async def _outbound_texts(control: httpx.AsyncClient) -> list[str]:
-    response = await control.get("/thread", params={"phone": PHONE})
-    response.raise_for_status()
-    return [m["text"] for m in response.json()["messages"] if m.get("direction") == "outbound"]
-
-
 async def _texts_reach(control: httpx.AsyncClient, count: int) -> list[str]:
     async def enough() -> list[str] | None:
-        texts = await _outbound_texts(control)
+        texts = await outbound_texts(control, PHONE)
         return texts if len(texts) >= count else None
 
     return await eventually(enough, timeout=20, what=f"{count} messages to the user")
@@ -158,7 +148,7 @@ async def test_a_flow_hands_the_user_to_its_agent_and_carries_on_when_it_is_done
     project = await create_project(resources, sandbox_url)
     flow_id = await _inbound_flow(client, project, _flow(orders.base_url))
 
-    await _say(control, "hi")
+    await user_says(control, PHONE, "hi")
     assert await _texts_reach(control, 2) == [
         "Hello! Our assistant will help you.",
         "Which order is it about?",
@@ -166,7 +156,7 @@ async def test_a_flow_hands_the_user_to_its_agent_and_carries_on_when_it_is_done
     waiting = await _only_execution(client, project, flow_id)
     assert (waiting["status"], waiting["current_step"]["node_id"]) == ("waiting", "assistant")
 
-    await _say(control, "A-17 please")
+    await user_says(control, PHONE, "A-17 please")
     texts = await _texts_reach(control, 4)
     assert texts[2:] == [
         "Order A-17 has shipped. Returns are free within 30 days.",
