@@ -195,6 +195,19 @@ class HoldingReceiver:
         await send({"type": "http.response.body", "body": content})
 
 
+async def _look_up_with(model_server: LiveModelServer, tool: str) -> None:
+    """The model: on "hi" it says it checks and calls ``tool`` for order A-17; once the
+    tool answered, it tells the answer and ends."""
+    look_up = says(
+        ("send_notification_to_user", {"message": CHECKING}),
+        (tool, {"order": "A-17"}),
+    )
+    await model_server.load_script(
+        LOCAL_MODEL,
+        Script(rules=[Rule(contains="hi", reply=look_up)], after_tool=tell_and_end(ANSWER)),
+    )
+
+
 @pytest.fixture
 async def receiver() -> AsyncIterator[HoldingReceiver]:
     """The holding receiver, served on a free local port."""
@@ -231,14 +244,7 @@ async def test_a_worker_killed_during_a_webhook_call_retries_it_with_the_same_ke
     processes: Processes,
     receiver: HoldingReceiver,
 ) -> None:
-    look_up = says(
-        ("send_notification_to_user", {"message": CHECKING}),
-        ("lookup_request", {"order": "A-17"}),
-    )
-    await model_server.load_script(
-        LOCAL_MODEL,
-        Script(rules=[Rule(contains="hi", reply=look_up)], after_tool=tell_and_end(ANSWER)),
-    )
+    await _look_up_with(model_server, "lookup_request")
     project = await create_project(resources, sandbox_url)
     agent = await create_agent(client, project, _lookup_graph(receiver.base_url + "/orders"))
     doomed = await processes.worker(
@@ -333,14 +339,7 @@ async def test_a_worker_killed_during_an_mcp_call_repeats_it_with_the_same_key(
     processes: Processes,
     holding_mcp: HoldingMcp,
 ) -> None:
-    look_up = says(
-        ("send_notification_to_user", {"message": CHECKING}),
-        ("orders__lookup", {"order": "A-17"}),
-    )
-    await model_server.load_script(
-        LOCAL_MODEL,
-        Script(rules=[Rule(contains="hi", reply=look_up)], after_tool=tell_and_end(ANSWER)),
-    )
+    await _look_up_with(model_server, "orders__lookup")
     project = await create_project(resources, sandbox_url)
     helper = subagent_node(
         "helper", mcp_servers=[mcp_tool("orders", holding_mcp.base_url + "/mcp")]
