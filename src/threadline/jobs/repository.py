@@ -384,6 +384,14 @@ async def next_run_at(session: AsyncSession, tasks: Collection[str]) -> datetime
     return (await session.execute(statement)).scalar_one_or_none()
 
 
+async def due_tasks(session: AsyncSession, *, now: datetime, tasks: Collection[str]) -> set[str]:
+    """Which of ``tasks`` have a job a claim could take now (a superset: a due job whose
+    lock key is busy counts too). A read: the worker asks it before claiming, so a lane
+    with nothing due costs no write transaction."""
+    statement = select(Job.task).where(_ready(Job, now), Job.task.in_(list(tasks))).distinct()
+    return set((await session.execute(statement)).scalars())
+
+
 async def due_by_task(session: AsyncSession, now: datetime) -> list[tuple[str, int, datetime]]:
     """Per task: how many queued jobs are due, and since when the oldest one is."""
     statement = (

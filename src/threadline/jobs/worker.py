@@ -106,12 +106,24 @@ class Worker:
         return self._capacity(lane) - sum(1 for held in self._lanes.values() if held == lane)
 
     async def _claim_all(self) -> int:
-        claimed = 0
+        due, claimed = await self._due_tasks(), 0
         for lane in LANES:
             for name in self.registry.names(lane, batch=True):
-                claimed += await self._claim_batch(lane, self.registry.get(name))
-            claimed += await self._claim_singles(lane)
+                if name in due:
+                    claimed += await self._claim_batch(lane, self.registry.get(name))
+            claimed += await self._claim_singles(lane, due)
         return claimed
+
+    async def _due_tasks(self) -> set[str]:
+        """The tasks of lanes with free slots that have a job due: one read, so that a
+        loop claims (a write transaction each) only what is there to claim."""
+        tasks = [
+            name for lane in LANES if self._free(lane) > 0 for name in self.registry.names(lane)
+        ]
+        if not tasks:
+            return set()
+        async with self.resources.db.read() as session:
+            return await repository.due_tasks(session, now=utcnow(), tasks=tasks)
 
     async def _claim(self, tasks: list[str], limit: int) -> list[ClaimedJob]:
         async with self.resources.db.transaction() as session:
@@ -119,8 +131,9 @@ class Worker:
                 session, now=utcnow(), limit=limit, lease_seconds=self.lease_seconds, tasks=tasks
             )
 
-    async def _claim_singles(self, lane: Lane) -> int:
-        free, tasks = self._free(lane), self.registry.names(lane, batch=False)
+    async def _claim_singles(self, lane: Lane, due: set[str]) -> int:
+        free = self._free(lane)
+        tasks = [name for name in self.registry.names(lane, batch=False) if name in due]
         if free <= 0 or not tasks:
             return 0
         jobs = await self._claim(tasks, free)
