@@ -8,7 +8,10 @@ A model call has no side effects: a retryable failure (429, overload, 5xx, timeo
 raises :class:`~threadline.executions.calls.TransientCallError` and the job retries it
 with backoff; once the retries are spent, or when the model is not configured or refuses
 the request, the execution gets ``ModelFailed`` and fails with the reason. Every model
-call is recorded in the project's model usage against the execution.
+call is recorded in the project's model usage against the execution: an answer's row in
+the transaction that applies it (:class:`Answered`), a failure's in one of its own.
+The read that prepares the call also checks that the execution still waits for it
+(:class:`MovedOn` if not: no request is made).
 
 A tool call carries ``Idempotency-Key: <execution>:<step>`` (webhook tools), so a
 repeat after a crash is recognisable by the receiver; a tool that fails becomes a tool
@@ -22,6 +25,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from threadline.agent_tools import knowledge, webhook
 from threadline.agent_tools.result import ToolError, ToolResult, ToolRetryable
 from threadline.engine.agent.codec import load_state
@@ -34,11 +39,16 @@ from threadline.kit.resources import Resources
 from threadline.llm.client import complete, http_for
 from threadline.llm.errors import ModelError
 from threadline.llm.types import ModelReply, ModelRequest, ModelSpec
+from threadline.models import FlowExecution
 from threadline.models_registry.resolution import ModelNotConfigured, resolve
 from threadline.models_registry.usage import record_call
 
 SUBJECT_KIND = "agent_execution"
 TEST_SUBJECT_KIND = "test_chat"
+
+
+class MovedOn(Exception):
+    """The execution no longer waits for this call (it failed, or went past the step)."""
 
 
 @dataclass(frozen=True)
@@ -50,12 +60,50 @@ class _Subject:
     test: bool
 
 
+@dataclass(frozen=True)
+class Answered:
+    """A model's answer and its usage row, which :meth:`record` writes into the
+    transaction that applies the answer: one commit for both."""
+
+    answer: ModelAnswered
+    subject: _Subject
+    spec: ModelSpec
+    reply: ModelReply
+    duration_ms: float
+
+    async def record(self, session: AsyncSession) -> None:
+        """Add the call's usage row to ``session``'s transaction."""
+        await record_call(
+            session,
+            project_id=self.subject.project_id,
+            spec=self.spec,
+            reply=self.reply,
+            error=None,
+            duration_ms=self.duration_ms,
+            subject_kind=_kind(self.subject),
+            subject_id=self.subject.execution_id,
+        )
+
+
+def waiting_for_call(execution: FlowExecution | None, seq: int) -> bool:
+    """Whether ``execution`` still waits for the call its step ``seq`` asked for."""
+    return (
+        execution is not None
+        and execution.status == "running"
+        and execution.step_seq == seq
+        and execution.wait_reason == "call"
+    )
+
+
 async def _prepare(
-    resources: Resources, execution_id: uuid.UUID
+    resources: Resources, execution_id: uuid.UUID, seq: int
 ) -> tuple[_Subject, ModelSpec, ModelRequest]:
     async with resources.db.read() as session:
         execution = await repository.load(session, execution_id)
-        if execution is None or execution.agent_state is None:
+        if not waiting_for_call(execution, seq):
+            raise MovedOn(f"agent execution {execution_id} moved on")
+        assert execution is not None
+        if execution.agent_state is None:
             raise ModelNotConfigured(f"agent execution {execution_id} is gone")
         subject = _Subject(execution.id, execution.project_id, execution.test)
         state = load_state(execution.agent_state)
@@ -101,21 +149,27 @@ async def _record(
     outcome: ModelReply | ModelError,
     duration_ms: float,
 ) -> None:
-    kind = TEST_SUBJECT_KIND if subject.test else SUBJECT_KIND
     await record_model_call(
         resources,
         project_id=subject.project_id,
-        subject=(kind, subject.execution_id),
+        subject=(_kind(subject), subject.execution_id),
         spec=spec,
         outcome=outcome,
         duration_ms=duration_ms,
     )
 
 
-async def call_model(resources: Resources, execution_id: uuid.UUID) -> ModelAnswered | ModelFailed:
-    """Ask the project's model what the agent does next."""
+def _kind(subject: _Subject) -> str:
+    return TEST_SUBJECT_KIND if subject.test else SUBJECT_KIND
+
+
+async def call_model(
+    resources: Resources, execution_id: uuid.UUID, seq: int
+) -> Answered | ModelFailed:
+    """Ask the project's model what the agent does next, if the execution still waits at
+    step ``seq`` (else :class:`MovedOn`)."""
     try:
-        subject, spec, request = await _prepare(resources, execution_id)
+        subject, spec, request = await _prepare(resources, execution_id, seq)
     except ModelNotConfigured as missing:
         return ModelFailed(error=missing.message)
     started = time.monotonic()
@@ -127,8 +181,8 @@ async def call_model(resources: Resources, execution_id: uuid.UUID) -> ModelAnsw
             raise TransientCallError(f"model {spec.name}: {error}") from error
         return ModelFailed(error=f"model {spec.name} refused the request: {error}")
     duration = _since(started)
-    await _record(resources, subject, spec, reply, duration)
-    return ModelAnswered(reply=reply, duration_ms=int(duration))
+    answer = ModelAnswered(reply=reply, duration_ms=int(duration))
+    return Answered(answer=answer, subject=subject, spec=spec, reply=reply, duration_ms=duration)
 
 
 def _since(started: float) -> float:
