@@ -32,7 +32,10 @@ async def test_a_separate_worker_is_woken_by_the_commit(
     flow_id = await create_active_flow(
         client, project, chain(node("start", "start"), node("hi", "send_text", message="Hi"))
     )
-    worker = await processes.worker(settings, THREADLINE_WORKER_POLL_SECONDS=str(poll))
+    # At info: "worker ready" is an info line, and the other processes log at warning.
+    worker = await processes.worker(
+        settings, THREADLINE_WORKER_POLL_SECONDS=str(poll), THREADLINE_LOG_LEVEL="info"
+    )
     await eventually(lambda: _ready(worker), timeout=30, what="the worker to be ready")
     await asyncio.sleep(0.5)  # let it find nothing and go to sleep for a poll
     assert worker.returncode is None, worker.output()
