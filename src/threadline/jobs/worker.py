@@ -344,23 +344,36 @@ class Worker:
 
     async def _heartbeat(self) -> None:
         # Four beats per lease: a lease survives three missed beats, and a dead worker's
-        # jobs are taken over one lease after its last beat.
+        # jobs are taken over one lease after its last beat. The reaper runs beside, on
+        # the pool: a slow reap never delays a beat.
+        reaping: asyncio.Task[None] | None = None
         while not self._stop_heartbeat.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop_heartbeat.wait(), self.lease_seconds / 4)
-                return
+                break
             try:
                 await self._beat()
-                await self.reap()
             except Exception as error:  # the database may be away for a moment
                 log.warning("heartbeat failed: %s", error)
+            if reaping is None or reaping.done():
+                reaping = asyncio.create_task(self._reap_quietly())
+        if reaping is not None:
+            await reaping
+
+    async def _reap_quietly(self) -> None:
+        try:
+            await self.reap()
+        except Exception as error:  # the database may be away for a moment
+            log.warning("reaping failed: %s", error)
 
     async def _beat(self) -> None:
         held = list(self._running.values())
         if not held:
             return
         until = utcnow() + timedelta(seconds=self.lease_seconds)
-        async with self.resources.db.transaction() as session:
+        # A connection of its own, ahead of other writers: a busy pool (a thousand model
+        # calls recording their answers) must not make this worker lose its leases.
+        async with self.resources.db.priority() as session:
             lost = await repository.extend_leases(session, held, until=until)
         for job_id in lost:
             self._lose(job_id)
