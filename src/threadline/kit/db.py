@@ -12,7 +12,7 @@ A read-only session refuses to write (SQLite ``query_only``, PostgreSQL ``READ O
 it fails loudly instead of turning into a write transaction.
 
 :meth:`Database.priority` is for the few short writes that must never queue behind the
-rest (the worker's lease heartbeat): a connection of its own, outside the pool, and on
+rest (the worker's claims and lease heartbeat): a connection of its own, outside the pool, and on
 SQLite a place ahead of the other writers waiting for the write lock.
 """
 
