@@ -416,7 +416,7 @@ async def run_backend(
     turns = Turns()
     # Listening before the worker runs: a listener added while a transaction begins
     # (another task's, between its awaits) breaks SQLAlchemy's iteration of them.
-    counter = StatementCounter(resources.db.engine)
+    counter = StatementCounter(resources.db.engine, resources.db.priority_engine)
     worker = Worker(resources, tasks=bench_registry(turns))
     running = asyncio.create_task(worker.run())
     result: dict[str, Any] = {}
