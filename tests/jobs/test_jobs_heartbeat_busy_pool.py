@@ -1,8 +1,10 @@
-"""The heartbeat keeps a running job's lease alive while every pooled connection is busy.
+"""The heartbeat keeps a running job's lease alive, and the worker claims a job falling
+due, while every pooled connection is busy.
 
 Under a thousand model calls the pool (PostgreSQL) or SQLite's queue of writers is full of
 jobs recording their answers; a heartbeat that waited its turn there let leases run out,
-and other workers took over jobs that were still running (duplicate model calls).
+and other workers took over jobs that were still running (duplicate model calls); claims
+waiting there fired timers seconds late.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import contextlib
 from datetime import datetime
 
 from sqlalchemy import select, text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from threadline.jobs.queue import enqueue
@@ -62,12 +64,28 @@ async def _lease_samples(url: str, job_id: int, seconds: float) -> list[tuple[da
     return samples
 
 
-async def test_leases_are_extended_while_the_pool_is_busy(resources: Resources) -> None:
-    tasks, gate = Registry(), asyncio.Event()
+async def _enqueue_outside_the_pool(url: str, task: str) -> None:
+    engine = create_async_engine(url, poolclass=NullPool)
+    try:
+        async with async_sessionmaker(engine)() as session:
+            await enqueue(session, task, {})
+            await session.commit()
+    finally:
+        await engine.dispose()
+
+
+async def test_leases_are_extended_and_jobs_claimed_while_the_pool_is_busy(
+    resources: Resources,
+) -> None:
+    tasks, gate, claimed_at = Registry(), asyncio.Event(), []
 
     @tasks.task("test.long")
     async def long(ctx: JobContext) -> None:
         await gate.wait()
+
+    @tasks.task("test.due")
+    async def due(ctx: JobContext) -> None:
+        claimed_at.append(asyncio.get_running_loop().time())
 
     async with resources.db.transaction() as session:
         await enqueue(session, "test.long", {})
@@ -83,7 +101,10 @@ async def test_leases_are_extended_while_the_pool_is_busy(resources: Resources) 
         (job_id,) = worker._running
         holders = await _hold_busy(resources, release)
         await asyncio.sleep(0.2)  # the holders have their connections (or their place)
-        samples = await _lease_samples(resources.db.url, job_id, BUSY_SECONDS)
+        sampling = asyncio.create_task(_lease_samples(resources.db.url, job_id, BUSY_SECONDS))
+        await _enqueue_outside_the_pool(resources.db.url, "test.due")
+        enqueued_at = asyncio.get_running_loop().time()
+        samples = await sampling
         lost = worker._contexts[job_id].lease_lost
     finally:
         release.set()
@@ -96,3 +117,5 @@ async def test_leases_are_extended_while_the_pool_is_busy(resources: Resources) 
     assert expired == [], f"the lease ran out while the pool was busy: {expired[:3]}"
     assert samples[-1][1] > samples[0][1], "the lease was not extended"
     assert not lost
+    # Claimed within a few polls (0.2 s each), not after the busy connections let go.
+    assert claimed_at and claimed_at[0] - enqueued_at < 1.0, claimed_at

@@ -122,7 +122,7 @@ class Worker:
         ]
         if not tasks:
             return set()
-        async with self.resources.db.read() as session:
+        async with self.resources.db.priority_read() as session:
             return await repository.due_tasks(session, now=utcnow(), tasks=tasks)
 
     async def _claim(self, tasks: list[str], limit: int) -> list[ClaimedJob]:
@@ -190,7 +190,7 @@ class Worker:
         ]
         if not tasks:
             return self.poll_seconds
-        async with self.resources.db.read() as session:
+        async with self.resources.db.priority_read() as session:
             due = await repository.next_run_at(session, tasks)
         wait = (due - utcnow()).total_seconds() if due is not None else self.poll_seconds
         return min(self.poll_seconds, wait) if wait > 0 else self.poll_seconds

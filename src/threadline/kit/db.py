@@ -12,8 +12,9 @@ A read-only session refuses to write (SQLite ``query_only``, PostgreSQL ``READ O
 it fails loudly instead of turning into a write transaction.
 
 :meth:`Database.priority` is for the few short writes that must never queue behind the
-rest (the worker's claims and lease heartbeat): a connection of its own, outside the pool, and on
-SQLite a place ahead of the other writers waiting for the write lock.
+rest (the worker's claims and lease heartbeat): a connection of its own, outside the
+pool, and on SQLite a place ahead of the other writers waiting for the write lock;
+:meth:`Database.priority_read` is the reads of that same work (which jobs are due).
 """
 
 from __future__ import annotations
@@ -96,6 +97,14 @@ class Database:
         self.read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
         self.priority_engine = self._create_priority_engine(url, busy_timeout_ms)
         self.priority_sessions = async_sessionmaker(self.priority_engine, expire_on_commit=False)
+        self._priority_reads = (
+            self.read_sessions
+            if self.is_sqlite  # SQLite's reads never wait for a writer, nor for the pool
+            else async_sessionmaker(
+                self.priority_engine.execution_options(postgresql_readonly=True),
+                expire_on_commit=False,
+            )
+        )
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         # Ordinary writers queue here first, so at most one of them waits on the write
         # lock itself: a priority writer waits for at most that one and the holder.
@@ -153,6 +162,14 @@ class Database:
         async with self._serialised(priority=True), self.priority_sessions() as session:
             yield session
             await session.commit()
+
+    @contextlib.asynccontextmanager
+    async def priority_read(self) -> AsyncIterator[AsyncSession]:
+        """A read-only session that never waits for the pool (on PostgreSQL it shares the
+        priority connection; SQLite's reads have their own)."""
+        async with self._priority_reads() as session:
+            yield session
+            await session.rollback()
 
     @contextlib.asynccontextmanager
     async def _serialised(self, *, priority: bool = False) -> AsyncIterator[None]:
