@@ -13,7 +13,7 @@ import itertools
 import logging
 import time
 from collections.abc import Callable, Coroutine
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -57,6 +57,8 @@ class Worker:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._stop_heartbeat = asyncio.Event()
+        # When the next job falls due, as the last due-jobs probe read it (None: no probe).
+        self._next_due: tuple[datetime | None] | None = None
 
     async def run(self) -> None:
         """Claim and run jobs until :meth:`stop` is called."""
@@ -116,14 +118,22 @@ class Worker:
 
     async def _due_tasks(self) -> set[str]:
         """The tasks of lanes with free slots that have a job due: one read, so that a
-        loop claims (a write transaction each) only what is there to claim."""
-        tasks = [
-            name for lane in LANES if self._free(lane) > 0 for name in self.registry.names(lane)
-        ]
+        loop claims (a write transaction each) only what is there to claim. The same
+        read notes when the next of their jobs falls due, for the sleep after the loop."""
+        self._next_due = None
+        tasks = self._tasks_with_free_slots()
         if not tasks:
             return set()
+        now = utcnow()
         async with self.resources.db.priority_read() as session:
-            return await repository.due_tasks(session, now=utcnow(), tasks=tasks)
+            due = await repository.due_tasks(session, now=now, tasks=tasks)
+            self._next_due = (await repository.next_run_at(session, tasks, after=now),)
+        return due
+
+    def _tasks_with_free_slots(self) -> list[str]:
+        return [
+            name for lane in LANES if self._free(lane) > 0 for name in self.registry.names(lane)
+        ]
 
     async def _claim(self, tasks: list[str], limit: int) -> list[ClaimedJob]:
         # Ahead of the jobs' own writes (a thousand model calls applying their answers):
@@ -184,14 +194,16 @@ class Worker:
 
         A job already due but not claimed (all slots busy, or its lock held) is not a
         reason to spin: a finishing job wakes the loop, other processes' within a poll.
+        Read by the loop's due-jobs probe when it made one (a lane it counted may have
+        filled since: at worst an early wake-up).
         """
-        tasks = [
-            name for lane in LANES if self._free(lane) > 0 for name in self.registry.names(lane)
-        ]
-        if not tasks:
+        if self._next_due is not None:
+            (due,) = self._next_due
+        elif tasks := self._tasks_with_free_slots():
+            async with self.resources.db.priority_read() as session:
+                due = await repository.next_run_at(session, tasks, after=utcnow())
+        else:
             return self.poll_seconds
-        async with self.resources.db.priority_read() as session:
-            due = await repository.next_run_at(session, tasks)
         wait = (due - utcnow()).total_seconds() if due is not None else self.poll_seconds
         return min(self.poll_seconds, wait) if wait > 0 else self.poll_seconds
 
