@@ -153,6 +153,8 @@ def bench_registry(turns: Turns) -> Registry:
         if name == MODEL_CALL_TASK:
             task = dataclasses.replace(task, handler=turns.wrap(task.handler))
         tasks._tasks[name] = task  # a bench-only copy of the process registry
+    # Commits wake the process registry's workers (jobs.queue): this worker is one of them.
+    tasks._wakers = registry._wakers
     return tasks
 
 
@@ -242,7 +244,11 @@ def max_overlap(moments: list[datetime], seconds: float) -> int:
 
 
 async def turn_overhead(
-    resources: Resources, world: World, turns: Turns, args: argparse.Namespace, pg: bool
+    resources: Resources,
+    world: World,
+    turns: Turns,
+    args: argparse.Namespace,
+    counter: StatementCounter,
 ) -> dict[str, Any]:
     """Sequential turns of one conversation; CPU, wall and SQL per turn, then a profile."""
     # Turns go round-robin over conversations of ``--turns-per-conversation`` turns: a
@@ -252,7 +258,8 @@ async def turn_overhead(
         await _first_turn(resources, world, turns, fixture.phone(i, "+1555")) for i in range(count)
     ]
     await _turn(resources, world, turns, ids[0])  # warm-up: caches, statements, the SDK
-    counter = StatementCounter(resources.db.engine)
+    pg = not resources.db.is_sqlite
+    counter.take(1)  # from here on
     meter = procs.CpuMeter({}, include_postgres=pg).start()
     walls, cpu_before, started = [], time.process_time(), time.perf_counter()
     for index in range(args.turns):
@@ -407,6 +414,9 @@ async def run_backend(
     await upgrade_async(url)
     resources = Resources.create(bench_settings(url, workdir, model_url, args))
     turns = Turns()
+    # Listening before the worker runs: a listener added while a transaction begins
+    # (another task's, between its awaits) breaks SQLAlchemy's iteration of them.
+    counter = StatementCounter(resources.db.engine, resources.db.priority_engine)
     worker = Worker(resources, tasks=bench_registry(turns))
     running = asyncio.create_task(worker.run())
     result: dict[str, Any] = {}
@@ -416,9 +426,7 @@ async def run_backend(
         await control(model_url, f"/_control/scripts/{MODEL}", ASKING_SCRIPT)
         if args.turns:
             log(f"{name}: {args.turns} sequential turns")
-            result["turn_overhead"] = await turn_overhead(
-                resources, world, turns, args, name == "postgresql"
-            )
+            result["turn_overhead"] = await turn_overhead(resources, world, turns, args, counter)
             log(f"{name}: {result['turn_overhead']['cpu_ms_per_turn']} ms CPU/turn")
         if args.conversations:
             log(f"{name}: {args.conversations} conversations at once, {args.model_seconds}s/call")

@@ -163,7 +163,7 @@ async def breakdown(
     outbox = workload.Sandbox(sandbox.url)
     try:
         world = await fixture.build_world(url, resources, sandbox.url)
-        counter = StatementCounter(resources.db.engine)
+        counter = StatementCounter(resources.db.engine, resources.db.priority_engine)
         steps = Steps(counter)
 
         async def trivial() -> None:

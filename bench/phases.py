@@ -54,7 +54,7 @@ class BackendRun(SplitPhases):
         p, r, resources = self.p, self.result, self.resources
         log(f"{self.name}: migrating, creating the project and the flow")
         self.world = world = await fixture.build_world(self.url, resources, self.sandbox_child.url)
-        counter = StatementCounter(resources.db.engine)
+        counter = StatementCounter(resources.db.engine, resources.db.priority_engine)
         if self.name == "postgresql":
             async with resources.db.engine.connect() as conn:
                 for setting in ("server_version", "plan_cache_mode", "synchronous_commit"):

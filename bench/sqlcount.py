@@ -10,15 +10,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 
 class StatementCounter:
-    """Listens on an engine; :meth:`take` returns and resets the counts."""
+    """Listens on engines (a database's pool and its priority connection, say); :meth:`take`
+    returns and resets the counts."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *more: AsyncEngine) -> None:
         self.counts: Counter[str] = Counter()
-        sync = engine.sync_engine
-        event.listen(sync, "before_cursor_execute", self._statement)
-        event.listen(sync, "begin", self._begin)
-        event.listen(sync, "commit", self._commit)
-        event.listen(sync, "rollback", self._rollback)
+        for each in (engine, *more):
+            sync = each.sync_engine
+            event.listen(sync, "before_cursor_execute", self._statement)
+            event.listen(sync, "begin", self._begin)
+            event.listen(sync, "commit", self._commit)
+            event.listen(sync, "rollback", self._rollback)
 
     def _statement(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         verb = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else "?"

@@ -32,6 +32,7 @@ async def test_a_separate_worker_is_woken_by_the_commit(
     flow_id = await create_active_flow(
         client, project, chain(node("start", "start"), node("hi", "send_text", message="Hi"))
     )
+    # At info: "worker ready" is an info line, and the other processes log at warning.
     worker = await processes.worker(
         settings, THREADLINE_WORKER_POLL_SECONDS=str(poll), THREADLINE_LOG_LEVEL="info"
     )

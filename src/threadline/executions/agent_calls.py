@@ -8,7 +8,10 @@ A model call has no side effects: a retryable failure (429, overload, 5xx, timeo
 raises :class:`~threadline.executions.calls.TransientCallError` and the job retries it
 with backoff; once the retries are spent, or when the model is not configured or refuses
 the request, the execution gets ``ModelFailed`` and fails with the reason. Every model
-call is recorded in the project's model usage against the execution.
+call is recorded in the project's model usage against the execution: an answer's row in
+the transaction that applies it (:class:`Answered`), a failure's in one of its own.
+The read that prepares the call also checks that the execution still waits for it
+(:class:`MovedOn` if not: no request is made).
 
 A tool call carries ``Idempotency-Key: <execution>:<step>`` (webhook and MCP tools),
 so a repeat after a crash is recognisable by the receiver; a tool that fails becomes a tool
@@ -21,6 +24,8 @@ import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.agent_tools import knowledge, webhook
 from threadline.agent_tools.result import ToolError, ToolResult, ToolRetryable
@@ -43,6 +48,10 @@ TEST_SUBJECT_KIND = "test_chat"
 FLOW_SUBJECT_KIND = "flow_execution"  # a flow's agent node (as AI decisions are recorded)
 
 
+class MovedOn(Exception):
+    """The execution no longer waits for this call (it failed, or went past the step)."""
+
+
 @dataclass(frozen=True)
 class _Subject:
     """What a model call needs of its execution, read before the call (no session kept)."""
@@ -53,12 +62,50 @@ class _Subject:
     kind: str
 
 
+@dataclass(frozen=True)
+class Answered:
+    """A model's answer and its usage row, which :meth:`record` writes into the
+    transaction that applies the answer: one commit for both."""
+
+    answer: ModelAnswered
+    subject: _Subject
+    spec: ModelSpec
+    reply: ModelReply
+    duration_ms: float
+
+    async def record(self, session: AsyncSession) -> None:
+        """Add the call's usage row to ``session``'s transaction."""
+        await record_call(
+            session,
+            project_id=self.subject.project_id,
+            spec=self.spec,
+            reply=self.reply,
+            error=None,
+            duration_ms=self.duration_ms,
+            subject_kind=self.subject.kind,
+            subject_id=self.subject.execution_id,
+        )
+
+
+def waiting_for_call(execution: FlowExecution | None, seq: int) -> bool:
+    """Whether ``execution`` still waits for the call its step ``seq`` asked for."""
+    return (
+        execution is not None
+        and execution.status == "running"
+        and execution.step_seq == seq
+        and execution.wait_reason == "call"
+    )
+
+
 async def _prepare(
-    resources: Resources, execution_id: uuid.UUID
+    resources: Resources, execution_id: uuid.UUID, seq: int
 ) -> tuple[_Subject, ModelSpec, ModelRequest]:
     async with resources.db.read() as session:
         execution = await repository.load(session, execution_id)
-        if execution is None or execution.agent_state is None:
+        if not waiting_for_call(execution, seq):
+            raise MovedOn(f"agent execution {execution_id} moved on")
+        assert execution is not None
+        if execution.agent_state is None:
             raise ModelNotConfigured(f"agent execution {execution_id} is gone")
         subject = _Subject(execution.id, execution.project_id, _subject_kind(execution))
         state = load_state(execution.agent_state)
@@ -125,10 +172,13 @@ async def _record(
     )
 
 
-async def call_model(resources: Resources, execution_id: uuid.UUID) -> ModelAnswered | ModelFailed:
-    """Ask the project's model what the agent does next."""
+async def call_model(
+    resources: Resources, execution_id: uuid.UUID, seq: int
+) -> Answered | ModelFailed:
+    """Ask the project's model what the agent does next, if the execution still waits at
+    step ``seq`` (else :class:`MovedOn`)."""
     try:
-        subject, spec, request = await _prepare(resources, execution_id)
+        subject, spec, request = await _prepare(resources, execution_id, seq)
     except ModelNotConfigured as missing:
         return ModelFailed(error=missing.message)
     started = time.monotonic()
@@ -140,8 +190,8 @@ async def call_model(resources: Resources, execution_id: uuid.UUID) -> ModelAnsw
             raise TransientCallError(f"model {spec.name}: {error}") from error
         return ModelFailed(error=f"model {spec.name} refused the request: {error}")
     duration = _since(started)
-    await _record(resources, subject, spec, reply, duration)
-    return ModelAnswered(reply=reply, duration_ms=int(duration))
+    answer = ModelAnswered(reply=reply, duration_ms=int(duration))
+    return Answered(answer=answer, subject=subject, spec=spec, reply=reply, duration_ms=duration)
 
 
 def _since(started: float) -> float:

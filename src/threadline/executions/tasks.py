@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from threadline.engine.agent.state import AgentInput, ModelAnswered, ModelFailed, ToolFinished
+from threadline.engine.agent.state import AgentInput, ModelFailed, ToolFinished
 from threadline.engine.state import CallResult, EngineInput, Resume
 from threadline.executions import (
     agent_calls,
@@ -51,11 +51,18 @@ def _resume_event(event: dict[str, Any]) -> Resume:
 
 
 async def _advance_if_current(
-    ctx: JobContext, event: EngineInput | AgentInput, *, wait: str | None
+    ctx: JobContext,
+    event: EngineInput | AgentInput,
+    *,
+    wait: str | None,
+    answered: agent_calls.Answered | None = None,
 ) -> None:
-    """Run the engine if the execution is still at the step this job was made for."""
+    """Run the engine if the execution is still at the step this job was made for
+    (``answered``: the model call's usage row, written whether or not it still is)."""
     payload = ctx.job.payload
     async with ctx.resources.db.transaction() as session:
+        if answered is not None:
+            await answered.record(session)
         execution = await repository.get_for_update(session, uuid.UUID(payload["execution_id"]))
         current = (
             execution is not None
@@ -102,7 +109,7 @@ async def timeout(ctx: JobContext) -> None:
     crash_point("advance.after_commit")
 
 
-CallAnswer = CallResult | ModelAnswered | ModelFailed | ToolFinished
+CallAnswer = CallResult | agent_calls.Answered | ModelFailed | ToolFinished
 
 
 async def _call(ctx: JobContext) -> CallAnswer:
@@ -116,7 +123,7 @@ async def _call(ctx: JobContext) -> CallAnswer:
     if kind == "ai_fields":
         return await ai_fields.write(ctx.resources, execution_id, payload["request"])
     if kind == agent_runtime.MODEL_CALL:
-        return await agent_calls.call_model(ctx.resources, execution_id)
+        return await agent_calls.call_model(ctx.resources, execution_id, payload["seq"])
     if kind == agent_runtime.TOOL_CALL:
         return await agent_calls.call_tool(ctx.resources, execution_id, key, payload["request"])
     return await calls.function(ctx.resources, key, execution_id, payload)
@@ -150,15 +157,22 @@ async def make_call(ctx: JobContext) -> None:
     """Make a node's call (HTTP, a model's, an agent's tool), then feed the answer back.
 
     An execution that moved on while the job was queued (failed, or resumed past the
-    call) gets no request: the job just ends.
+    call) gets no request: the job just ends. A model call checks that in the read that
+    prepares it; its answer's usage row is written with the answer.
     """
-    if not await _still_waiting_for_call(ctx):
+    model = ctx.job.payload["kind"] == agent_runtime.MODEL_CALL
+    try:
+        if not model and not await _still_waiting_for_call(ctx):
+            raise agent_calls.MovedOn()
+        result = await _call_result(ctx)
+    except agent_calls.MovedOn:
         async with ctx.resources.db.transaction() as session:
             await ctx.finish(session)
         return
-    result = await _call_result(ctx)
-    if isinstance(result, ModelAnswered):
-        crash_point("agent.model_answered")  # answered (and its usage recorded), not applied
+    if isinstance(result, agent_calls.Answered):
+        crash_point("agent.model_answered")  # answered, neither applied nor recorded
+        await _advance_if_current(ctx, result.answer, wait="call", answered=result)
+        return
     await _advance_if_current(ctx, result, wait="call")
 
 
@@ -181,12 +195,7 @@ async def _still_waiting_for_call(ctx: JobContext) -> bool:
     payload = ctx.job.payload
     async with ctx.resources.db.read() as session:
         execution = await repository.load(session, uuid.UUID(payload["execution_id"]))
-        return (
-            execution is not None
-            and execution.status == "running"
-            and execution.step_seq == payload["seq"]
-            and execution.wait_reason == "call"
-        )
+        return agent_calls.waiting_for_call(execution, payload["seq"])
 
 
 # Messaging reports refused messages and exhausted delivery jobs through these hooks.

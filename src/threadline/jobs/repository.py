@@ -376,12 +376,25 @@ async def finish_many(session: AsyncSession, jobs: Collection[ClaimedJob]) -> se
 NOTIFY_CHANNEL = "threadline_jobs"
 
 
-async def next_run_at(session: AsyncSession, tasks: Collection[str]) -> datetime | None:
-    """When the earliest queued job of ``tasks`` is due, to sleep exactly until then."""
+async def next_run_at(
+    session: AsyncSession, tasks: Collection[str], *, after: datetime | None = None
+) -> datetime | None:
+    """When the earliest queued job of ``tasks`` (due after ``after``, if given) is due,
+    to sleep exactly until then."""
     statement = select(func.min(Job.run_at)).where(
         Job.status == "queued", Job.task.in_(list(tasks))
     )
+    if after is not None:
+        statement = statement.where(Job.run_at > after)
     return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def due_tasks(session: AsyncSession, *, now: datetime, tasks: Collection[str]) -> set[str]:
+    """Which of ``tasks`` have a job a claim could take now (a superset: a due job whose
+    lock key is busy counts too). A read: the worker asks it before claiming, so a lane
+    with nothing due costs no write transaction."""
+    statement = select(Job.task).where(_ready(Job, now), Job.task.in_(list(tasks))).distinct()
+    return set((await session.execute(statement)).scalars())
 
 
 async def due_by_task(session: AsyncSession, now: datetime) -> list[tuple[str, int, datetime]]:

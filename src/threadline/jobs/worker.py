@@ -13,7 +13,7 @@ import itertools
 import logging
 import time
 from collections.abc import Callable, Coroutine
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -57,6 +57,8 @@ class Worker:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._stop_heartbeat = asyncio.Event()
+        # When the next job falls due, as the last due-jobs probe read it (None: no probe).
+        self._next_due: tuple[datetime | None] | None = None
 
     async def run(self) -> None:
         """Claim and run jobs until :meth:`stop` is called."""
@@ -106,21 +108,45 @@ class Worker:
         return self._capacity(lane) - sum(1 for held in self._lanes.values() if held == lane)
 
     async def _claim_all(self) -> int:
-        claimed = 0
+        due, claimed = await self._due_tasks(), 0
         for lane in LANES:
             for name in self.registry.names(lane, batch=True):
-                claimed += await self._claim_batch(lane, self.registry.get(name))
-            claimed += await self._claim_singles(lane)
+                if name in due:
+                    claimed += await self._claim_batch(lane, self.registry.get(name))
+            claimed += await self._claim_singles(lane, due)
         return claimed
 
+    async def _due_tasks(self) -> set[str]:
+        """The tasks of lanes with free slots that have a job due: one read, so that a
+        loop claims (a write transaction each) only what is there to claim. The same
+        read notes when the next of their jobs falls due, for the sleep after the loop."""
+        self._next_due = None
+        tasks = self._tasks_with_free_slots()
+        if not tasks:
+            return set()
+        now = utcnow()
+        async with self.resources.db.priority_read() as session:
+            due = await repository.due_tasks(session, now=now, tasks=tasks)
+            self._next_due = (await repository.next_run_at(session, tasks, after=now),)
+        return due
+
+    def _tasks_with_free_slots(self) -> list[str]:
+        return [
+            name for lane in LANES if self._free(lane) > 0 for name in self.registry.names(lane)
+        ]
+
     async def _claim(self, tasks: list[str], limit: int) -> list[ClaimedJob]:
-        async with self.resources.db.transaction() as session:
+        # Ahead of the jobs' own writes (a thousand model calls applying their answers):
+        # a due timer is claimed on time. The loop claims one lane at a time, so the
+        # claims never crowd the jobs out.
+        async with self.resources.db.priority() as session:
             return await repository.claim(
                 session, now=utcnow(), limit=limit, lease_seconds=self.lease_seconds, tasks=tasks
             )
 
-    async def _claim_singles(self, lane: Lane) -> int:
-        free, tasks = self._free(lane), self.registry.names(lane, batch=False)
+    async def _claim_singles(self, lane: Lane, due: set[str]) -> int:
+        free = self._free(lane)
+        tasks = [name for name in self.registry.names(lane, batch=False) if name in due]
         if free <= 0 or not tasks:
             return 0
         jobs = await self._claim(tasks, free)
@@ -168,14 +194,16 @@ class Worker:
 
         A job already due but not claimed (all slots busy, or its lock held) is not a
         reason to spin: a finishing job wakes the loop, other processes' within a poll.
+        Read by the loop's due-jobs probe when it made one (a lane it counted may have
+        filled since: at worst an early wake-up).
         """
-        tasks = [
-            name for lane in LANES if self._free(lane) > 0 for name in self.registry.names(lane)
-        ]
-        if not tasks:
+        if self._next_due is not None:
+            (due,) = self._next_due
+        elif tasks := self._tasks_with_free_slots():
+            async with self.resources.db.priority_read() as session:
+                due = await repository.next_run_at(session, tasks, after=utcnow())
+        else:
             return self.poll_seconds
-        async with self.resources.db.read() as session:
-            due = await repository.next_run_at(session, tasks)
         wait = (due - utcnow()).total_seconds() if due is not None else self.poll_seconds
         return min(self.poll_seconds, wait) if wait > 0 else self.poll_seconds
 
@@ -331,23 +359,36 @@ class Worker:
 
     async def _heartbeat(self) -> None:
         # Four beats per lease: a lease survives three missed beats, and a dead worker's
-        # jobs are taken over one lease after its last beat.
+        # jobs are taken over one lease after its last beat. The reaper runs beside, on
+        # the pool: a slow reap never delays a beat.
+        reaping: asyncio.Task[None] | None = None
         while not self._stop_heartbeat.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop_heartbeat.wait(), self.lease_seconds / 4)
-                return
+                break
             try:
                 await self._beat()
-                await self.reap()
             except Exception as error:  # the database may be away for a moment
                 log.warning("heartbeat failed: %s", error)
+            if reaping is None or reaping.done():
+                reaping = asyncio.create_task(self._reap_quietly())
+        if reaping is not None:
+            await reaping
+
+    async def _reap_quietly(self) -> None:
+        try:
+            await self.reap()
+        except Exception as error:  # the database may be away for a moment
+            log.warning("reaping failed: %s", error)
 
     async def _beat(self) -> None:
         held = list(self._running.values())
         if not held:
             return
         until = utcnow() + timedelta(seconds=self.lease_seconds)
-        async with self.resources.db.transaction() as session:
+        # A connection of its own, ahead of other writers: a busy pool (a thousand model
+        # calls recording their answers) must not make this worker lose its leases.
+        async with self.resources.db.priority() as session:
             lost = await repository.extend_leases(session, held, until=until)
         for job_id in lost:
             self._lose(job_id)

@@ -10,6 +10,11 @@ connections of their own that takes neither lock, so in WAL mode it reads the la
 committed state while a writer (here or in another process) holds the write lock.
 A read-only session refuses to write (SQLite ``query_only``, PostgreSQL ``READ ONLY``):
 it fails loudly instead of turning into a write transaction.
+
+:meth:`Database.priority` is for the few short writes that must never queue behind the
+rest (the worker's claims and lease heartbeat): a connection of its own, outside the
+pool, and on SQLite a place ahead of the other writers waiting for the write lock;
+:meth:`Database.priority_read` is the reads of that same work (which jobs are due).
 """
 
 from __future__ import annotations
@@ -90,7 +95,20 @@ class Database:
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self.read_engine = self._create_read_engine(url, busy_timeout_ms)
         self.read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
+        self.priority_engine = self._create_priority_engine(url, busy_timeout_ms)
+        self.priority_sessions = async_sessionmaker(self.priority_engine, expire_on_commit=False)
+        self._priority_reads = (
+            self.read_sessions
+            if self.is_sqlite  # SQLite's reads never wait for a writer, nor for the pool
+            else async_sessionmaker(
+                self.priority_engine.execution_options(postgresql_readonly=True),
+                expire_on_commit=False,
+            )
+        )
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        # Ordinary writers queue here first, so at most one of them waits on the write
+        # lock itself: a priority writer waits for at most that one and the holder.
+        self._writers_queue = asyncio.Lock() if self.is_sqlite else None
 
     def _create_engine(self, url: str, busy_timeout_ms: int, pool_size: int) -> AsyncEngine:
         if self.is_sqlite:
@@ -102,6 +120,12 @@ class Database:
         return create_async_engine(
             url, pool_size=pool_size, max_overflow=0, pool_timeout=60, **_JSON
         )
+
+    def _create_priority_engine(self, url: str, busy_timeout_ms: int) -> AsyncEngine:
+        engine = create_async_engine(url, pool_size=1, max_overflow=0, **_JSON)
+        if self.is_sqlite:
+            _configure_sqlite(engine, busy_timeout_ms, read_only=False)
+        return engine
 
     def _create_read_engine(self, url: str, busy_timeout_ms: int) -> AsyncEngine:
         if self.is_sqlite:
@@ -132,15 +156,36 @@ class Database:
             await session.commit()
 
     @contextlib.asynccontextmanager
-    async def _serialised(self) -> AsyncIterator[None]:
-        if self._write_lock is None:
+    async def priority(self) -> AsyncIterator[AsyncSession]:
+        """A short write transaction that never waits for the pool or the queue of writers
+        (one at a time: it has one connection). Committed on success."""
+        async with self._serialised(priority=True), self.priority_sessions() as session:
+            yield session
+            await session.commit()
+
+    @contextlib.asynccontextmanager
+    async def priority_read(self) -> AsyncIterator[AsyncSession]:
+        """A read-only session that never waits for the pool (on PostgreSQL it shares the
+        priority connection; SQLite's reads have their own)."""
+        async with self._priority_reads() as session:
+            yield session
+            await session.rollback()
+
+    @contextlib.asynccontextmanager
+    async def _serialised(self, *, priority: bool = False) -> AsyncIterator[None]:
+        if self._write_lock is None or self._writers_queue is None:
             yield
             return
-        async with self._write_lock:
+        if priority:
+            async with self._write_lock:
+                yield
+            return
+        async with self._writers_queue, self._write_lock:
             yield
 
     async def dispose(self) -> None:
         """Close every pooled connection."""
         if self.is_sqlite:
             await self.read_engine.dispose()
+        await self.priority_engine.dispose()
         await self.engine.dispose()

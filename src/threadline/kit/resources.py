@@ -49,7 +49,9 @@ class Resources:
             busy_timeout_ms=settings.sqlite_busy_timeout_ms,
             pool_size=pool_size,
         )
-        limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+        # Each model-lane slot waits on one HTTP request: never fewer connections than slots.
+        model_requests = settings.worker_model_concurrency if worker else 0
+        limits = httpx.Limits(max_connections=200 + model_requests, max_keepalive_connections=50)
         http = httpx.AsyncClient(
             timeout=settings.http_timeout_seconds,
             limits=limits,

@@ -53,8 +53,21 @@ async def complete(
             http_client=bridge,
         )
         with failures.sdk_errors(openai):
-            answer = await client.chat.completions.create(**request_body(spec, request))
+            answer = await client.chat.completions.create(
+                **_untransformed(request_body(spec, request))
+            )
     return reply_of(answer)
+
+
+def _untransformed(body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` with its transcript and tools as ``extra_body``, sent as they are.
+
+    They are plain JSON in the wire shape already; the SDK's walk of them against its
+    TypedDicts (for aliases and formats these params do not have) was a tenth of an
+    agent turn's CPU, growing with the transcript (docs/benchmarks.md).
+    """
+    extra = {key: body.pop(key) for key in ("messages", "tools") if key in body}
+    return {**body, "messages": [], "extra_body": extra}
 
 
 def request_body(spec: ModelSpec, request: ModelRequest) -> dict[str, Any]:
