@@ -24,6 +24,7 @@ so it is retried whatever the method.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Collection, Mapping
 from typing import Any
@@ -44,6 +45,8 @@ MAX_CONTENT_CHARS = 16_000
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"})
 _SAFE_METHODS = frozenset({"GET", "HEAD"})
 _RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
+#: A placeholder the model fills: a plain name (a dotted path is read from the run).
+_ARGUMENT = re.compile(r"\w+")
 
 
 class _Refused(Exception):
@@ -100,13 +103,14 @@ def webhook_parameters(config: Mapping[str, Any], *, known: Collection[str] = ()
     """The JSON Schema of the model's arguments, by Kapso's rule: each ``#{name}`` in the
     URL, method and headers (and the body, without a ``body_schema``) is a required
     string; a ``body_schema``'s properties keep their types and its ``required``.
-    Names in ``known`` are filled from the execution's variables, so not asked for."""
+    Names in ``known`` are filled from the execution's variables, so not asked for; nor
+    are paths (``#{vars.x}``: a flow's scopes, read from the run)."""
     schema = _mapping(config.get("body_schema"), "body_schema")
     properties: dict[str, Any] = {}
     required: list[str] = []
     for text in _placeholder_texts(config, with_body=not schema):
         for name in placeholders.names(text):
-            if name not in known and name not in properties:
+            if name not in known and name not in properties and _ARGUMENT.fullmatch(name):
                 properties[name] = {"type": "string"}
                 required.append(name)
     for name, spec in (schema.get("properties") or {}).items():

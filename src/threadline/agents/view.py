@@ -21,6 +21,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
+from threadline.agent_tools.webhook import webhook_parameters
 from threadline.agents.graph import (
     END,
     START,
@@ -42,7 +43,6 @@ from threadline.engine.agent.graph import (
 from threadline.llm.types import ToolSpec
 
 KB_TOOL = "kb_retrieval"
-_PLACEHOLDER = re.compile(r"#\{(\w+)\}")
 _UNSAFE = re.compile(r"[^A-Za-z0-9_]")
 #: Tools each MCP server offers, by :func:`mcp_key` (discovered by the caller).
 McpTools = Mapping[str, Sequence[ToolSpec]]
@@ -135,27 +135,10 @@ def webhook_tool(name: str, description: str, config: WebhookConfig) -> External
         "mock_response_enabled": config.mock_response_enabled,
         "mock_response": decoded(config.mock_response),
     }
-    parameters = _webhook_parameters(config, schema if isinstance(schema, dict) else None)
+    arguments = {**job, "http_method": job["method"]}
+    arguments["body_schema"] = schema if isinstance(schema, dict) else None
+    parameters = webhook_parameters(arguments)
     return ExternalTool("webhook", ToolSpec(name, description, parameters), job)
-
-
-def _webhook_parameters(config: WebhookConfig, schema: dict[str, Any] | None) -> dict[str, Any]:
-    texts = [config.url, _as_text(config.headers), config.http_method]
-    if schema is None:
-        texts.append(_as_text(config.body))
-    names = list(dict.fromkeys(m for text in texts for m in _PLACEHOLDER.findall(text)))
-    properties: dict[str, Any] = {n: {"type": "string"} for n in names}
-    required = list(names)
-    if schema is not None:
-        properties.update(schema.get("properties") or {})
-        required += [r for r in schema.get("required") or [] if r not in required]
-    return {"type": "object", "properties": properties, "required": required}
-
-
-def _as_text(value: str | dict[str, Any] | list[Any] | None) -> str:
-    if value is None:
-        return ""
-    return value if isinstance(value, str) else json.dumps(value)
 
 
 def knowledge_base_tool(bases: list[tuple[str, KnowledgeBaseConfig]]) -> ExternalTool:
