@@ -210,15 +210,27 @@ async def advance_stored(
 ) -> tuple[Outcome, dict[str, Any]]:
     """Advance the agent execution; the runtime's outcome and the new ``agent_state``."""
     try:
-        graph = await graph_of(session, execution)
+        outcome = await advance_interpreter(session, execution, event, now)
     except VersionMissing as missing:
         return failed_outcome(execution, str(missing)), dict(execution.agent_state or {})
-    state = load_state(execution.agent_state or initial_state({}))
-    outcome = advance_agent(graph, state, agent_input(execution, event), now)
     return to_outcome(execution, outcome), dump_state(outcome.state)
 
 
-def _run_state(execution: FlowExecution, node: str) -> RunState:
+async def advance_interpreter(
+    session: AsyncSession,
+    execution: FlowExecution,
+    event: EngineInput | AgentInput,
+    now: datetime,
+) -> AgentOutcome:
+    """What the interpreter decides for ``event`` on the agent ``execution`` runs (its
+    own, or its flow's agent node's); raises :class:`VersionMissing`."""
+    graph = await graph_of(session, execution)
+    state = load_state(execution.agent_state or initial_state({}))
+    return advance_agent(graph, state, agent_input(execution, event), now)
+
+
+def run_state(execution: FlowExecution, node: str) -> RunState:
+    """The engine's state of ``execution`` as stored, at ``node``."""
     return RunState(
         node_id=node,
         phone_number=execution.phone_number,
@@ -232,7 +244,7 @@ def failed_outcome(
     execution: FlowExecution, message: str, state: RunState | None = None
 ) -> Outcome:
     """The execution fails with ``message`` (at ``state``, else where it is stored)."""
-    state = state or _run_state(execution, execution.current_node_id)
+    state = state or run_state(execution, execution.current_node_id)
     error = {"message": message}
     event = LogEvent("error", state.node_id or None, error)
     return Outcome(status="failed", state=state, events=[event], error=error)
@@ -245,7 +257,7 @@ def to_outcome(
     flow's, for the agent of a flow's agent node)."""
     outcome = Outcome(
         status="running",
-        state=state or _run_state(execution, agent.state.node),
+        state=state or run_state(execution, agent.state.node),
         sends=[] if execution.test else list(agent.sends),
         events=list(agent.events),
         error=agent.error,

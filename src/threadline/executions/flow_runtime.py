@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.engine.advance import advance
 from threadline.engine.agent.advance import advance_agent
-from threadline.engine.agent.codec import dump_state, load_state
+from threadline.engine.agent.codec import dump_state
 from threadline.engine.agent.graph import END, START
 from threadline.engine.agent.state import AgentInput, AgentOutcome, AgentStart, AgentState
 from threadline.engine.nodes.agent import AGENT_CALL
@@ -44,7 +44,7 @@ async def advance_flow(
 ) -> tuple[Outcome, AgentStateJson]:
     """Advance a flow's execution; its outcome and its agent node's ``agent_state``."""
     definition = await load_definition(session, execution.flow_refs()[1])
-    state = _run_state(execution)
+    state = agent_runtime.run_state(execution, execution.current_node_id)
     done: list[Outcome] = []
     if execution.agent_state is not None:
         agent = await _agent_step(session, execution, state, event, now)
@@ -102,14 +102,11 @@ async def _agent_step(
 ) -> AgentOutcome:
     """The agent node's agent, advanced by ``event`` (the contact wrote, a call answered)."""
     try:
-        version = await agent_runtime.version_of(session, execution)
+        return await agent_runtime.advance_interpreter(session, execution, event, now)
     except agent_runtime.VersionMissing as missing:
         return AgentOutcome(
             status="failed", state=AgentState(node=state.node_id), error={"message": str(missing)}
         )
-    agent_state = load_state(execution.agent_state or {})
-    graph = agent_runtime.view_of(version)
-    return advance_agent(graph, agent_state, agent_runtime.agent_input(execution, event), now)
 
 
 def _agent_outcome(execution: FlowExecution, agent: AgentOutcome, state: RunState) -> Outcome:
@@ -167,13 +164,3 @@ def _metadata(execution: FlowExecution, state: RunState) -> dict[str, Any]:
         "contact_information": contact,
         **{k: state.system[k] for k in ids if k in state.system},
     }
-
-
-def _run_state(execution: FlowExecution) -> RunState:
-    return RunState(
-        node_id=execution.current_node_id,
-        phone_number=execution.phone_number,
-        variables=dict(execution.variables),
-        context=dict(execution.context),
-        system=dict(execution.system),
-    )
