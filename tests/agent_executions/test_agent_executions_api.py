@@ -10,9 +10,11 @@ from agent_builders import (
     agent_execution,
     ask,
     create_agent,
+    get_test_chat,
     says,
     script,
     start_agent,
+    start_test_chat,
     tell_and_end,
 )
 from agent_graphs import simple_graph
@@ -131,3 +133,59 @@ async def test_a_plain_text_answer_of_the_model_reaches_the_phone(
     assert paused["status"] == "paused", paused
     assert _texts(sandbox) == ["Hello! Which order?"]
     assert sandbox.outbox[0].payload["messaging_product"] == "whatsapp"
+
+
+async def test_a_resume_through_another_resource_leaves_the_pause_alone(
+    client: httpx.AsyncClient,
+    resources: Resources,
+    sandbox_url: str,
+    model_server: LiveModelServer,
+) -> None:
+    # The compare-and-set of a resume is scoped to what the path names: the flows API
+    # does not resume an agent's execution, nor one agent's path another agent's run.
+    await model_server.load_script(LOCAL_MODEL, script(ask("Which order?"), ask("And?")))
+    project = await create_project(resources, sandbox_url)
+    agent = await create_agent(client, project, simple_graph())
+    other = await create_agent(client, project, simple_graph())
+    started = await start_agent(client, project, agent["id"])
+    await run_jobs(resources)
+    body = {"message": {"type": "user_input", "content": {"text": "A-1"}}}
+    as_flow = await client.post(
+        f"/api/v1/flow_executions/{started['id']}/resume", headers=project.headers, json={}
+    )
+    as_other = await client.post(
+        f"/api/v1/agents/{other['id']}/executions/{started['id']}/resume",
+        headers=project.headers,
+        json=body,
+    )
+    assert (as_flow.status_code, as_other.status_code) == (404, 404), (as_flow, as_other)
+    still = await agent_execution(client, project, agent["id"], started["id"])
+    assert still["status"] == "paused", still
+    resumed = await client.post(
+        f"/api/v1/agents/{agent['id']}/executions/{started['id']}/resume",
+        headers=project.headers,
+        json=body,
+    )
+    assert resumed.status_code == 200, resumed.text
+
+
+async def test_a_test_chat_is_not_resumed_through_the_executions_api(
+    client: httpx.AsyncClient,
+    resources: Resources,
+    sandbox_url: str,
+    model_server: LiveModelServer,
+) -> None:
+    await model_server.load_script(LOCAL_MODEL, script(ask("Which order?"), ask("And?")))
+    project = await create_project(resources, sandbox_url)
+    agent = await create_agent(client, project, simple_graph())
+    chat = await start_test_chat(client, project, f"/api/v1/agents/{agent['id']}/test_chats", "hi")
+    await run_jobs(resources)
+    before = await get_test_chat(client, project, chat["id"])
+    response = await client.post(
+        f"/api/v1/agents/{agent['id']}/executions/{chat['id']}/resume",
+        headers=project.headers,
+        json={"message": {"type": "user_input", "content": {"text": "A-1"}}},
+    )
+    assert response.status_code == 404, response.text
+    after = await get_test_chat(client, project, chat["id"])
+    assert (after["status"], after["conversation"]) == (before["status"], before["conversation"])

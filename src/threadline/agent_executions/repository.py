@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, select, update
+from sqlalchemy import ColumnElement, Select, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.agent_executions.schemas import AgentExecutionFilters, AgentExecutionStatus
+from threadline.executions import repository as executions
 from threadline.kit.listing import fetch_page
 from threadline.kit.schemas import PageParams
 from threadline.models import AgentSnapshot, FlowExecution
@@ -46,6 +48,33 @@ def _filters(filters: AgentExecutionFilters) -> list[ColumnElement[bool]]:
 
 def _of_project(project_id: uuid.UUID) -> Select[FlowExecution]:
     return select(_E).where(_E.project_id == project_id, _E.kind == KIND)
+
+
+#: An agent's own executions (not its test chats'), for the compare-and-set of a resume.
+_OF_THE_AGENT = executions.ClaimScope(
+    "agent", (_E.kind == KIND, _E.agent_id == bindparam("b_agent_id"), _E.test.is_(False))
+)
+
+
+async def claim_paused(
+    session: AsyncSession,
+    project_id: uuid.UUID,
+    agent_id: uuid.UUID,
+    execution_id: uuid.UUID,
+    *,
+    reasons: Sequence[str],
+    now: datetime,
+) -> FlowExecution | None:
+    """The flows' compare-and-set, on the agent's execution (not a test chat's) only."""
+    return await executions.claim_waiting(
+        session,
+        execution_id,
+        reasons=reasons,
+        now=now,
+        project_id=project_id,
+        scope=_OF_THE_AGENT,
+        scope_params={"b_agent_id": agent_id},
+    )
 
 
 async def get(

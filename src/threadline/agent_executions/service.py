@@ -225,12 +225,12 @@ async def resume(
     data: AgentResumeIn,
 ) -> FlowExecution:
     """Resume a paused (or handed-off) execution with the user's message, exactly once."""
-    await get(session, project, agent_id, execution_id)
     now = utcnow()
-    claimed = await executions.claim_waiting(
-        session, execution_id, reasons=("user_input", "handoff"), now=now, project_id=project.id
+    claimed = await repository.claim_paused(
+        session, project.id, agent_id, execution_id, reasons=("user_input", "handoff"), now=now
     )
     if claimed is None:
+        await get(session, project, agent_id, execution_id)  # a 404 says what is missing
         raise NotResumable()
     text = data.message.text if data.message else None
     await resume_claimed(session, claimed, Resume(reason="api", input=text), now)

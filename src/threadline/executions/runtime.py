@@ -57,10 +57,12 @@ async def resume_claimed(
     """Carry on an execution whose wait this caller has just claimed (compare-and-set won).
 
     Its wait timer is not deleted first: a next wait with a timeout moves it (one
-    statement), and only a step that stops without one cancels it.
+    statement), and only a step that stops without one cancels it, if the claimed wait
+    had one (``wait_until`` is still the claimed wait's until the step writes its own).
     """
+    timed = execution.wait_until is not None
     await run_engine(session, execution, event, now, from_wait=True)
-    if execution.wait_until is None:
+    if timed and execution.wait_until is None:
         await cancel(session, timer_key(execution.id))
 
 

@@ -180,7 +180,12 @@ async def resume(
     """
     now = utcnow()
     execution = await repository.claim_waiting(
-        session, execution_id, reasons=API_RESUMABLE, now=now, project_id=project.id
+        session,
+        execution_id,
+        reasons=API_RESUMABLE,
+        now=now,
+        project_id=project.id,
+        scope=repository.OF_A_FLOW,
     )
     if execution is None:
         await get(session, project, execution_id)
