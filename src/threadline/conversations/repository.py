@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, func, select, text
+from sqlalchemy import ColumnElement, Select, bindparam, exists, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.kit.sql import insert_ignoring_conflict
@@ -190,7 +190,7 @@ async def last_inbound_at(
     return latest
 
 
-def _pending_inbound(conversation_id: uuid.UUID) -> Select[WhatsappMessage]:
+def _pending_inbound(conversation_id: uuid.UUID | ColumnElement[Any]) -> Select[WhatsappMessage]:
     return select(WhatsappMessage).where(
         WhatsappMessage.conversation_id == conversation_id,
         WhatsappMessage.direction == "inbound",
@@ -224,10 +224,14 @@ async def pending_inbound_after(
     return list((await session.execute(statement)).scalars())
 
 
+#: Asked after every step of an execution in a conversation: built once.
+_HAS_PENDING_INBOUND = select(exists(_pending_inbound(bindparam("conversation_id"))))
+
+
 async def has_pending_inbound(session: AsyncSession, conversation_id: uuid.UUID) -> bool:
     """Whether an inbound message of the conversation waits to be processed."""
-    statement = select(exists(_pending_inbound(conversation_id)))
-    return bool((await session.execute(statement)).scalar_one())
+    rows = await session.execute(_HAS_PENDING_INBOUND, {"conversation_id": conversation_id})
+    return bool(rows.scalar_one())
 
 
 async def active_of(

@@ -24,14 +24,19 @@ PENDING = ("queued", "sending")
 ACTIVE_EXECUTION = ("running", "waiting")
 
 
+# Built once: every step that sends runs them.
+_INSERT_MESSAGES = insert(cast(Table, WhatsappMessage.__table__))
+_INSERT_EVENT = insert(cast(Table, ExecutionEvent.__table__))
+
+
 async def add_many(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """Insert outbox rows in one multi-row INSERT (Core, like the event log)."""
-    await session.execute(insert(cast(Table, WhatsappMessage.__table__)), rows)
+    await session.execute(_INSERT_MESSAGES, rows)
 
 
 async def add_event(session: AsyncSession, row: dict[str, Any]) -> None:
     """Append a delivery event to the execution's event log."""
-    await session.execute(insert(cast(Table, ExecutionEvent.__table__)), [row])
+    await session.execute(_INSERT_EVENT, [row])
 
 
 async def next_pending(

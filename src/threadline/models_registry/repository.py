@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.kit.listing import contains, fetch_page
@@ -33,10 +34,16 @@ async def provider_named(
     return (await session.execute(statement)).scalar_one_or_none()
 
 
+# Every model call resolves its model: these statements are built once.
+_ANY_PROVIDER = (
+    select(ModelProvider.id).where(ModelProvider.project_id == bindparam("project_id")).limit(1)
+)
+
+
 async def has_providers(session: AsyncSession, project_id: uuid.UUID) -> bool:
     """Whether the project has registered any provider."""
-    statement = select(ModelProvider.id).where(ModelProvider.project_id == project_id).limit(1)
-    return (await session.execute(statement)).first() is not None
+    rows = await session.execute(_ANY_PROVIDER, {"project_id": project_id})
+    return rows.first() is not None
 
 
 async def providers_page(
@@ -72,25 +79,29 @@ async def model_named(
     session: AsyncSession, project_id: uuid.UUID, name: str
 ) -> tuple[ProjectModel, ModelProvider] | None:
     """The project's model called ``name``, with its provider."""
-    return await _model_with_provider(session, project_id, ProjectModel.name == name)
+    return await _model_with_provider(session, _MODEL_NAMED, project_id=project_id, name=name)
 
 
 async def default_model(
     session: AsyncSession, project_id: uuid.UUID
 ) -> tuple[ProjectModel, ModelProvider] | None:
     """The project's default model, with its provider."""
-    return await _model_with_provider(session, project_id, ProjectModel.is_default.is_(True))
+    return await _model_with_provider(session, _DEFAULT_MODEL, project_id=project_id)
+
+
+_WITH_PROVIDER = (
+    select(ProjectModel, ModelProvider)
+    .join(ModelProvider, ModelProvider.id == ProjectModel.provider_id)
+    .where(ProjectModel.project_id == bindparam("project_id"))
+)
+_MODEL_NAMED = _WITH_PROVIDER.where(ProjectModel.name == bindparam("name"))
+_DEFAULT_MODEL = _WITH_PROVIDER.where(ProjectModel.is_default.is_(True))
 
 
 async def _model_with_provider(
-    session: AsyncSession, project_id: uuid.UUID, condition: object
+    session: AsyncSession, statement: Select[ProjectModel, ModelProvider], **params: Any
 ) -> tuple[ProjectModel, ModelProvider] | None:
-    statement = (
-        select(ProjectModel, ModelProvider)
-        .join(ModelProvider, ModelProvider.id == ProjectModel.provider_id)
-        .where(ProjectModel.project_id == project_id, condition)  # type: ignore[arg-type]
-    )
-    row = (await session.execute(statement)).first()
+    row = (await session.execute(statement, params)).first()
     return None if row is None else (row[0], row[1])
 
 
