@@ -35,6 +35,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase
 
+from threadline.kit import sqlite_driver
+
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -58,6 +60,8 @@ def json_dumps(value: Any) -> str:
 
 #: Engine options shared by every engine: the JSON columns' (de)serialiser.
 _JSON = {"json_serializer": json_dumps, "json_deserializer": orjson.loads}
+#: SQLite engines' driver: aiosqlite, one thread hop per statement (``kit/sqlite_driver``).
+_SQLITE = {"module": sqlite_driver.dbapi()}
 
 
 class Base(DeclarativeBase):
@@ -112,7 +116,7 @@ class Database:
 
     def _create_engine(self, url: str, busy_timeout_ms: int, pool_size: int) -> AsyncEngine:
         if self.is_sqlite:
-            engine = create_async_engine(url, pool_size=4, max_overflow=0, **_JSON)
+            engine = create_async_engine(url, pool_size=4, max_overflow=0, **_SQLITE, **_JSON)
             _configure_sqlite(engine, busy_timeout_ms, read_only=False)
             return engine
         # A pool as large as the work in flight: opening connections under load forks
@@ -122,14 +126,17 @@ class Database:
         )
 
     def _create_priority_engine(self, url: str, busy_timeout_ms: int) -> AsyncEngine:
-        engine = create_async_engine(url, pool_size=1, max_overflow=0, **_JSON)
+        driver = _SQLITE if self.is_sqlite else {}
+        engine = create_async_engine(url, pool_size=1, max_overflow=0, **driver, **_JSON)
         if self.is_sqlite:
             _configure_sqlite(engine, busy_timeout_ms, read_only=False)
         return engine
 
     def _create_read_engine(self, url: str, busy_timeout_ms: int) -> AsyncEngine:
         if self.is_sqlite:
-            engine = create_async_engine(url, pool_size=READ_POOL_SIZE, max_overflow=0, **_JSON)
+            engine = create_async_engine(
+                url, pool_size=READ_POOL_SIZE, max_overflow=0, **_SQLITE, **_JSON
+            )
             _configure_sqlite(engine, busy_timeout_ms, read_only=True)
             return engine
         # The same pool: PostgreSQL reads never wait for writers anyway.
