@@ -83,9 +83,9 @@ async def claim_waiting(
 ) -> FlowExecution | None:
     """Compare-and-set waiting → running; the updated execution if this caller won.
 
-    Bind parameters of an UPDATE may not be named like columns: a ``scope``'s start
-    with ``b_``. ``wait_until`` keeps the claimed wait's deadline until the step writes its own, so
-    the caller can tell whether that wait had a timer to cancel.
+    ``wait_until`` keeps the claimed wait's deadline until the step writes its own, so
+    the caller can tell whether that wait had a timer to cancel. Bind parameters of an
+    UPDATE may not be named like columns: a ``scope``'s start with ``b_``.
     """
     statement = _claim_statement(
         tuple(reasons), project_id is not None, expected_seq is not None, scope
