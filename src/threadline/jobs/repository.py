@@ -44,6 +44,8 @@ class ClaimedJob:
     attempts: int
     max_attempts: int
     run_at: datetime | None = None
+    #: Its lock key: the next job of the key may be claimed once this one ends.
+    lock_key: str | None = None
 
 
 def _is_postgres(session: AsyncSession) -> bool:
@@ -157,7 +159,9 @@ def _claim_statement(*, skip_locked: bool, known_only: bool) -> Any:
             attempts=Job.attempts + 1,
             lease_expires_at=bindparam("lease_until", type_=UtcDateTime()),
         )
-        .returning(Job.id, Job.task, Job.payload, Job.attempts, Job.max_attempts, Job.run_at)
+        .returning(
+            Job.id, Job.task, Job.payload, Job.attempts, Job.max_attempts, Job.run_at, Job.lock_key
+        )
         .execution_options(synchronize_session=False)
     )
 
@@ -191,7 +195,10 @@ async def claim(
         params["tasks"] = list(tasks)
     statement = _CLAIM[(_is_postgres(session), tasks is not None)]
     rows = (await session.execute(statement, params)).all()
-    return [ClaimedJob(r.id, r.task, r.payload, r.attempts, r.max_attempts, r.run_at) for r in rows]
+    return [
+        ClaimedJob(r.id, r.task, r.payload, r.attempts, r.max_attempts, r.run_at, r.lock_key)
+        for r in rows
+    ]
 
 
 _HELD = (Job.id, Job.task, Job.payload, Job.attempts, Job.max_attempts)
@@ -372,7 +379,7 @@ async def finish_many(session: AsyncSession, jobs: Collection[ClaimedJob]) -> se
     return set((await session.execute(statement)).scalars())
 
 
-#: Channel of the ``jobs`` insert trigger (migration 0006) that wakes listening workers.
+#: Channel of the ``jobs`` insert trigger (migrations 0006, 0020) that wakes listening workers.
 NOTIFY_CHANNEL = "threadline_jobs"
 
 
