@@ -141,8 +141,8 @@ class Worker:
             return set()
         now = utcnow()
         async with self.resources.db.priority_read() as session:
-            due = await repository.due_tasks(session, now=now, tasks=tasks)
-            self._wakeups.note_due(await repository.next_run_at(session, tasks, after=now))
+            due, later = await repository.due_tasks(session, now=now, tasks=tasks)
+        self._wakeups.note_due(later)
         return due
 
     def _tasks_with_free_slots(self) -> list[str]:
