@@ -14,10 +14,11 @@ import pytest
 from sqlalchemy import Table, event, insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from threadline.jobs.listener import JobListener
 from threadline.jobs.queue import enqueue
 from threadline.jobs.registry import Registry
 from threadline.jobs.retry import RetryLater
-from threadline.jobs.wakeups import Wakeups
+from threadline.jobs.wakeups import Wakeups, Woken
 from threadline.jobs.worker import JobContext, Worker
 from threadline.kit.clock import utcnow
 from threadline.kit.db import Database
@@ -242,5 +243,26 @@ async def test_wake_ups_during_a_round_fold_into_one() -> None:
     assert wakeups.take().probe  # a sleep that ran out probes (the poll)
     wakeups.probe()
     wakeups.due(["a"])
-    assert wakeups.take() == type(first)(frozenset({"a"}), True)
-    assert wakeups.take() == type(first)(frozenset(), False)
+    assert wakeups.take() == Woken(frozenset({"a"}), True)
+    assert wakeups.take() == Woken(frozenset(), False)
+
+
+async def test_the_listener_names_other_connections_tasks_and_ignores_its_own(
+    resources: Resources,
+) -> None:
+    if resources.db.is_sqlite:
+        pytest.skip("SQLite has no cross-process notifications: workers poll")
+    wakeups = Wakeups(runs=lambda name: name.startswith("test."))
+    listener = JobListener(resources.db, wakeups)
+    await listener.start()
+    try:
+        await add(resources, "test.own", {})  # on this database's own pool
+        await asyncio.sleep(0.3)
+        assert wakeups.take() == Woken(frozenset(), False)
+        await _insert_elsewhere(resources.db.url, "test.elsewhere")
+        async with asyncio.timeout(5):
+            while not (woken := wakeups.take()).tasks:
+                await asyncio.sleep(0.01)
+        assert woken == Woken(frozenset({"test.elsewhere"}), False)
+    finally:
+        await listener.stop()
