@@ -6,7 +6,8 @@ commit that enqueued jobs due later names when: the loop's sleep ends then. What
 commit announces (a freed slot of a full lane, a job's lock key freed, a notification
 without a task, a jobs' lease running out, another process's jobs on SQLite) asks for a
 probe, or is found by the one a poll interval makes at the latest. Wake-ups arriving
-while the loop runs fold into one more round.
+while the loop runs fold into one more round, which probes: its claims may have taken
+their jobs already (under load, blind claims were write transactions finding nothing).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class Wakeups:
         self._event = asyncio.Event()
         self._tasks: set[str] = set()
         self._probe = False
+        self._in_round = False  # between take() and sleep(): the loop claims
         self._deadline: datetime | None = None  # when the current sleep ends
         #: The earliest job due later of this worker's tasks that it knows of (a probe
         #: reads it, commits announce earlier ones); None: none known.
@@ -49,6 +51,8 @@ class Wakeups:
         mine = {task for task in tasks if self._runs(task)}
         if mine:
             self._tasks |= mine
+            # Committed while the loop claims: that claim may have taken them already.
+            self._probe = self._probe or self._in_round
             self._event.set()
 
     def later(self, task: str, run_at: datetime) -> None:
@@ -77,12 +81,13 @@ class Wakeups:
         timer = self.next_due is not None and self.next_due <= now
         woken = Woken(frozenset(self._tasks), self._probe or timer)
         self._tasks.clear()
-        self._probe = False
+        self._probe, self._in_round = False, True
         return woken
 
     async def sleep(self, seconds: float) -> None:
         """Wait for a wake-up, at most ``seconds`` and never past :attr:`next_due`; a
         sleep that runs out asks for a probe (a poll, or a job falling due)."""
+        self._in_round = False
         self._deadline = utcnow() + timedelta(seconds=seconds)
         if self.next_due is not None:
             self._deadline = min(self._deadline, self.next_due)
