@@ -249,8 +249,10 @@ async def turn_overhead(
     turns: Turns,
     args: argparse.Namespace,
     counter: StatementCounter,
+    reads: StatementCounter | None = None,
 ) -> dict[str, Any]:
-    """Sequential turns of one conversation; CPU, wall and SQL per turn, then a profile."""
+    """Sequential turns of one conversation; CPU, wall and SQL per turn (``reads``: SQLite's
+    read connections, apart), then a profile."""
     # Turns go round-robin over conversations of ``--turns-per-conversation`` turns: a
     # turn's cost grows with its transcript (the whole conversation goes to the model).
     count = max(1, args.turns // args.turns_per_conversation)
@@ -260,6 +262,8 @@ async def turn_overhead(
     await _turn(resources, world, turns, ids[0])  # warm-up: caches, statements, the SDK
     pg = not resources.db.is_sqlite
     counter.take(1)  # from here on
+    if reads is not None:
+        reads.take(1)
     meter = procs.CpuMeter({}, include_postgres=pg).start()
     walls, cpu_before, started = [], time.process_time(), time.perf_counter()
     for index in range(args.turns):
@@ -274,6 +278,7 @@ async def turn_overhead(
         "wall_s": round(wall, 2),
         "turn_wall_ms": summary_ms(walls),
         "sql_per_turn": sql,
+        "sqlite_reads_per_turn": reads.take(args.turns) if reads is not None else None,
         "postgres_cpu_ms_per_turn": (machine.get("postgres") or {}).get("cpu_ms_per_op")
         if pg
         else None,
@@ -417,6 +422,8 @@ async def run_backend(
     # Listening before the worker runs: a listener added while a transaction begins
     # (another task's, between its awaits) breaks SQLAlchemy's iteration of them.
     counter = StatementCounter(resources.db.engine, resources.db.priority_engine)
+    # SQLite's reads (the worker's due-jobs probes among them) run on engines of their own.
+    reads = StatementCounter(resources.db.read_engine) if resources.db.is_sqlite else None
     worker = Worker(resources, tasks=bench_registry(turns))
     running = asyncio.create_task(worker.run())
     result: dict[str, Any] = {}
@@ -426,7 +433,9 @@ async def run_backend(
         await control(model_url, f"/_control/scripts/{MODEL}", ASKING_SCRIPT)
         if args.turns:
             log(f"{name}: {args.turns} sequential turns")
-            result["turn_overhead"] = await turn_overhead(resources, world, turns, args, counter)
+            result["turn_overhead"] = await turn_overhead(
+                resources, world, turns, args, counter, reads
+            )
             log(f"{name}: {result['turn_overhead']['cpu_ms_per_turn']} ms CPU/turn")
         if args.conversations:
             log(f"{name}: {args.conversations} conversations at once, {args.model_seconds}s/call")

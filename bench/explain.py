@@ -91,6 +91,7 @@ def _queries() -> dict[str, Query]:
             s, _id("config", n % 10), f"wamid.out.{n}"
         ),
         "next_run_at": lambda s: jobs.next_run_at(s, fast),
+        "due_probe": lambda s: jobs.due_tasks(s, now=now, tasks=fast),
         "due_by_task": lambda s: jobs.due_by_task(s, now),
         "retention_compaction_due": lambda s: retention.compaction_due(
             s, ended_before=now - timedelta(days=30), keep=KEEP_LAST_EVENTS, limit=500

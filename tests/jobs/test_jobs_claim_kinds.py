@@ -56,3 +56,27 @@ async def test_the_claim_takes_the_oldest_of_both_kinds_up_to_its_limit(
     assert await _claim(resources, 3) == ["due-new"]
     # Not due, held under a live lease, or out of attempts (the reaper's): never claimed.
     assert await _claim(resources, 3) == []
+
+
+async def test_the_due_jobs_probe_names_tasks_with_due_jobs_and_the_next_one_due(
+    resources: Resources,
+) -> None:
+    now = utcnow()
+    async with resources.db.transaction() as session:
+        await enqueue(session, "test.due", {}, run_at=now - timedelta(seconds=1))
+        await enqueue(session, "test.died", {})
+        await enqueue(session, "test.later", {}, run_at=now + timedelta(seconds=30))
+        await enqueue(session, "test.later", {}, run_at=now + timedelta(seconds=20))
+        await enqueue(session, "test.unasked", {}, run_at=now + timedelta(seconds=5))
+        await session.execute(
+            update(Job)
+            .where(Job.task == "test.died")
+            .values(status="running", attempts=1, lease_expires_at=now - timedelta(seconds=1))
+        )
+    asked = ["test.due", "test.died", "test.later", "test.none"]
+    async with resources.db.read() as session:
+        due, later = await repository.due_tasks(session, now=now, tasks=asked)
+        nothing = await repository.due_tasks(session, now=now, tasks=["test.none"])
+    assert due == {"test.due", "test.died"}
+    assert later is not None and abs((later - now).total_seconds() - 20) < 0.01
+    assert nothing == (set(), None)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -34,10 +34,12 @@ async def enqueue(
 
     ``max_attempts`` defaults to the task's retry policy. A queued job with the same
     ``dedupe_key`` makes this a no-op, or with ``replace`` takes this one's payload and
-    ``run_at`` (a timer moved to a later wait). Workers are woken only for a job due now:
-    one due later is found by their next poll, within one poll interval. ``project_id``
-    names the project the job works for, when the caller knows it (the shard key, past
-    one server).
+    ``run_at`` (a timer moved to a later wait). After the commit this process's workers
+    are told the task and when it is due (they claim a job due now at once, and sleep
+    no longer than until one due later); other processes' are woken for a job due now
+    (PostgreSQL), and find one due later by their next poll, within one poll interval.
+    ``project_id`` names the project the job works for, when the caller knows it (the
+    shard key, past one server).
     """
     now = utcnow()
     await repository.insert(
@@ -56,8 +58,7 @@ async def enqueue(
         },
         replace=replace,
     )
-    if run_at is None or run_at <= now:
-        _wake_after_commit(session)
+    _wake_after_commit(session, task, run_at, now)
 
 
 @dataclass(frozen=True)
@@ -93,14 +94,31 @@ async def enqueue_many(session: AsyncSession, jobs: list[NewJob]) -> None:
     ]
     if rows:
         await repository.insert_many(session, rows)
-        if any(job.run_at is None or job.run_at <= now for job in jobs):
-            _wake_after_commit(session)
+        for job in jobs:
+            _wake_after_commit(session, job.task, job.run_at, now)
 
 
-def _wake_after_commit(session: AsyncSession) -> None:
-    # In-process workers are woken after the commit; on PostgreSQL a trigger on ``jobs``
-    # notifies the other processes' (migration 0006).
-    session.sync_session.info[_ENQUEUED] = True
+@dataclass
+class _Enqueued:
+    """What a transaction enqueued, for the wake-up after its commit."""
+
+    due: set[str] = field(default_factory=set)  # tasks with a job due now
+    later: dict[str, datetime] = field(default_factory=dict)  # task: earliest run_at
+
+    def add(self, task: str, run_at: datetime | None, now: datetime) -> None:
+        if run_at is None or run_at <= now:
+            self.due.add(task)
+        elif task not in self.later or run_at < self.later[task]:
+            self.later[task] = run_at
+
+
+def _wake_after_commit(
+    session: AsyncSession, task: str, run_at: datetime | None, now: datetime
+) -> None:
+    # In-process workers are told after the commit; on PostgreSQL a trigger on ``jobs``
+    # notifies the other processes' of jobs due now (migration 0020).
+    enqueued = session.sync_session.info.setdefault(_ENQUEUED, _Enqueued())
+    enqueued.add(task, run_at, now)
 
 
 async def cancel(session: AsyncSession, dedupe_key: str) -> None:
@@ -110,8 +128,9 @@ async def cancel(session: AsyncSession, dedupe_key: str) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _wake_workers(session: Session) -> None:
-    if session.info.pop(_ENQUEUED, False):
-        registry.wake()
+    enqueued: _Enqueued | None = session.info.pop(_ENQUEUED, None)
+    if enqueued is not None:
+        registry.wake(enqueued.due, later=enqueued.later)
 
 
 @event.listens_for(Session, "after_rollback")

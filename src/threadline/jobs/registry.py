@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.jobs.context import BatchContext, JobContext
 from threadline.jobs.retry import RetryPolicy
+from threadline.jobs.wakeups import Wakeups
 
 Handler = Callable[[JobContext], Awaitable[None]]
 #: A batch task's handler: up to ``batch_size`` jobs of the task at once.
@@ -43,7 +44,7 @@ class Registry:
 
     def __init__(self) -> None:
         self._tasks: dict[str, Task] = {}
-        self._wakers: list[asyncio.Event] = []
+        self._wakers: list[Wakeups] = []
 
     def task(
         self,
@@ -124,19 +125,33 @@ class Registry:
         task = self._tasks.get(name)
         return task.policy if task else RetryPolicy()
 
-    def add_waker(self, waker: asyncio.Event) -> None:
-        """Register an event set whenever a transaction that enqueued a job commits."""
-        self._wakers.append(waker)
+    def add_waker(self, waker: Wakeups) -> None:
+        """Register a worker's wake-ups, told whenever a transaction that enqueued a job
+        commits (once, however often it is added)."""
+        if waker not in self._wakers:
+            self._wakers.append(waker)
 
-    def remove_waker(self, waker: asyncio.Event) -> None:
+    def remove_waker(self, waker: Wakeups) -> None:
         """Forget a waker added by :meth:`add_waker`."""
         if waker in self._wakers:
             self._wakers.remove(waker)
 
-    def wake(self) -> None:
-        """Wake every in-process worker."""
+    def wake(
+        self,
+        tasks: Collection[str] | None = None,
+        *,
+        later: Mapping[str, datetime] | None = None,
+    ) -> None:
+        """Tell every in-process worker that jobs of ``tasks`` are due now and when the
+        earliest job of each task of ``later`` falls due; with neither, that something
+        may be due (each probes for it)."""
         for waker in self._wakers:
-            waker.set()
+            if tasks is None and later is None:
+                waker.probe()
+                continue
+            waker.due(tasks or ())
+            for task, run_at in (later or {}).items():
+                waker.later(task, run_at)
 
 
 def _as_single(handler: BatchHandler) -> Handler:

@@ -19,6 +19,7 @@ from sqlalchemy import (
     delete,
     exists,
     func,
+    null,
     or_,
     select,
     text,
@@ -44,6 +45,8 @@ class ClaimedJob:
     attempts: int
     max_attempts: int
     run_at: datetime | None = None
+    #: Its lock key: the next job of the key may be claimed once this one ends.
+    lock_key: str | None = None
 
 
 def _is_postgres(session: AsyncSession) -> bool:
@@ -157,7 +160,9 @@ def _claim_statement(*, skip_locked: bool, known_only: bool) -> Any:
             attempts=Job.attempts + 1,
             lease_expires_at=bindparam("lease_until", type_=UtcDateTime()),
         )
-        .returning(Job.id, Job.task, Job.payload, Job.attempts, Job.max_attempts, Job.run_at)
+        .returning(
+            Job.id, Job.task, Job.payload, Job.attempts, Job.max_attempts, Job.run_at, Job.lock_key
+        )
         .execution_options(synchronize_session=False)
     )
 
@@ -191,7 +196,10 @@ async def claim(
         params["tasks"] = list(tasks)
     statement = _CLAIM[(_is_postgres(session), tasks is not None)]
     rows = (await session.execute(statement, params)).all()
-    return [ClaimedJob(r.id, r.task, r.payload, r.attempts, r.max_attempts, r.run_at) for r in rows]
+    return [
+        ClaimedJob(r.id, r.task, r.payload, r.attempts, r.max_attempts, r.run_at, r.lock_key)
+        for r in rows
+    ]
 
 
 _HELD = (Job.id, Job.task, Job.payload, Job.attempts, Job.max_attempts)
@@ -372,7 +380,7 @@ async def finish_many(session: AsyncSession, jobs: Collection[ClaimedJob]) -> se
     return set((await session.execute(statement)).scalars())
 
 
-#: Channel of the ``jobs`` insert trigger (migration 0006) that wakes listening workers.
+#: Channel of the ``jobs`` insert trigger (migrations 0006, 0020) that wakes listening workers.
 NOTIFY_CHANNEL = "threadline_jobs"
 
 
@@ -389,12 +397,40 @@ async def next_run_at(
     return (await session.execute(statement)).scalar_one_or_none()
 
 
-async def due_tasks(session: AsyncSession, *, now: datetime, tasks: Collection[str]) -> set[str]:
+def _probe_statement() -> Any:
+    """The due-jobs probe, built once: the earliest job due later (one row, its task
+    NULL), then each task with a job due now (queued and due, or its lease run out). One
+    statement, one round trip; each branch walks ``ix_jobs_claim`` (status, run_at)."""
+    now = bindparam("now", type_=UtcDateTime())
+    tasks: Any = bindparam("tasks", expanding=True)
+    # Typed NULLs: PostgreSQL makes an untyped one text under DISTINCT.
+    no_task, no_time = null().cast(Job.task.type), null().cast(Job.run_at.type)
+    later = select(no_task.label("task"), func.min(Job.run_at).label("run_at")).where(
+        Job.status == "queued", Job.run_at > now, Job.task.in_(tasks)
+    )
+    # The two kinds of due job apart: with them OR-ed SQLite scanned the whole table.
+    kinds = [
+        and_(Job.status == "queued", Job.run_at <= now),
+        and_(Job.status == "running", Job.lease_expires_at < now),
+    ]
+    due = [select(Job.task, no_time).where(k, Job.task.in_(tasks)).distinct() for k in kinds]
+    return union_all(later, *due)
+
+
+_PROBE = _probe_statement()
+
+
+async def due_tasks(
+    session: AsyncSession, *, now: datetime, tasks: Collection[str]
+) -> tuple[set[str], datetime | None]:
     """Which of ``tasks`` have a job a claim could take now (a superset: a due job whose
-    lock key is busy counts too). A read: the worker asks it before claiming, so a lane
-    with nothing due costs no write transaction."""
-    statement = select(Job.task).where(_ready(Job, now), Job.task.in_(list(tasks))).distinct()
-    return set((await session.execute(statement)).scalars())
+    lock key is busy counts too), and when their earliest job due later is. A read: the
+    worker asks it before claiming, so a lane with nothing due costs no write
+    transaction, and it sleeps until that job at most."""
+    rows = (await session.execute(_PROBE, {"now": now, "tasks": list(tasks)})).all()
+    due = {row.task for row in rows if row.task is not None}
+    later = [row.run_at for row in rows if row.task is None]
+    return due, later[0] if later else None
 
 
 async def due_by_task(session: AsyncSession, now: datetime) -> list[tuple[str, int, datetime]]:

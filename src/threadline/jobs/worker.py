@@ -13,7 +13,7 @@ import itertools
 import logging
 import time
 from collections.abc import Callable, Coroutine
-from datetime import datetime, timedelta
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -26,6 +26,7 @@ from threadline.jobs.listener import JobListener
 from threadline.jobs.registry import LANES, Lane, Registry, Task, registry
 from threadline.jobs.repository import ClaimedJob
 from threadline.jobs.retry import LeaseLost, PermanentJobError, RetryLater
+from threadline.jobs.wakeups import Wakeups, Woken
 from threadline.kit.clock import utcnow
 from threadline.kit.resources import Resources
 
@@ -54,30 +55,33 @@ class Worker:
         self._contexts: dict[int, JobContext] = {}
         self._handles: dict[int, asyncio.Task[None]] = {}
         self._settling: set[int] = set()
-        self._wake = asyncio.Event()
+        self._wakeups = Wakeups(runs=lambda name: self.registry.find(name) is not None)
+        # Lanes whose slots all filled since their last freed one: a due job may have
+        # been left unclaimed, so the next freed slot probes.
+        self._full: set[Lane] = set()
+        self._probed_at = -float("inf")  # time.monotonic() of the last due-jobs probe
         self._stopping = asyncio.Event()
         self._stop_heartbeat = asyncio.Event()
-        # When the next job falls due, as the last due-jobs probe read it (None: no probe).
-        self._next_due: tuple[datetime | None] | None = None
 
     async def run(self) -> None:
         """Claim and run jobs until :meth:`stop` is called."""
-        self.registry.add_waker(self._wake)
-        listener = JobListener(self.resources.db.url, self._wake)
+        # This process's commits wake the worker whichever registry it runs.
+        wakers = {id(tasks): tasks for tasks in (self.registry, registry)}.values()
+        for tasks in wakers:
+            tasks.add_waker(self._wakeups)
+        listener = JobListener(self.resources.db, self._wakeups)
         await listener.start()
         heartbeat = asyncio.create_task(self._heartbeat())
         log.info("worker ready: claiming jobs", extra={"woken_by_commits": listener.listening})
         try:
             while not self._stopping.is_set():
-                # Cleared before claiming: a commit or a finished job after this point
-                # sets it again, so the sleep below cannot miss it.
-                self._wake.clear()
-                if await self._claim_all():
-                    continue
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), await self._idle_seconds())
+                # Taken before claiming: a commit or a finished job after this point
+                # wakes the sleep below again, so it cannot miss it.
+                await self._claim_woken(self._wakeups.take())
+                await self._wakeups.sleep(self._idle_seconds())
         finally:
-            self.registry.remove_waker(self._wake)
+            for tasks in wakers:
+                tasks.remove_waker(self._wakeups)
             await self._drain()  # the heartbeat keeps the draining jobs' leases alive
             await self._end_heartbeat(heartbeat)
             await listener.stop()
@@ -85,7 +89,7 @@ class Worker:
     def stop(self) -> None:
         """Ask the loop to finish the jobs it holds and return."""
         self._stopping.set()
-        self._wake.set()
+        self._wakeups.probe()
 
     async def run_until_idle(self, *, timeout: float = 30.0) -> None:
         """Run due jobs until none is left (tests and the demo use this)."""
@@ -107,8 +111,18 @@ class Worker:
     def _free(self, lane: Lane) -> int:
         return self._capacity(lane) - sum(1 for held in self._lanes.values() if held == lane)
 
+    async def _claim_woken(self, woken: Woken) -> int:
+        """Claim what woke the loop: the announced tasks directly, or, when something no
+        one announced may be due (or a poll interval passed), whatever a probe finds."""
+        if woken.probe or time.monotonic() - self._probed_at >= self.poll_seconds:
+            return await self._claim_all()
+        return await self._claim_due(set(woken.tasks))
+
     async def _claim_all(self) -> int:
-        due, claimed = await self._due_tasks(), 0
+        return await self._claim_due(await self._due_tasks())
+
+    async def _claim_due(self, due: set[str]) -> int:
+        claimed = 0
         for lane in LANES:
             for name in self.registry.names(lane, batch=True):
                 if name in due:
@@ -120,14 +134,15 @@ class Worker:
         """The tasks of lanes with free slots that have a job due: one read, so that a
         loop claims (a write transaction each) only what is there to claim. The same
         read notes when the next of their jobs falls due, for the sleep after the loop."""
-        self._next_due = None
+        self._probed_at = time.monotonic()
+        self._wakeups.next_due = None  # what this read misses is announced meanwhile
         tasks = self._tasks_with_free_slots()
         if not tasks:
             return set()
         now = utcnow()
         async with self.resources.db.priority_read() as session:
-            due = await repository.due_tasks(session, now=now, tasks=tasks)
-            self._next_due = (await repository.next_run_at(session, tasks, after=now),)
+            due, later = await repository.due_tasks(session, now=now, tasks=tasks)
+        self._wakeups.note_due(later)
         return due
 
     def _tasks_with_free_slots(self) -> list[str]:
@@ -161,6 +176,8 @@ class Worker:
         jobs = await self._claim([task.name], task.batch_size)
         if jobs:
             self._hold(lane, jobs, partial(self._run_batch, task, jobs, lane))
+        if len(jobs) == task.batch_size and self._free(lane) > 0:
+            self._wakeups.probe()  # a full batch: more may be due, and a slot is free
         return len(jobs)
 
     def _hold(
@@ -169,6 +186,8 @@ class Worker:
         """Take a slot of ``lane`` for ``jobs`` and start ``run(slot)``."""
         slot = next(self._slots)
         self._lanes[slot] = lane
+        if self._free(lane) <= 0:
+            self._full.add(lane)
         handle = asyncio.create_task(run(slot))
         for job in jobs:
             self._running[job.id], self._handles[job.id] = job, handle
@@ -178,34 +197,33 @@ class Worker:
 
     def _release(self, jobs: list[ClaimedJob], slot: int) -> None:
         """Free the slot; forget the jobs unless claimed again meanwhile (a batch member
-        retried early can be running again, in another batch, as this one ends)."""
-        self._lanes.pop(slot, None)
+        retried early can be running again, in another batch, as this one ends).
+
+        The loop probes after it only if a job may have become claimable that no commit
+        announced: the lane was full (a due job may have been left unclaimed), or a job
+        held a lock key (the next job of that key waits on it). Otherwise every job due
+        now was announced, and one falling due later ends the loop's sleep.
+        """
+        lane = self._lanes.pop(slot, None)
         for job in jobs:
             if self._running.get(job.id) is not job:
                 continue
             for held in (self._running, self._contexts, self._handles, self._batch_of):
                 held.pop(job.id, None)
             self._settling.discard(job.id)
-        self._wake.set()
+        if lane is not None and (lane in self._full or any(job.lock_key for job in jobs)):
+            self._full.discard(lane)
+            self._wakeups.probe()
 
-    async def _idle_seconds(self) -> float:
-        """How long to sleep: until the next job of a lane with free slots falls due, at
-        most one poll interval.
+    def _idle_seconds(self) -> float:
+        """How long to sleep at most: until the next poll, one poll interval after the
+        last due-jobs probe (the sleep also ends when the next known job falls due).
 
         A job already due but not claimed (all slots busy, or its lock held) is not a
-        reason to spin: a finishing job wakes the loop, other processes' within a poll.
-        Read by the loop's due-jobs probe when it made one (a lane it counted may have
-        filled since: at worst an early wake-up).
+        reason to spin: a freed slot or lock wakes the loop, other processes' within a
+        poll.
         """
-        if self._next_due is not None:
-            (due,) = self._next_due
-        elif tasks := self._tasks_with_free_slots():
-            async with self.resources.db.priority_read() as session:
-                due = await repository.next_run_at(session, tasks, after=utcnow())
-        else:
-            return self.poll_seconds
-        wait = (due - utcnow()).total_seconds() if due is not None else self.poll_seconds
-        return min(self.poll_seconds, wait) if wait > 0 else self.poll_seconds
+        return max(0.0, self.poll_seconds - (time.monotonic() - self._probed_at))
 
     async def _run_one(self, job: ClaimedJob, lane: Lane, slot: int) -> None:
         context = JobContext(job=job, resources=self.resources)
@@ -297,6 +315,8 @@ class Worker:
                 if owned:
                     log.info("job %s (%s) will retry: %s", job.id, job.task, message)
                 outcome = "retry"
+        if owned and outcome == "retry":
+            self._wakeups.later(job.task, run_at)  # the loop sleeps no longer than that
         return outcome if owned else "lease_lost"
 
     async def _give_up(self, session: AsyncSession, job: ClaimedJob, message: str) -> None:
