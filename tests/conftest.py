@@ -18,6 +18,8 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from fastapi import FastAPI
+from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -26,15 +28,18 @@ from llm_builders import LiveModelServer
 from support import SECRET_KEY, free_port
 from threadline.app import create_app
 from threadline.config import Settings
+from threadline.inbound.group import GroupCommit
 from threadline.jobs.worker import Worker
 from threadline.kit.db import Base
 from threadline.kit.migrate import upgrade_async
 from threadline.kit.resources import Resources
 from threadline.kit.tls import shared_ssl_context
 from threadline.model_server.app import create_model_server_app
+from threadline.model_server.cassettes import Cassette
 from threadline.model_server.state import ModelServerState
 from threadline.sandbox.app import create_sandbox_app
 from threadline.sandbox.state import SandboxState
+from threadline.whatsapp_configs import cache as config_cache
 
 POSTGRES_URL = os.environ.get("THREADLINE_TEST_POSTGRES_URL", "")
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -150,7 +155,7 @@ async def _truncate(resources: Resources) -> None:
         script = "".join(f'DELETE FROM "{table.name}";' for table in tables)
         async with resources.db.engine.begin() as connection:
             raw = await connection.get_raw_connection()
-            await raw.driver_connection.execute(script)  # type: ignore[union-attr]
+            await raw.driver_connection.execute(script)
         return
     async with resources.db.transaction() as session:
         for table in tables:
@@ -180,10 +185,42 @@ def sandbox_url(sandbox_server: tuple[str, SandboxState]) -> str:
     return sandbox_server[0]
 
 
+#: The session's API apps by their settings. FastAPI builds an app's routes (dependants,
+#: a pydantic field each) on its first requests: 0.2-0.5 s an app, once per test before.
+_APPS: dict[str, FastAPI] = {}
+
+
+def _settings_key(settings: Settings) -> str:
+    """The settings as create_app reads them (all but the test's data_dir, secrets shown)."""
+    values = settings.model_dump(exclude={"data_dir"})
+    shown = {k: v.get_secret_value() if isinstance(v, SecretStr) else v for k, v in values.items()}
+    return repr(sorted(shown.items()))
+
+
+def _api_app(settings: Settings, resources: Resources) -> FastAPI:
+    """The API app of these settings, made once a session; each later test gets it with its
+    own resources and what create_app makes new (ingest group, mounted apps' state)."""
+    key = _settings_key(settings)
+    app = _APPS.get(key)
+    if app is None:
+        app = _APPS[key] = create_app(settings, resources)
+        return app
+    config_cache.configure(settings.config_cache_seconds)
+    app.state.resources = resources
+    app.state.ingest_group = GroupCommit(settings)
+    for route in app.routes:
+        state = getattr(getattr(route, "app", None), "state", None)
+        if isinstance(getattr(state, "sandbox", None), SandboxState):
+            state.sandbox = SandboxState(state.sandbox.config)
+        if isinstance(getattr(state, "model_server", None), ModelServerState):
+            state.model_server = ModelServerState(boot_cassette=Cassette())
+    return app
+
+
 @pytest.fixture
 async def client(settings: Settings, resources: Resources) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client for the API app (in-process ASGI; no embedded worker)."""
-    app = create_app(settings, resources)
+    app = _api_app(settings, resources)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         yield http
