@@ -190,12 +190,12 @@ async def breakdown(
             # The cycle is done when its reply is in the sandbox, whoever sent it.
             await outbox.wait_for(base + count + index + 1, timeout=10, what=f"reply {index}")
 
-        async def idle_poll() -> None:  # as Worker._idle_seconds reads it
+        async def idle_poll() -> None:  # as Worker._due_tasks probes
             async with resources.db.read() as session:
-                await jobs.next_run_at(session, registry.names())
+                await jobs.due_tasks(session, now=utcnow(), tasks=registry.names())
 
         for _ in range(count):
-            await steps.measure("worker_idle_poll_next_run_at", idle_poll)
+            await steps.measure("worker_idle_poll_due_probe", idle_poll)
         await _request_path(resources, world, ids, steps)
         return steps.report() | {"jobs_per_cycle": sum(jobs_per_cycle) / len(jobs_per_cycle)}
     finally:

@@ -90,7 +90,6 @@ def _queries() -> dict[str, Query]:
         "status_to_message": lambda s: messaging.lock_by_wamid(
             s, _id("config", n % 10), f"wamid.out.{n}"
         ),
-        "next_run_at": lambda s: jobs.next_run_at(s, fast),
         "due_probe": lambda s: jobs.due_tasks(s, now=now, tasks=fast),
         "due_by_task": lambda s: jobs.due_by_task(s, now),
         "retention_compaction_due": lambda s: retention.compaction_due(

@@ -69,6 +69,17 @@ async def start_agent(
     return data
 
 
+async def post_resume(
+    client: httpx.AsyncClient, project: TestProject, agent_id: str, execution_id: str, text: str
+) -> httpx.Response:
+    """``POST /agents/{id}/executions/{execution_id}/resume`` with the user's text, as sent."""
+    return await client.post(
+        f"/api/v1/agents/{agent_id}/executions/{execution_id}/resume",
+        headers=project.headers,
+        json={"message": {"type": "user_input", "content": {"text": text}}},
+    )
+
+
 async def agent_execution(
     client: httpx.AsyncClient, project: TestProject, agent_id: str, execution_id: str
 ) -> dict[str, Any]:

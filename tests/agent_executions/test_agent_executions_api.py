@@ -11,6 +11,7 @@ from agent_builders import (
     ask,
     create_agent,
     get_test_chat,
+    post_resume,
     says,
     script,
     start_agent,
@@ -149,23 +150,14 @@ async def test_a_resume_through_another_resource_leaves_the_pause_alone(
     other = await create_agent(client, project, simple_graph())
     started = await start_agent(client, project, agent["id"])
     await run_jobs(resources)
-    body = {"message": {"type": "user_input", "content": {"text": "A-1"}}}
     as_flow = await client.post(
         f"/api/v1/flow_executions/{started['id']}/resume", headers=project.headers, json={}
     )
-    as_other = await client.post(
-        f"/api/v1/agents/{other['id']}/executions/{started['id']}/resume",
-        headers=project.headers,
-        json=body,
-    )
+    as_other = await post_resume(client, project, other["id"], started["id"], "A-1")
     assert (as_flow.status_code, as_other.status_code) == (404, 404), (as_flow, as_other)
     still = await agent_execution(client, project, agent["id"], started["id"])
     assert still["status"] == "paused", still
-    resumed = await client.post(
-        f"/api/v1/agents/{agent['id']}/executions/{started['id']}/resume",
-        headers=project.headers,
-        json=body,
-    )
+    resumed = await post_resume(client, project, agent["id"], started["id"], "A-1")
     assert resumed.status_code == 200, resumed.text
 
 
@@ -181,11 +173,7 @@ async def test_a_test_chat_is_not_resumed_through_the_executions_api(
     chat = await start_test_chat(client, project, f"/api/v1/agents/{agent['id']}/test_chats", "hi")
     await run_jobs(resources)
     before = await get_test_chat(client, project, chat["id"])
-    response = await client.post(
-        f"/api/v1/agents/{agent['id']}/executions/{chat['id']}/resume",
-        headers=project.headers,
-        json={"message": {"type": "user_input", "content": {"text": "A-1"}}},
-    )
+    response = await post_resume(client, project, agent["id"], chat["id"], "A-1")
     assert response.status_code == 404, response.text
     after = await get_test_chat(client, project, chat["id"])
     assert (after["status"], after["conversation"]) == (before["status"], before["conversation"])

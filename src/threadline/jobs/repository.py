@@ -384,19 +384,6 @@ async def finish_many(session: AsyncSession, jobs: Collection[ClaimedJob]) -> se
 NOTIFY_CHANNEL = "threadline_jobs"
 
 
-async def next_run_at(
-    session: AsyncSession, tasks: Collection[str], *, after: datetime | None = None
-) -> datetime | None:
-    """When the earliest queued job of ``tasks`` (due after ``after``, if given) is due,
-    to sleep exactly until then."""
-    statement = select(func.min(Job.run_at)).where(
-        Job.status == "queued", Job.task.in_(list(tasks))
-    )
-    if after is not None:
-        statement = statement.where(Job.run_at > after)
-    return (await session.execute(statement)).scalar_one_or_none()
-
-
 def _probe_statement() -> Any:
     """The due-jobs probe, built once: the earliest job due later (one row, its task
     NULL), then each task with a job due now (queued and due, or its lease run out). One
