@@ -32,11 +32,14 @@ async def _job(resources: Resources, job_id: int) -> Job:
 
 
 async def _take_over(resources: Resources, job_id: int) -> None:
-    """What another worker does once this one's lease has run out (a partition, a stall)."""
+    """What another worker does once this one's lease has run out (a partition, a stall).
+
+    The lease runs out and B claims in one transaction: otherwise the holder's own poll
+    could win its expired job back in between.
+    """
     async with resources.db.transaction() as session:
         past = utcnow() - timedelta(seconds=1)
         await session.execute(update(Job).where(Job.id == job_id).values(lease_expires_at=past))
-    async with resources.db.transaction() as session:
         (taken,) = await repository.claim(session, now=utcnow(), limit=10, lease_seconds=60)
     assert taken.id == job_id and taken.attempts == 2
 

@@ -119,11 +119,16 @@ async def test_pair_rate_limit_is_transient(
 async def test_sender_cut_off_mid_call_leaves_an_accepted_message(
     wa: WhatsAppClient, sandbox_http: httpx.AsyncClient, sandbox: SandboxState
 ) -> None:
-    await sandbox_http.post("/_sandbox/config", json={"latency_ms": 500})
+    await sandbox_http.post("/_sandbox/config", json={"latency_ms": 60_000})
+    sending = asyncio.create_task(wa.send_message(text_message(TO, "x")))
+    async with asyncio.timeout(10):  # recorded; the response is held back for a minute
+        while not sandbox.outbox:
+            await asyncio.sleep(0.01)
 
-    with pytest.raises(TimeoutError):
-        await asyncio.wait_for(wa.send_message(text_message(TO, "x")), timeout=0.05)
+    sending.cancel()
 
+    with pytest.raises(asyncio.CancelledError):
+        await sending
     assert [entry.type for entry in sandbox.outbox] == ["text"]
 
 
