@@ -12,7 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.kit.listing import CreatedRange, contains, fetch_page
 from threadline.kit.schemas import PageParams
-from threadline.kit.sql import insert_ignoring_conflict
+from threadline.kit.sql import (
+    insert_ignoring_conflict,
+    insert_many_ignoring_conflict,
+    insert_returning_unless_conflict,
+)
 from threadline.models import Customer, WhatsappContact, WhatsappContactNote
 
 
@@ -26,6 +30,10 @@ class ContactFilters:
     profile_name_contains: str | None = None
     wa_id_contains: str | None = None
     created: CreatedRange = field(default_factory=CreatedRange)
+
+
+#: The unique key a new contact may collide on.
+_CONTACT_KEY = ("project_id", "wa_id")
 
 
 async def by_wa_id(
@@ -50,9 +58,14 @@ async def by_id(
 
 async def insert_if_absent(
     session: AsyncSession, project_id: uuid.UUID, wa_id: str, name: str | None, now: datetime
-) -> None:
-    """Create the contact unless it exists (concurrent first messages make one row)."""
-    await insert_contact(session, new_contact_values(project_id, wa_id, name, now))
+) -> WhatsappContact | None:
+    """Create the contact unless it exists (concurrent first messages make one row); the
+    new contact, or None if it existed."""
+    values = new_contact_values(project_id, wa_id, name, now)
+    contact: WhatsappContact | None = await insert_returning_unless_conflict(
+        session, WhatsappContact, values, conflict_on=_CONTACT_KEY
+    )
+    return contact
 
 
 def new_contact_values(
@@ -71,13 +84,16 @@ def new_contact_values(
     }
 
 
-async def insert_contact(
-    session: AsyncSession, values: dict[str, Any] | list[dict[str, Any]]
-) -> bool:
-    """Insert a contact (or several) unless the project has that ``wa_id``; True if any was."""
+async def insert_contact(session: AsyncSession, values: dict[str, Any]) -> bool:
+    """Insert a contact unless the project has that ``wa_id``; True if it was inserted."""
     return await insert_ignoring_conflict(
-        session, WhatsappContact, values, conflict_on=("project_id", "wa_id")
+        session, WhatsappContact, values, conflict_on=_CONTACT_KEY
     )
+
+
+async def insert_contacts(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """:func:`insert_contact` for several contacts, in one call."""
+    await insert_many_ignoring_conflict(session, WhatsappContact, rows, conflict_on=_CONTACT_KEY)
 
 
 async def customer_exists(

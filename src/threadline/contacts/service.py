@@ -57,9 +57,10 @@ async def for_inbound(
     """The contact a message from ``wa_id`` belongs to, made or renamed as needed."""
     contact = await repository.by_wa_id(session, project_id, wa_id)
     if contact is None:
-        await repository.insert_if_absent(session, project_id, wa_id, name, now)
+        contact = await repository.insert_if_absent(session, project_id, wa_id, name, now)
+    if contact is None:  # a concurrent message inserted it first
         contact = await repository.by_wa_id(session, project_id, wa_id)
-        assert contact is not None  # inserted now, or by a concurrent message
+        assert contact is not None
     if name and contact.profile_name != name:
         contact.profile_name = name
         contact.updated_at = now
@@ -75,7 +76,7 @@ async def for_inbound_many(
     missing = [wa_id for wa_id in sorted(names) if wa_id not in found]
     if missing:
         rows = [repository.new_contact_values(project_id, w, names[w], now) for w in missing]
-        await repository.insert_contact(session, rows)
+        await repository.insert_contacts(session, rows)
         found.update(await repository.by_wa_ids(session, project_id, missing))
     for wa_id, name in names.items():
         contact = found[wa_id]

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, exists, func, select, text
+from sqlalchemy import ColumnElement, Select, bindparam, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from threadline.kit.sql import insert_ignoring_conflict
+from threadline.kit.sql import insert_many_ignoring_conflict, insert_returning_unless_conflict
 from threadline.models import WhatsappConfig, WhatsappContact, WhatsappConversation, WhatsappMessage
 from threadline.models.whatsapp_message import INBOX_PENDING
 
@@ -27,32 +27,35 @@ class ConversationFilters:
     phone_number: str | None = None
 
 
+_ACTIVE = select(WhatsappConversation).where(
+    WhatsappConversation.whatsapp_config_id == bindparam("config_id"),
+    WhatsappConversation.contact_id == bindparam("contact_id"),
+    WhatsappConversation.status == "active",
+)
+_ACTIVE_LOCKED = _ACTIVE.with_for_update(key_share=True).execution_options(populate_existing=True)
+
+
 async def active(
-    session: AsyncSession, config_id: uuid.UUID, contact_id: uuid.UUID
+    session: AsyncSession, config_id: uuid.UUID, contact_id: uuid.UUID, *, lock: bool = False
 ) -> WhatsappConversation | None:
-    """The active conversation of a number and a contact, if there is one."""
-    statement = select(WhatsappConversation).where(
-        WhatsappConversation.whatsapp_config_id == config_id,
-        WhatsappConversation.contact_id == contact_id,
-        WhatsappConversation.status == "active",
-    )
-    return (await session.execute(statement)).scalar_one_or_none()
+    """The active conversation of a number and a contact, if there is one; with ``lock``
+    row-locked and fresh, as :func:`lock` takes it."""
+    statement = _ACTIVE_LOCKED if lock else _ACTIVE
+    params = {"config_id": config_id, "contact_id": contact_id}
+    return (await session.execute(statement, params)).scalar_one_or_none()
 
 
-async def open_if_none(
-    session: AsyncSession,
-    *,
-    project_id: uuid.UUID,
-    config_id: uuid.UUID,
-    contact_id: uuid.UUID,
-    phone_number: str,
-    now: datetime,
-) -> bool:
-    """Open a conversation unless one is active (the partial unique index decides);
-    True if this call opened it."""
-    return await open_many(
-        session, [new_values(project_id, config_id, contact_id, phone_number, now)]
+async def open_one(session: AsyncSession, values: dict[str, Any]) -> WhatsappConversation | None:
+    """Open this conversation (:func:`new_values`) unless its contact has an active one on
+    the number; the new conversation, or None."""
+    conversation: WhatsappConversation | None = await insert_returning_unless_conflict(
+        session,
+        WhatsappConversation,
+        values,
+        conflict_on=("whatsapp_config_id", "contact_id"),
+        conflict_where="status = 'active'",
     )
+    return conversation
 
 
 def new_values(
@@ -76,15 +79,15 @@ def new_values(
     }
 
 
-async def open_many(session: AsyncSession, rows: list[dict[str, Any]]) -> bool:
-    """Open these conversations (one statement), each unless its contact has an active one
-    on the number; True if any was opened."""
-    return await insert_ignoring_conflict(
+async def open_many(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Open these conversations (one call), each unless its contact has an active one on
+    the number."""
+    await insert_many_ignoring_conflict(
         session,
         WhatsappConversation,
         rows,
         conflict_on=("whatsapp_config_id", "contact_id"),
-        conflict_where=text("status = 'active'"),
+        conflict_where="status = 'active'",
     )
 
 

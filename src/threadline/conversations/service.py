@@ -88,19 +88,22 @@ async def current(
     contact: WhatsappContact,
     now: datetime,
     inactivity: timedelta,
+    lock: bool = False,
 ) -> WhatsappConversation:
     """The conversation a message between the number and ``contact`` belongs to.
 
     A silent one past the inactivity period is ended first (its timer may not have run
-    yet), and a new one opened; concurrent callers agree on one through the index.
+    yet), and a new one opened; concurrent callers agree on one through the index. With
+    ``lock`` it is row-locked (:func:`repository.lock`), or new: made by this
+    transaction, no one else sees it before the commit.
     """
-    conversation = await repository.active(session, config_id, contact.id)
+    conversation = await repository.active(session, config_id, contact.id, lock=lock)
     if conversation is not None and is_stale(conversation, now, inactivity):
         await close(session, conversation, "inactivity", now)
         await session.flush()
         conversation = None
     if conversation is None:
-        conversation = await _open(session, config_id, contact, now)
+        conversation = await _open(session, config_id, contact, now, lock=lock)
         await schedule_expiry(session, conversation, inactivity)
     return conversation
 
@@ -151,20 +154,22 @@ async def _open_many(
 
 
 async def _open(
-    session: AsyncSession, config_id: uuid.UUID, contact: WhatsappContact, now: datetime
+    session: AsyncSession,
+    config_id: uuid.UUID,
+    contact: WhatsappContact,
+    now: datetime,
+    *,
+    lock: bool,
 ) -> WhatsappConversation:
-    opened = await repository.open_if_none(
-        session,
-        project_id=contact.project_id,
-        config_id=config_id,
-        contact_id=contact.id,
-        phone_number=f"+{contact.wa_id}",
-        now=now,
+    values = repository.new_values(
+        contact.project_id, config_id, contact.id, f"+{contact.wa_id}", now
     )
-    conversation = await repository.active(session, config_id, contact.id)
-    assert conversation is not None  # opened now, or by a concurrent message
-    if opened:
+    conversation = await repository.open_one(session, values)
+    if conversation is not None:
         await webhook_events.conversation_event(session, names.CONVERSATION_CREATED, conversation)
+        return conversation
+    conversation = await repository.active(session, config_id, contact.id, lock=lock)
+    assert conversation is not None  # a concurrent message opened it first
     return conversation
 
 

@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.contacts import service as contacts
-from threadline.conversations import repository as conversation_rows
 from threadline.conversations import service as conversations
 from threadline.engine.state import Resume, Start
 from threadline.errors import NotFound, Unprocessable
@@ -132,9 +131,8 @@ async def conversation_for(
     """The conversation the run belongs to, row-locked (before any execution's lock)."""
     contact = await contacts.for_phone(session, project.id, phone_number.lstrip("+"), now)
     conversation = await conversations.current(
-        session, config_id=config_id, contact=contact, now=now, inactivity=inactivity
+        session, config_id=config_id, contact=contact, now=now, inactivity=inactivity, lock=True
     )
-    await conversation_rows.lock(session, conversation.id)
     return conversation.id
 
 

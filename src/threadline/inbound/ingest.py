@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from threadline.calls import service as calls
 from threadline.config import Settings
 from threadline.contacts import service as contacts
-from threadline.conversations import repository as conversation_rows
 from threadline.conversations import service as conversations
 from threadline.inbound import envelope, routing
 from threadline.inbound.items import CallItem, InboundMessage, StatusItem, is_turn, permission_reply
@@ -220,10 +219,8 @@ async def _message(
     config = await routing.config_for_sender(session, candidates, message, now)
     if config is None:
         return  # an activation code for a sandbox session: consumed by the routing
-    opened = await conversation_of(session, config, message.sender, names, settings, now)
     # The inbox job decides "nothing left" under this lock: it cannot miss this message.
-    conversation = await conversation_rows.lock(session, opened.id)
-    assert conversation is not None
+    conversation = await conversation_of(session, config, message.sender, names, settings, now)
     if await _store(session, config, conversation.id, message, item, now):
         conversations.touch(conversation, now, inbound=True)
         values = message_values(config, conversation.id, message, item, now)
@@ -261,11 +258,12 @@ async def conversation_of(
     settings: Settings,
     now: datetime,
 ) -> WhatsappConversation:
-    """The sender's contact (made or renamed) and its current conversation on the number."""
+    """The sender's contact (made or renamed) and its current conversation on the number,
+    row-locked."""
     contact = await contacts.for_inbound(session, config.project_id, sender, names.get(sender), now)
     inactivity = timedelta(minutes=settings.conversation_inactivity_minutes)
     return await conversations.current(
-        session, config_id=config.id, contact=contact, now=now, inactivity=inactivity
+        session, config_id=config.id, contact=contact, now=now, inactivity=inactivity, lock=True
     )
 
 

@@ -440,12 +440,9 @@ async def delete_queued(session: AsyncSession, dedupe_key: str) -> None:
 
 
 async def insert_many(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """Insert jobs in one statement; a row whose queued ``dedupe_key`` exists is skipped."""
+    """Insert jobs in one call; a row whose queued ``dedupe_key`` exists is skipped."""
     if not rows:
         return
-    dialect = postgresql if _is_postgres(session) else sqlite
-    statement = dialect.insert(Job).values(rows)
-    statement = statement.on_conflict_do_nothing(
-        index_elements=["dedupe_key"], index_where=text("status = 'queued'")
-    )
-    await session.execute(statement)
+    # The prebuilt statement, executed for many rows: a multi-row VALUES would be
+    # compiled again on every call.
+    await session.execute(_INSERT[(_is_postgres(session), "keep")], rows)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, TextClause, select
+from sqlalchemy import select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,24 +19,75 @@ def is_postgres(session: AsyncSession) -> bool:
 async def insert_ignoring_conflict(
     session: AsyncSession,
     model: Any,
-    values: dict[str, Any] | list[dict[str, Any]],
+    values: dict[str, Any],
     *,
     conflict_on: Sequence[str],
-    conflict_where: ColumnElement[bool] | TextClause | None = None,
+    conflict_where: str | None = None,
 ) -> bool:
-    """``INSERT … ON CONFLICT DO NOTHING`` on a unique key; True if a row was inserted
-    (``values`` may be several rows: one statement).
+    """``INSERT … ON CONFLICT DO NOTHING`` of one row on a unique key (``conflict_where``:
+    the partial index's predicate, as SQL); True if the row was inserted.
 
     The unique constraint decides, so concurrent inserts of the same key make one row
     and the losers learn it without an error that would abort their transaction.
     """
-    dialect = postgresql if is_postgres(session) else sqlite
-    statement = dialect.insert(model).values(values)
-    statement = statement.on_conflict_do_nothing(
-        index_elements=list(conflict_on), index_where=conflict_where
-    )
-    result = await session.execute(statement)
+    statement = _unless_conflict(session, model.__table__, tuple(conflict_on), conflict_where)
+    result = await session.execute(statement, values)
     return bool(getattr(result, "rowcount", 0))
+
+
+async def insert_many_ignoring_conflict(
+    session: AsyncSession,
+    model: Any,
+    rows: list[dict[str, Any]],
+    *,
+    conflict_on: Sequence[str],
+    conflict_where: str | None = None,
+) -> None:
+    """:func:`insert_ignoring_conflict` of several rows (alike in their keys) in one call."""
+    if rows:
+        table = model.__table__
+        statement = _unless_conflict(session, table, tuple(conflict_on), conflict_where)
+        await session.execute(statement, rows)
+
+
+async def insert_returning_unless_conflict(
+    session: AsyncSession,
+    model: Any,
+    values: dict[str, Any],
+    *,
+    conflict_on: Sequence[str],
+    conflict_where: str | None = None,
+) -> Any:
+    """:func:`insert_ignoring_conflict` that returns the new row as an ORM object (in
+    the session, as a SELECT would), or None if the key was taken: the get-or-create
+    of a new row is then one statement instead of an insert and a read."""
+    statement = _returning(
+        session.get_bind().dialect.name, model, tuple(conflict_on), conflict_where
+    )
+    return (await session.scalars(statement, values)).one_or_none()
+
+
+@functools.cache
+def _returning(dialect: str, model: Any, key: tuple[str, ...], where: str | None) -> Any:
+    table = model.__table__
+    insert = _insert_statement(dialect, table, key, where).returning(*table.c)
+    return select(model).from_statement(insert)
+
+
+@functools.cache
+def _insert_statement(dialect: str, target: Any, key: tuple[str, ...], where: str | None) -> Any:
+    # Built once per shape and executed with the row as parameters: building the
+    # statement and its cache key cost more than running it, and a multi-row VALUES
+    # is compiled again on every call.
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert(target)
+    predicate = None if where is None else text(where)
+    return insert.on_conflict_do_nothing(index_elements=list(key), index_where=predicate)
+
+
+def _unless_conflict(
+    session: AsyncSession, target: Any, key: tuple[str, ...], where: str | None
+) -> Any:
+    return _insert_statement(session.get_bind().dialect.name, target, key, where)
 
 
 async def insert_or_lock(

@@ -204,10 +204,14 @@ async def _conversation_to(
     wa_id = _wa_id(phone)
     config = await _config(session, project, target)
     contact = await contacts.for_phone(session, project.id, wa_id, now)
-    current = await conversations.current(
-        session, config_id=config.id, contact=contact, now=now, inactivity=target.inactivity
+    return await conversations.current(
+        session,
+        config_id=config.id,
+        contact=contact,
+        now=now,
+        inactivity=target.inactivity,
+        lock=True,
     )
-    return await conversations.lock_for(session, project, current.id)
 
 
 async def _queue(
