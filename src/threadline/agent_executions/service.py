@@ -22,6 +22,7 @@ from threadline.agent_executions.schemas import (
     AgentResumeIn,
 )
 from threadline.agents import repository as agents
+from threadline.agents.service import version_of
 from threadline.conversations import service as conversations
 from threadline.engine.state import LogEvent, Resume, Start
 from threadline.errors import BadRequest, NotFound, Unprocessable
@@ -41,6 +42,7 @@ from threadline.models import (
     Project,
     WhatsappConversation,
 )
+from threadline.whatsapp_configs import cache as config_cache
 from threadline.whatsapp_configs.service import resolve as resolve_whatsapp_config
 from threadline.whatsapp_webhooks import emitters as webhook_events
 from threadline.whatsapp_webhooks import names
@@ -84,21 +86,23 @@ async def agent_of(session: AsyncSession, project: Project, agent_id: uuid.UUID)
     return agent
 
 
-def _same_version(snapshot: AgentSnapshot, agent: Agent) -> bool:
-    return (
-        snapshot.graph == agent.graph
-        and snapshot.system_prompt == agent.system_prompt
-        and snapshot.agent_version == agent.agent_version
-        and snapshot.message_debounce_seconds == agent.message_debounce_seconds
-    )
-
-
-async def pin_version(session: AsyncSession, agent: Agent, now: datetime) -> AgentSnapshot:
-    """The immutable version a new execution runs: the newest snapshot if the agent has
-    not changed since, else a new snapshot of it as it is now."""
+async def pin_version(session: AsyncSession, agent: Agent, now: datetime) -> uuid.UUID:
+    """The immutable version (snapshot id) a new execution runs: the agent's pinned
+    snapshot, else the newest one if the agent has not changed since, else a new
+    snapshot of it as it is now; the last two are pinned for the starts after."""
+    if agent.pinned_snapshot_id is not None:
+        return agent.pinned_snapshot_id
     latest = await repository.latest_snapshot(session, agent.id)
-    if latest is not None and _same_version(latest, agent):
-        return latest
+    if latest is not None and version_of(latest) == version_of(agent):
+        pinned = latest.id
+    else:
+        pinned = (await _freeze(session, agent, now)).id
+    # Unless the agent was updated since this transaction read it: the update wins.
+    await agents.pin_snapshot(session, agent.id, pinned, agent.updated_at)
+    return pinned
+
+
+async def _freeze(session: AsyncSession, agent: Agent, now: datetime) -> AgentSnapshot:
     snapshot = AgentSnapshot(
         project_id=agent.project_id,
         agent_id=agent.id,
@@ -117,17 +121,25 @@ async def pin_version(session: AsyncSession, agent: Agent, now: datetime) -> Age
 
 async def number_of(session: AsyncSession, project: Project, agent: Agent) -> uuid.UUID:
     """The WhatsApp config the agent sends from: its primary number, any number it is
-    attached to, or the project's default config."""
-    links = await agents.links_of_agent(session, agent.id)
-    primary = next((link for link in links if link.is_primary), links[0] if links else None)
-    if primary is not None:
-        return primary.whatsapp_config_id
-    return (await resolve_whatsapp_config(session, project, None)).id
+    attached to, or the project's default config.
+
+    Cached with the config lookups (``whatsapp_configs/cache.py``): every start asks,
+    and attaching, detaching or changing a number or a config empties the cache.
+    """
+
+    async def load() -> uuid.UUID:
+        links = await agents.links_of_agent(session, agent.id)
+        primary = next((link for link in links if link.is_primary), links[0] if links else None)
+        if primary is not None:
+            return primary.whatsapp_config_id
+        return (await resolve_whatsapp_config(session, project, None)).id
+
+    return await config_cache.cache.get(config_cache.agent_number_key(agent.id), load)
 
 
 def new_execution(
     agent: Agent,
-    snapshot: AgentSnapshot,
+    snapshot_id: uuid.UUID,
     *,
     phone_number: str,
     text: str | None,
@@ -149,7 +161,7 @@ def new_execution(
         project_id=agent.project_id,
         kind=agent_runtime.KIND,
         agent_id=agent.id,
-        agent_snapshot_id=snapshot.id,
+        agent_snapshot_id=snapshot_id,
         agent_state=agent_runtime.initial_state({"contact_information": contact}),
         test=test,
         tracking_id=uuid.uuid4(),
@@ -178,10 +190,10 @@ async def start(
     if data.phone_number is None:
         raise PhoneNumberRequired()
     now = utcnow()
-    snapshot = await pin_version(session, agent, now)
+    snapshot_id = await pin_version(session, agent, now)
     config_id = await number_of(session, project, agent)
     execution = new_execution(
-        agent, snapshot, phone_number=data.phone_number, text=data.text, now=now
+        agent, snapshot_id, phone_number=data.phone_number, text=data.text, now=now
     )
     execution.whatsapp_config_id = config_id
     execution.conversation_id = await flow_executions.conversation_for(
@@ -344,9 +356,9 @@ async def start_from_inbound(
 ) -> FlowExecution:
     """Start the number's agent for a conversation's first message (the caller holds the
     conversation's row lock, as for a flow started by a trigger)."""
-    snapshot = await pin_version(session, agent, now)
+    snapshot_id = await pin_version(session, agent, now)
     execution = new_execution(
-        agent, snapshot, phone_number=conversation.phone_number, text=text, now=now
+        agent, snapshot_id, phone_number=conversation.phone_number, text=text, now=now
     )
     execution.whatsapp_config_id = conversation.whatsapp_config_id
     execution.conversation_id = conversation.id

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -134,3 +135,19 @@ async def delete(session: AsyncSession, row: AgentWhatsappConfig) -> None:
     """Remove an attachment."""
     await session.delete(row)
     await session.flush()
+
+
+async def pin_snapshot(
+    session: AsyncSession, agent_id: uuid.UUID, snapshot_id: uuid.UUID, seen: datetime
+) -> bool:
+    """Pin the snapshot on the agent if no update (which moves ``updated_at``) came after
+    ``seen`` and none is pinned; whether it was. A compare-and-set: the start that pins
+    did not lock the agent."""
+    statement = (
+        update(Agent)
+        .where(Agent.id == agent_id, Agent.updated_at == seen, Agent.pinned_snapshot_id.is_(None))
+        .values(pinned_snapshot_id=snapshot_id)
+        .execution_options(synchronize_session=False)
+    )
+    result = await session.execute(statement)
+    return bool(getattr(result, "rowcount", 0))

@@ -24,6 +24,7 @@ from threadline.agents.schemas import (
 from threadline.errors import NotFound, Unprocessable
 from threadline.kit.schemas import PageParams
 from threadline.models import Agent, AgentSnapshot, AgentWhatsappConfig, Project, WhatsappConfig
+from threadline.whatsapp_configs import cache as config_cache
 from threadline.whatsapp_configs.service import get_by_id as get_whatsapp_config
 
 Linked = tuple[AgentWhatsappConfig, WhatsappConfig]
@@ -109,6 +110,7 @@ async def update(
 ) -> Agent:
     """Change the fields sent; a graph replaces the stored one whole (snapshots keep theirs)."""
     agent = await get(session, project, agent_id, for_update=True)
+    frozen = version_of(agent)
     sent = fields.model_fields_set
     if fields.name is not None:
         agent.name = fields.name
@@ -119,9 +121,16 @@ async def update(
         agent.agent_version = fields.agent_version
     if fields.graph is not None:
         agent.graph = fields.graph
+    if agent.pinned_snapshot_id is not None and version_of(agent) != frozen:
+        agent.pinned_snapshot_id = None  # the next start freezes the agent anew
     agent.updated_at = now
     await session.flush()
     return agent
+
+
+def version_of(row: Agent | AgentSnapshot) -> tuple[Any, ...]:
+    """What a snapshot freezes of an agent: rows of equal versions run the same."""
+    return (row.graph, row.system_prompt, row.agent_version, row.message_debounce_seconds)
 
 
 async def snapshot(
@@ -131,8 +140,9 @@ async def snapshot(
     graph: dict[str, Any] | None,
     now: datetime,
 ) -> AgentSnapshot:
-    """Freeze the agent as it is now (or with ``graph`` instead of its own)."""
-    agent = await get(session, project, agent_id)
+    """Freeze the agent as it is now (or with ``graph`` instead of its own); a freeze of
+    the agent as it is becomes the version its new executions run."""
+    agent = await get(session, project, agent_id, for_update=True)  # against an update
     row = AgentSnapshot(
         id=uuid.uuid4(),
         project_id=agent.project_id,
@@ -145,6 +155,8 @@ async def snapshot(
         created_at=now,
         updated_at=now,
     )
+    if version_of(row) == version_of(agent):
+        agent.pinned_snapshot_id = row.id
     repository.add(session, row)
     await session.flush()
     return row
@@ -196,6 +208,7 @@ async def attach(
     time; the agent's first number (or one sent ``is_primary``) becomes its primary."""
     agent = await get(session, project, agent_id, for_update=True)
     config = await get_whatsapp_config(session, project.id, fields.whatsapp_config_id)
+    config_cache.changed(session)  # the number the agent sends from
     if config is None:
         raise _refused("no WhatsApp config with this id in this project")
     taken = await repository.link_of_config(session, config.id)
@@ -227,6 +240,7 @@ async def update_config(
     """Make a number the agent's primary (the others stop being), or not."""
     await get(session, project, ids[0], for_update=True)
     link, config = await get_config(session, project, *ids)
+    config_cache.changed(session)  # the number the agent sends from
     if fields.is_primary is not None:
         link.is_primary = fields.is_primary
     link.updated_at = now
@@ -246,6 +260,7 @@ async def detach(
     """Detach a number; if it was the primary, the agent's oldest other number is now."""
     await get(session, project, agent_id, for_update=True)
     link, _ = await get_config(session, project, agent_id, link_id)
+    config_cache.changed(session)  # the number the agent sends from
     await repository.delete(session, link)
     rest = await repository.links_of_agent(session, agent_id)
     if link.is_primary and rest:

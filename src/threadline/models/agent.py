@@ -18,6 +18,8 @@ class Agent(Base):
 
     ``agent_version`` is Kapso's runtime version (1 messages the user through tools,
     2 sends plain text), not a revision counter: frozen revisions are snapshots.
+    ``pinned_snapshot_id`` is a snapshot equal to the agent as it is now (None: not
+    known), the one a new execution runs.
     """
 
     __tablename__ = "agents"
@@ -31,5 +33,6 @@ class Agent(Base):
     graph: Mapped[dict[str, Any]] = mapped_column(Json)
     agent_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     message_debounce_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    pinned_snapshot_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

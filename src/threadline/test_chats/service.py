@@ -20,7 +20,7 @@ from threadline.errors import BadRequest, NotFound
 from threadline.executions import repository as executions
 from threadline.executions.runtime import resume_claimed, run_engine
 from threadline.kit.clock import utcnow
-from threadline.models import Agent, AgentSnapshot, FlowExecution, Project
+from threadline.models import Agent, FlowExecution, Project
 from threadline.test_chats import repository
 from threadline.test_chats.schemas import TestChatCreate, TestChatResumeIn
 
@@ -54,8 +54,8 @@ async def start_for_agent(
     agent = await agent_executions.agent_of(session, project, agent_id)
     if data.agent_test_chat_id is not None:
         return await _continue(session, project, data.agent_test_chat_id, data.message, agent.id)
-    snapshot = await agent_executions.pin_version(session, agent, utcnow())
-    return await _start(session, agent, snapshot, data.message)
+    snapshot_id = await agent_executions.pin_version(session, agent, utcnow())
+    return await _start(session, agent, snapshot_id, data.message)
 
 
 async def start_for_snapshot(
@@ -70,15 +70,15 @@ async def start_for_snapshot(
             session, project, data.agent_test_chat_id, data.message, snapshot.agent_id
         )
     agent = await agent_executions.agent_of(session, project, snapshot.agent_id)
-    return await _start(session, agent, snapshot, data.message)
+    return await _start(session, agent, snapshot.id, data.message)
 
 
 async def _start(
-    session: AsyncSession, agent: Agent, snapshot: AgentSnapshot, text: str
+    session: AsyncSession, agent: Agent, snapshot_id: uuid.UUID, text: str
 ) -> FlowExecution:
     now = utcnow()
     execution = agent_executions.new_execution(
-        agent, snapshot, phone_number=TEST_PHONE, text=text, now=now, test=True
+        agent, snapshot_id, phone_number=TEST_PHONE, text=text, now=now, test=True
     )
     executions.add(session, execution)
     await run_engine(session, execution, Start(), now)

@@ -1,10 +1,12 @@
 """A process-local cache of the config lookups every webhook delivery makes.
 
 Meta's deliveries name a number (``phone_number_id``) or, on a per-config URL, a config
-id; at hundreds of deliveries a second the lookup would be a query each. Entries live
+id; at hundreds of deliveries a second the lookup would be a query each. The config an
+agent sends from, which every agent start asks, is kept here too. Entries live
 ``ttl`` seconds (``THREADLINE_CONFIG_CACHE_SECONDS``; 0 turns the cache off) and hold
 read-only copies, never rows of a session. Every write to a config in this process
-(create, update, default, delete) empties the cache at once and again when its
+(create, update, default, delete), and every change to an agent's numbers, empties
+the cache at once and again when its
 transaction commits, so a reader that loaded the old row in between cannot keep it.
 A change made by another process is seen within ``ttl``: that long, a deleted config
 may still be found there and a rotated app secret not yet used.
@@ -98,3 +100,8 @@ def by_id_key(config_id: uuid.UUID) -> tuple[str, Any]:
 def by_number_key(phone_number_id: str) -> tuple[str, Any]:
     """The key of a lookup by phone number id."""
     return ("number", phone_number_id)
+
+
+def agent_number_key(agent_id: uuid.UUID) -> tuple[str, Any]:
+    """The key of the config an agent sends from."""
+    return ("agent_number", agent_id)
