@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.kit.listing import CreatedRange, contains, fetch_page
@@ -31,14 +31,18 @@ class AgentFilters:
         return found
 
 
+# Built once: every agent start reads its agent.
+_GET = select(Agent).where(Agent.id == bindparam("agent_id"), Agent.project_id == bindparam("p"))
+_GET_FOR_UPDATE = _GET.with_for_update().execution_options(populate_existing=True)
+
+
 async def get(
     session: AsyncSession, project_id: uuid.UUID, agent_id: uuid.UUID, *, for_update: bool
 ) -> Agent | None:
     """The project's agent (row-locked if asked), or None."""
-    statement = select(Agent).where(Agent.id == agent_id, Agent.project_id == project_id)
-    if for_update:
-        statement = statement.with_for_update().execution_options(populate_existing=True)
-    return (await session.execute(statement)).scalar_one_or_none()
+    statement = _GET_FOR_UPDATE if for_update else _GET
+    params = {"agent_id": agent_id, "p": project_id}
+    return (await session.execute(statement, params)).scalar_one_or_none()
 
 
 async def list_page(

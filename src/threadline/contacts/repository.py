@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.kit.listing import CreatedRange, contains, fetch_page
@@ -34,16 +34,19 @@ class ContactFilters:
 
 #: The unique key a new contact may collide on.
 _CONTACT_KEY = ("project_id", "wa_id")
+#: Built once: every first message and every start reads the contact.
+_BY_WA_ID = select(WhatsappContact).where(
+    WhatsappContact.project_id == bindparam("project_id"),
+    WhatsappContact.wa_id == bindparam("wa_id"),
+)
 
 
 async def by_wa_id(
     session: AsyncSession, project_id: uuid.UUID, wa_id: str
 ) -> WhatsappContact | None:
     """The project's contact with this WhatsApp id."""
-    statement = select(WhatsappContact).where(
-        WhatsappContact.project_id == project_id, WhatsappContact.wa_id == wa_id
-    )
-    return (await session.execute(statement)).scalar_one_or_none()
+    params = {"project_id": project_id, "wa_id": wa_id}
+    return (await session.execute(_BY_WA_ID, params)).scalar_one_or_none()
 
 
 async def by_id(
