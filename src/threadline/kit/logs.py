@@ -30,7 +30,9 @@ _STANDARD = frozenset(vars(logging.makeLogRecord({}))) | {
 }
 
 #: Libraries whose INFO lines are noise at our volume.
-_QUIET = ("httpx", "httpcore", "uvicorn.access")
+#: Loggers kept to warnings: per-request noise, and alembic's per-migration lines (the
+#: start-up lists the migrations it applied itself, once: ``cli/startup.py``).
+_QUIET = ("httpx", "httpcore", "uvicorn.access", "alembic.runtime.migration")
 
 
 def fields(record: logging.LogRecord) -> dict[str, Any]:
