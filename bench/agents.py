@@ -5,6 +5,8 @@ is not the bench's; the worker (``jobs.worker.Worker``) runs in this process on 
 task registry minus ``messaging.deliver`` (a turn ends when its reply is *queued* in the
 outbox: the delivery to Meta is measured by ``python -m bench``). Per backend:
 
+* **start overhead** (``--starts``, before the worker runs): sequential agent starts by
+  new numbers, CPU and SQL per start (``bench/agent_starts.py``).
 * **turn overhead** (``--turns``, zero model latency): one conversation, turn after turn:
   the user's message resumes the paused execution (``agent_executions.service.resume`` in
   its own transaction, as the API does), the ``executions.model_call`` job makes the model
@@ -41,7 +43,7 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
-from bench import cpuprofile, fixture, procs
+from bench import agent_starts, cpuprofile, fixture, procs
 from bench.procs import log
 from bench.report import header
 from bench.sqlcount import StatementCounter
@@ -424,11 +426,22 @@ async def run_backend(
     counter = StatementCounter(resources.db.engine, resources.db.priority_engine)
     # SQLite's reads (the worker's due-jobs probes among them) run on engines of their own.
     reads = StatementCounter(resources.db.read_engine) if resources.db.is_sqlite else None
+    result: dict[str, Any] = {}
+    world = await build_world(resources)
+    if args.starts:  # before the worker runs: no turn in the way
+        log(f"{name}: {args.starts} sequential starts")
+        started = await agent_starts.start_overhead(
+            resources,
+            lambda phone: start_agent(resources, world, phone),
+            args.starts,
+            counter,
+            reads,
+        )
+        result["start_overhead"] = started
+        log(f"{name}: {started['cpu_ms_per_start']} ms CPU/start")
     worker = Worker(resources, tasks=bench_registry(turns))
     running = asyncio.create_task(worker.run())
-    result: dict[str, Any] = {}
     try:
-        world = await build_world(resources)
         await control(model_url, "/_control/reset", {})
         await control(model_url, f"/_control/scripts/{MODEL}", ASKING_SCRIPT)
         if args.turns:
@@ -493,6 +506,7 @@ def _args(argv: list[str]) -> argparse.Namespace:
         metavar="URL",
         help="the PostgreSQL server (its admin database), adds the postgresql backend",
     )
+    parser.add_argument("--starts", type=int, default=300, help="sequential starts (0: skip)")
     parser.add_argument("--turns", type=int, default=500, help="sequential turns (0: skip)")
     parser.add_argument(
         "--turns-per-conversation", type=int, default=10, help="turns of each conversation"
