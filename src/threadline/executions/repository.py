@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, bindparam, func, insert, select, update
+from sqlalchemy import ColumnElement, CursorResult, Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -48,6 +48,15 @@ async def load(session: AsyncSession, execution_id: uuid.UUID) -> FlowExecution 
     """An execution by id, without a lock (jobs know their execution's project)."""
     rows = await session.execute(_BY_ID, {"execution_id": execution_id})
     return rows.scalar_one_or_none()
+
+
+async def load_detached(session: AsyncSession, execution_id: uuid.UUID) -> FlowExecution | None:
+    """:func:`load`, detached from ``session``: it keeps the values read once the read
+    transaction rolls back (a rollback expires the objects still in the session)."""
+    execution = await load(session, execution_id)
+    if execution is not None:
+        session.expunge(execution)
+    return execution
 
 
 async def get_for_update(session: AsyncSession, execution_id: uuid.UUID) -> FlowExecution | None:
@@ -187,6 +196,41 @@ async def write_state(
     await session.execute(_WRITE_STATE, {"execution_id": execution.id, **params})
     for name in STATE_COLUMNS:
         set_committed_value(execution, name, values[name])
+
+
+#: A step applied to the state read before its call: the same UPDATE, on the condition
+#: that the row is still that state (the step, its wait, and the links an inbox's adopt or
+#: a config's purge change without a step: the conversation and the number).
+_WRITE_STATE_IF_CURRENT = _WRITE_STATE.where(
+    _EXECUTIONS.c.step_seq == bindparam("b_seq"),
+    _EXECUTIONS.c.status == "running",
+    _EXECUTIONS.c.wait_reason == bindparam("b_wait"),
+    _EXECUTIONS.c.conversation_id.is_not_distinct_from(bindparam("b_conversation_id")),
+    _EXECUTIONS.c.whatsapp_config_id.is_not_distinct_from(bindparam("b_config_id")),
+)
+
+
+async def write_state_if_current(
+    session: AsyncSession, execution: FlowExecution, values: dict[str, Any], *, wait: str
+) -> bool:
+    """:func:`write_state` as a compare-and-set on the state ``execution`` was read in
+    (running at its ``step_seq``, waiting on ``wait``); False, and nothing written, if
+    the row is no longer so. The UPDATE takes the row lock a SELECT FOR UPDATE would."""
+    params = {f"new_{name}": values[name] for name in STATE_COLUMNS}
+    current = {
+        "b_seq": execution.step_seq,
+        "b_wait": wait,
+        "b_conversation_id": execution.conversation_id,
+        "b_config_id": execution.whatsapp_config_id,
+    }
+    result = await session.execute(
+        _WRITE_STATE_IF_CURRENT, {"execution_id": execution.id, **current, **params}
+    )
+    if cast(CursorResult[Any], result).rowcount != 1:
+        return False
+    for name in STATE_COLUMNS:
+        set_committed_value(execution, name, values[name])
+    return True
 
 
 _INSERT_EVENTS = insert(cast(Table, ExecutionEvent.__table__))
