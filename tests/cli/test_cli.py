@@ -59,7 +59,7 @@ def test_serve_bootstraps_a_default_project_on_an_empty_database(tmp_path: Path)
         lines = []
         for line in server.stdout:
             lines.append(line)
-            if "Uvicorn running" in line or len(lines) > 50:
+            if "Uvicorn running" in line or len(lines) > 100:  # each migration logs two lines
                 break
         output = "".join(lines)
         match = re.search(r"default project (\S+)\.\n.*API key .*: (tl_\S+)", output)

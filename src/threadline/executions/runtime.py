@@ -59,14 +59,20 @@ async def run_engine_if_current(
 
     The new state is written by a compare-and-set on the state it was read in (its
     ``step_seq``, running on ``wait``): no SELECT FOR UPDATE first, the UPDATE takes the
-    row lock before anything else is written. False, with nothing written, if the row
-    has changed since (the caller then looks at it under its lock).
+    row lock before anything else is written, and tells whether an inbox is to be woken.
+    False, with nothing written, if the row has changed since (the caller then looks at
+    it under its lock).
     """
     outcome, agent_state = await _advance(session, execution, event, now)
     values = _new_state(execution, outcome, now, agent_state)
-    if not await repository.write_state_if_current(session, execution, values, wait=wait):
+    written = await repository.write_state_if_current(session, execution, values, wait=wait)
+    if written is None:
         return False
-    await _carry_on(session, execution, outcome, now, wake_inbox=True, handed_off=False)
+    await _carry_on(session, execution, outcome, now, wake_inbox=False, handed_off=False)
+    # The row says whether an inbox holds a message for the run: no query of the messages.
+    if written.holds_inbound and execution.status != "running":
+        assert execution.conversation_id is not None  # only a conversation's inbox holds
+        await conversations.wake_inbox(session, execution.conversation_id)
     return True
 
 
