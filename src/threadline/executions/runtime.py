@@ -70,8 +70,9 @@ async def run_engine_if_current(
         return False
     await _carry_on(session, execution, outcome, now, wake_inbox=False, handed_off=False)
     # The row says whether an inbox holds a message for the run: no query of the messages.
-    if written.holds_inbound and execution.status != "running":
-        assert execution.conversation_id is not None  # only a conversation's inbox holds
+    stopped = execution.status != "running" and execution.conversation_id is not None
+    if written.holds_inbound and stopped:
+        assert execution.conversation_id is not None
         await conversations.wake_inbox(session, execution.conversation_id)
     return True
 
