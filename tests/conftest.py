@@ -30,6 +30,7 @@ from threadline.app import create_app
 from threadline.config import Settings
 from threadline.inbound.group import GroupCommit
 from threadline.jobs.worker import Worker
+from threadline.kit import config_cache
 from threadline.kit.db import Base
 from threadline.kit.migrate import upgrade_async
 from threadline.kit.resources import Resources
@@ -39,7 +40,6 @@ from threadline.model_server.cassettes import Cassette
 from threadline.model_server.state import ModelServerState
 from threadline.sandbox.app import create_sandbox_app
 from threadline.sandbox.state import SandboxState
-from threadline.whatsapp_configs import cache as config_cache
 
 POSTGRES_URL = os.environ.get("THREADLINE_TEST_POSTGRES_URL", "")
 IN_CI = os.environ.get("CI", "").lower() == "true"

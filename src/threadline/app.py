@@ -19,7 +19,7 @@ from threadline.config import (
 from threadline.inbound.endpoints import router as inbound_router
 from threadline.inbound.group import GroupCommit
 from threadline.jobs.worker import Worker
-from threadline.kit import docs, http_errors, metrics
+from threadline.kit import config_cache, docs, http_errors, metrics
 from threadline.kit.body_limit import BodyLimitMiddleware
 from threadline.kit.observe import ObserveMiddleware
 from threadline.kit.resources import Resources
@@ -31,7 +31,6 @@ from threadline.sandbox.app import create_sandbox_app
 from threadline.sandbox.config import SandboxConfig
 from threadline.setup_links.page import router as setup_page_router
 from threadline.tasks import load_tasks, schedule_maintenance
-from threadline.whatsapp_configs import cache as config_cache
 
 DESCRIPTION = """WhatsApp automation: durable flows behind a Kapso v1 compatible API.
 

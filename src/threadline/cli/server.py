@@ -95,10 +95,10 @@ def serve(
 
 async def _run_worker(settings: Settings) -> None:
     from threadline.jobs.worker import Worker
+    from threadline.kit import config_cache
     from threadline.kit.metrics import serve_worker_metrics
     from threadline.llm.client import load_providers
     from threadline.tasks import load_tasks, schedule_maintenance
-    from threadline.whatsapp_configs import cache as config_cache
 
     load_tasks()
     load_providers()

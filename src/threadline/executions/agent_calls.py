@@ -60,6 +60,8 @@ class _Subject:
     project_id: uuid.UUID
     #: What the usage is recorded against: an agent's execution, a test chat, a flow's.
     kind: str
+    #: The row as read (detached, not to be written through the unit of work).
+    execution: FlowExecution
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,12 @@ class Answered:
     spec: ModelSpec
     reply: ModelReply
     duration_ms: float
+
+    @property
+    def execution(self) -> FlowExecution:
+        """The execution as the call's preparation read it (detached): the answer is
+        applied to it by a compare-and-set, with no second read."""
+        return self.subject.execution
 
     async def record(self, session: AsyncSession) -> None:
         """Add the call's usage row to ``session``'s transaction."""
@@ -101,13 +109,13 @@ async def _prepare(
     resources: Resources, execution_id: uuid.UUID, seq: int
 ) -> tuple[_Subject, ModelSpec, ModelRequest]:
     async with resources.db.read() as session:
-        execution = await repository.load(session, execution_id)
+        execution = await repository.load_detached(session, execution_id)
         if not waiting_for_call(execution, seq):
             raise MovedOn(f"agent execution {execution_id} moved on")
         assert execution is not None
         if execution.agent_state is None:
             raise ModelNotConfigured(f"agent execution {execution_id} is gone")
-        subject = _Subject(execution.id, execution.project_id, _subject_kind(execution))
+        subject = _Subject(execution.id, execution.project_id, _subject_kind(execution), execution)
         state = load_state(execution.agent_state)
         version = await agent_runtime.version_of(session, execution)
         spec = await resolve(

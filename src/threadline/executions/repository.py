@@ -50,6 +50,15 @@ async def load(session: AsyncSession, execution_id: uuid.UUID) -> FlowExecution 
     return rows.scalar_one_or_none()
 
 
+async def load_detached(session: AsyncSession, execution_id: uuid.UUID) -> FlowExecution | None:
+    """:func:`load`, detached from ``session``: it keeps the values read once the read
+    transaction rolls back (a rollback expires the objects still in the session)."""
+    execution = await load(session, execution_id)
+    if execution is not None:
+        session.expunge(execution)
+    return execution
+
+
 async def get_for_update(session: AsyncSession, execution_id: uuid.UUID) -> FlowExecution | None:
     """An execution, row-locked until the transaction ends (SQLite's lock is the database)."""
     rows = await session.execute(_FOR_UPDATE, {"execution_id": execution_id})
@@ -120,6 +129,8 @@ def _claim_statement(
             step_seq=FlowExecution.step_seq + 1,
             wait_reason=None,
             last_event_at=bindparam("b_now"),
+            # A waiting run's stop has woken any inbox it held (see write_state_if_current).
+            holds_inbound=False,
         )
         .returning(FlowExecution)
         .execution_options(synchronize_session=False, populate_existing=True)
@@ -187,6 +198,73 @@ async def write_state(
     await session.execute(_WRITE_STATE, {"execution_id": execution.id, **params})
     for name in STATE_COLUMNS:
         set_committed_value(execution, name, values[name])
+
+
+#: A step applied to the state read before its call: the same UPDATE, on the condition
+#: that the row is still that state (the step, its wait, and the links an inbox's adopt or
+#: a config's purge change without a step: the conversation and the number).
+_WRITE_STATE_IF_CURRENT = _WRITE_STATE.where(
+    _EXECUTIONS.c.step_seq == bindparam("b_seq"),
+    _EXECUTIONS.c.status == "running",
+    _EXECUTIONS.c.wait_reason == bindparam("b_wait"),
+    _EXECUTIONS.c.conversation_id.is_not_distinct_from(bindparam("b_conversation_id")),
+    _EXECUTIONS.c.whatsapp_config_id.is_not_distinct_from(bindparam("b_config_id")),
+).returning(_EXECUTIONS.c.holds_inbound)
+
+
+@dataclass(frozen=True)
+class Written:
+    """A compare-and-set step that won: whether an inbox holds a message for the run."""
+
+    holds_inbound: bool
+
+
+async def write_state_if_current(
+    session: AsyncSession, execution: FlowExecution, values: dict[str, Any], *, wait: str
+) -> Written | None:
+    """:func:`write_state` as a compare-and-set on the state ``execution`` was read in
+    (running at its ``step_seq``, waiting on ``wait``); None, and nothing written, if
+    the row is no longer so. The UPDATE takes the row lock a SELECT FOR UPDATE would.
+
+    ``holds_inbound`` comes back from the row as updated, not from a query of the
+    messages: an inbox sets it holding this row's lock (:func:`hold_inbound`), and on
+    PostgreSQL an UPDATE that waited for that lock re-reads the row the inbox committed
+    (READ COMMITTED re-checks, and RETURNING returns, the newest version). So either the
+    flag was committed before this UPDATE took the lock, and is returned, or the inbox
+    takes the lock after this transaction commits and sees the run's new state. A
+    subquery in RETURNING would not do: it reads the statement's snapshot, which may
+    predate the message if the UPDATE waited for the lock.
+    """
+    params = {f"new_{name}": values[name] for name in STATE_COLUMNS}
+    current = {
+        "b_seq": execution.step_seq,
+        "b_wait": wait,
+        "b_conversation_id": execution.conversation_id,
+        "b_config_id": execution.whatsapp_config_id,
+    }
+    rows = await session.execute(
+        _WRITE_STATE_IF_CURRENT, {"execution_id": execution.id, **current, **params}
+    )
+    holds_inbound = rows.scalar_one_or_none()
+    if holds_inbound is None:
+        return None
+    for name in STATE_COLUMNS:
+        set_committed_value(execution, name, values[name])
+    return Written(holds_inbound=bool(holds_inbound))
+
+
+_HOLD_INBOUND = (
+    update(_EXECUTIONS)
+    .where(_EXECUTIONS.c.id == bindparam("execution_id"))
+    .values(holds_inbound=True)
+)
+
+
+async def hold_inbound(session: AsyncSession, execution: FlowExecution) -> None:
+    """Note that an inbox left a message pending for ``execution`` (busy): the step that
+    stops it wakes the inbox. The caller holds the execution's row lock."""
+    await session.execute(_HOLD_INBOUND, {"execution_id": execution.id})
+    set_committed_value(execution, "holds_inbound", True)
 
 
 _INSERT_EVENTS = insert(cast(Table, ExecutionEvent.__table__))

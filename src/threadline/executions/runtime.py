@@ -43,12 +43,47 @@ async def run_engine(
 
     ``from_wait``: the execution was committed as waiting and this transaction claimed it.
     """
-    agent_state: dict[str, Any] | None
-    if execution.kind == agent_runtime.KIND:
-        outcome, agent_state = await agent_runtime.advance_stored(session, execution, event, now)
-    else:  # a flow's, with the agent of the agent node it may be at
-        outcome, agent_state = await flow_runtime.advance_flow(session, execution, event, now)
+    outcome, agent_state = await _advance(session, execution, event, now)
     await apply(session, execution, outcome, now, wake_inbox=not from_wait, agent_state=agent_state)
+
+
+async def run_engine_if_current(
+    session: AsyncSession,
+    execution: FlowExecution,
+    event: EngineInput | AgentInput,
+    now: datetime,
+    *,
+    wait: str,
+) -> bool:
+    """:func:`run_engine` on an execution read before a call, outside this transaction.
+
+    The new state is written by a compare-and-set on the state it was read in (its
+    ``step_seq``, running on ``wait``): no SELECT FOR UPDATE first, the UPDATE takes the
+    row lock before anything else is written, and tells whether an inbox is to be woken.
+    False, with nothing written, if the row has changed since (the caller then looks at
+    it under its lock).
+    """
+    outcome, agent_state = await _advance(session, execution, event, now)
+    values = _new_state(execution, outcome, now, agent_state)
+    written = await repository.write_state_if_current(session, execution, values, wait=wait)
+    if written is None:
+        return False
+    await _carry_on(session, execution, outcome, now, wake_inbox=False, handed_off=False)
+    # The row says whether an inbox holds a message for the run: no query of the messages.
+    stopped = execution.status != "running" and execution.conversation_id is not None
+    if written.holds_inbound and stopped:
+        assert execution.conversation_id is not None
+        await conversations.wake_inbox(session, execution.conversation_id)
+    return True
+
+
+async def _advance(
+    session: AsyncSession, execution: FlowExecution, event: EngineInput | AgentInput, now: datetime
+) -> tuple[Outcome, dict[str, Any] | None]:
+    if execution.kind == agent_runtime.KIND:
+        return await agent_runtime.advance_stored(session, execution, event, now)
+    # a flow's, with the agent of the agent node it may be at
+    return await flow_runtime.advance_flow(session, execution, event, now)
 
 
 async def resume_claimed(
@@ -85,6 +120,19 @@ async def apply(
     """
     handed_off = execution.wait_reason == "handoff"
     await _update_row(session, execution, outcome, now, agent_state)
+    await _carry_on(session, execution, outcome, now, wake_inbox=wake_inbox, handed_off=handed_off)
+
+
+async def _carry_on(
+    session: AsyncSession,
+    execution: FlowExecution,
+    outcome: Outcome,
+    now: datetime,
+    *,
+    wake_inbox: bool,
+    handed_off: bool,
+) -> None:
+    """What follows the new state: events, webhooks, outbox rows, timer, call, inbox."""
     await repository.add_events(session, _event_rows(execution, outcome, now))
     await _tell_webhooks(session, execution, outcome, handed_off=handed_off)
     await queue_messages(session, execution, outcome.sends, now)

@@ -25,7 +25,7 @@ from threadline.executions import (
 )
 from threadline.executions.failure import fail_execution
 from threadline.executions.keys import ADVANCE_TASK, CALL_TASK, MODEL_CALL_TASK, TIMEOUT_TASK
-from threadline.executions.runtime import resume_claimed, run_engine
+from threadline.executions.runtime import resume_claimed, run_engine, run_engine_if_current
 from threadline.functions.service import FunctionNotFound
 from threadline.jobs.registry import registry
 from threadline.jobs.retry import RetryPolicy
@@ -59,23 +59,44 @@ async def _advance_if_current(
 ) -> None:
     """Run the engine if the execution is still at the step this job was made for
     (``answered``: the model call's usage row, written whether or not it still is)."""
-    payload = ctx.job.payload
     async with ctx.resources.db.transaction() as session:
-        if answered is not None:
-            await answered.record(session)
-        execution = await repository.get_for_update(session, uuid.UUID(payload["execution_id"]))
-        current = (
-            execution is not None
-            and execution.status == "running"
-            and execution.step_seq == payload["seq"]
-            and execution.wait_reason == wait
-        )
-        if current:
-            assert execution is not None
-            await run_engine(session, execution, event, utcnow())
+        if answered is None or not await _apply_answer(session, answered, event, wait):
+            await _run_if_current(session, ctx.job.payload, event, wait)
         crash_point("advance.before_commit")
         await ctx.finish(session)
     crash_point("advance.after_commit")
+
+
+async def _apply_answer(
+    session: AsyncSession,
+    answered: agent_calls.Answered,
+    event: EngineInput | AgentInput,
+    wait: str | None,
+) -> bool:
+    """The model's usage row, then its answer through the compare-and-set on the row as
+    read before the call; False if the row changed since (not necessarily stale)."""
+    await answered.record(session)
+    assert wait is not None
+    return await run_engine_if_current(session, answered.execution, event, utcnow(), wait=wait)
+
+
+async def _run_if_current(
+    session: AsyncSession,
+    payload: dict[str, Any],
+    event: EngineInput | AgentInput,
+    wait: str | None,
+) -> None:
+    """Lock the row, and run the engine if it is still at the job's step."""
+    execution = await repository.get_for_update(session, uuid.UUID(payload["execution_id"]))
+    current = (
+        execution is not None
+        and execution.status == "running"
+        and execution.step_seq == payload["seq"]
+        and execution.wait_reason == wait
+    )
+    if current:
+        assert execution is not None
+        await run_engine(session, execution, event, utcnow())
 
 
 @registry.task(

@@ -36,6 +36,13 @@ async def active(session: AsyncSession, conversation_id: uuid.UUID) -> FlowExecu
     return await repository.active_in_conversation(session, conversation_id)
 
 
+async def hold(session: AsyncSession, execution: FlowExecution) -> None:
+    """The inbox leaves a message pending for ``execution``, busy (row-locked by
+    :func:`active`): the step that stops it wakes the inbox again."""
+    if not execution.holds_inbound:
+        await repository.hold_inbound(session, execution)
+
+
 async def adopt(session: AsyncSession, conversation: WhatsappConversation) -> FlowExecution | None:
     """A run still waiting in an earlier conversation with the same phone joins this one.
 

@@ -87,6 +87,7 @@ async def process_next(
     elif execution.status == "waiting" and execution.wait_reason == "handoff":
         _mark(group, "handoff", now, execution.id)
     else:
+        await turns.hold(session, execution)
         return Step.BLOCKED
     return Step.HANDLED
 

@@ -72,6 +72,10 @@ class FlowExecution(Base):
     started_at: Mapped[datetime] = mapped_column(UtcDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     last_event_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    #: An inbox found the run busy and left a message pending for it: the step that stops
+    #: the run wakes the inbox (read back by that step's compare-and-set, under the row's
+    #: lock, see ``executions.repository.write_state_if_current``); a claim clears it.
+    holds_inbound: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     #: When the retention compacted the event log (set once; never again after).
     events_compacted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 

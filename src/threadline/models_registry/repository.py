@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from threadline.kit.listing import contains, fetch_page
 from threadline.kit.schemas import PageParams
 from threadline.models import ModelProvider, ProjectModel
+from threadline.models_registry.cache import cache
 from threadline.models_registry.schemas import ProjectModelFilters, ProviderFilters
 
 
@@ -141,4 +142,5 @@ async def clear_default(
     )
     if besides is not None:
         statement = statement.where(ProjectModel.id != besides)
+    cache.changed(session)  # a Core statement: the ORM's write events do not see it
     await session.execute(statement.values(is_default=False))

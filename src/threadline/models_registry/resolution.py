@@ -29,6 +29,7 @@ from threadline.kit.crypto import Cipher
 from threadline.llm.types import ModelSettings, ModelSpec, Pricing, ProviderKind, ReasoningEffort
 from threadline.models import ModelProvider, ProjectModel
 from threadline.models_registry import repository
+from threadline.models_registry.cache import cache
 
 #: The key the local model server is called with (it checks none).
 LOCAL_API_KEY = "local"
@@ -49,7 +50,20 @@ async def resolve(
     *,
     cipher: Cipher,
 ) -> ModelSpec:
-    """The spec of the project's model called ``name`` (the rules are the module's)."""
+    """The spec of the project's model called ``name`` (the rules are the module's),
+    kept in the process's cache of resolved models (``models_registry.cache``)."""
+    local = settings.local_model_url("openai") if settings.model_server_enabled else None
+    key = ("spec", project_id, name or "", local)
+    return await cache.get(key, lambda: _resolve(session, project_id, name, settings, cipher))
+
+
+async def _resolve(
+    session: AsyncSession,
+    project_id: uuid.UUID,
+    name: str | None,
+    settings: Settings,
+    cipher: Cipher,
+) -> ModelSpec:
     found = await (
         repository.model_named(session, project_id, name)
         if name
