@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, bindparam, select, update
+from sqlalchemy import ColumnElement, Select, Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.agent_executions.schemas import AgentExecutionFilters, AgentExecutionStatus
@@ -51,8 +51,14 @@ def _of_project(project_id: uuid.UUID) -> Select[FlowExecution]:
 
 
 #: An agent's own executions (not its test chats'), for the compare-and-set of a resume.
+_COLUMNS = cast(Table, FlowExecution.__table__).c
 _OF_THE_AGENT = executions.ClaimScope(
-    "agent", (_E.kind == KIND, _E.agent_id == bindparam("b_agent_id"), _E.test.is_(False))
+    "agent",
+    (
+        _COLUMNS.kind == KIND,
+        _COLUMNS.agent_id == bindparam("b_agent_id"),
+        _COLUMNS.test.is_(False),
+    ),
 )
 
 

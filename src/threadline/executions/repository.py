@@ -40,6 +40,9 @@ async def get(
 
 # The statements every step runs are built once: building one and computing its cache
 # key each time cost more than running it (about 0.2 ms of a 0.5 ms statement).
+#: The table itself: UPDATEs built on it are plain Core statements, while an ORM-enabled
+#: UPDATE (on the entity) is annotated anew, and its cache key rebuilt, on every call.
+_EXECUTIONS = cast(Table, FlowExecution.__table__)
 _BY_ID = select(FlowExecution).where(FlowExecution.id == bindparam("execution_id"))
 _FOR_UPDATE = _BY_ID.with_for_update().execution_options(populate_existing=True)
 
@@ -68,15 +71,16 @@ async def get_for_update(session: AsyncSession, execution_id: uuid.UUID) -> Flow
 @dataclass(frozen=True, eq=False)
 class ClaimScope:
     """Conditions a claimed row must meet besides its wait (the API resource it is
-    resumed through); their bind parameters are given to :func:`claim_waiting`. A
-    module-level constant: its statements are built once per scope."""
+    resumed through), on the table's columns (``FlowExecution.__table__.c``); their bind
+    parameters are given to :func:`claim_waiting`. A module-level constant: its
+    statements are built once per scope."""
 
     name: str
     conditions: tuple[ColumnElement[bool], ...]
 
 
 #: ``claim_waiting``'s scope for the flows API: a flow's run, never an agent's.
-OF_A_FLOW = ClaimScope("flow", (FlowExecution.kind == "flow",))
+OF_A_FLOW = ClaimScope("flow", (_EXECUTIONS.c.kind == "flow",))
 
 
 async def claim_waiting(
@@ -111,30 +115,32 @@ async def claim_waiting(
 def _claim_statement(
     reasons: tuple[str, ...], by_project: bool, by_seq: bool, scope: ClaimScope | None
 ) -> Any:
+    column = _EXECUTIONS.c
     conditions = [
-        FlowExecution.id == bindparam("b_execution_id"),
-        FlowExecution.status == "waiting",
-        FlowExecution.wait_reason.in_(reasons),
+        column.id == bindparam("b_execution_id"),
+        column.status == "waiting",
+        column.wait_reason.in_(reasons),
         *(scope.conditions if scope is not None else ()),
     ]
     if by_project:
-        conditions.append(FlowExecution.project_id == bindparam("b_project_id"))
+        conditions.append(column.project_id == bindparam("b_project_id"))
     if by_seq:
-        conditions.append(FlowExecution.step_seq == bindparam("b_expected_seq"))
-    return (
-        update(FlowExecution)
+        conditions.append(column.step_seq == bindparam("b_expected_seq"))
+    claim = (
+        update(_EXECUTIONS)
         .where(*conditions)
         .values(
             status="running",
-            step_seq=FlowExecution.step_seq + 1,
+            step_seq=column.step_seq + 1,
             wait_reason=None,
             last_event_at=bindparam("b_now"),
             # A waiting run's stop has woken any inbox it held (see write_state_if_current).
             holds_inbound=False,
         )
-        .returning(FlowExecution)
-        .execution_options(synchronize_session=False, populate_existing=True)
+        .returning(*_EXECUTIONS.c)
     )
+    # The row comes back as the session's FlowExecution, fresh.
+    return select(FlowExecution).from_statement(claim).execution_options(populate_existing=True)
 
 
 async def list_for_flow(
@@ -178,7 +184,6 @@ STATE_COLUMNS = (
     "last_event_at",
     "ended_at",
 )
-_EXECUTIONS = cast(Table, FlowExecution.__table__)
 _WRITE_STATE = (
     update(_EXECUTIONS)
     .where(_EXECUTIONS.c.id == bindparam("execution_id"))

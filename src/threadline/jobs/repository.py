@@ -29,7 +29,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from threadline.models import Job
 from threadline.models._types import UtcDateTime
@@ -93,32 +92,37 @@ def _ready(job: Any, now: Any) -> Any:
     )
 
 
+#: The jobs table: the claim and the finish are built on it, not on the ORM entity, whose
+#: DML statements are annotated anew, and their cache key rebuilt, on every call.
+_JOBS = cast(Table, Job.__table__)
+
+
 def _claimable(now: Any, *, known_only: bool, expired: bool) -> Any:
     """Claimable jobs of one kind: queued and due, or (``expired``) running under a lease
     that ran out (its worker died)."""
-    other = aliased(Job)
+    job, other = _JOBS.c, _JOBS.alias("other").c
     # Head of line: any older job of the same key that is not settled (queued, whatever
     # its run_at, or running) blocks this one, so same-key jobs run in enqueue order; a
     # newer one running under a live lease blocks too (mutual exclusion).
     lock_busy = exists().where(
-        other.lock_key == Job.lock_key,
-        other.id != Job.id,
+        other.lock_key == job.lock_key,
+        other.id != job.id,
         or_(
             and_(other.status == "running", other.lease_expires_at >= now),
-            and_(other.id < Job.id, other.status.in_(("queued", "running"))),
+            and_(other.id < job.id, other.status.in_(("queued", "running"))),
         ),
     )
     if expired:
         # A dead worker's job that used its last attempt is not run again: the reaper
         # fails it.
         ready = and_(
-            Job.status == "running", Job.lease_expires_at < now, Job.attempts < Job.max_attempts
+            job.status == "running", job.lease_expires_at < now, job.attempts < job.max_attempts
         )
     else:
-        ready = and_(Job.status == "queued", Job.run_at <= now)
-    conditions = [ready, or_(Job.lock_key.is_(None), ~lock_busy)]
+        ready = and_(job.status == "queued", job.run_at <= now)
+    conditions = [ready, or_(job.lock_key.is_(None), ~lock_busy)]
     if known_only:
-        conditions.append(Job.task.in_(bindparam("tasks", expanding=True)))
+        conditions.append(job.task.in_(bindparam("tasks", expanding=True)))
     return and_(*conditions)
 
 
@@ -132,9 +136,9 @@ def _claim_branch(
     read and sorted the whole due backlog on every claim (``python -m bench.explain``).
     """
     ids = (
-        select(Job.id, Job.run_at)
+        select(_JOBS.c.id, _JOBS.c.run_at)
         .where(_claimable(now, known_only=known_only, expired=expired))
-        .order_by(Job.run_at)
+        .order_by(_JOBS.c.run_at)
         .limit(limit)
     )
     if skip_locked:
@@ -152,18 +156,18 @@ def _claim_statement(*, skip_locked: bool, known_only: bool) -> Any:
     ]
     both = union_all(*(select(kind.c.id, kind.c.run_at) for kind in kinds)).subquery("due")
     ids = select(both.c.id).order_by(both.c.run_at).limit(limit)
+    job = _JOBS.c
     return (
-        update(Job)
-        .where(Job.id.in_(ids.scalar_subquery()))
+        update(_JOBS)
+        .where(job.id.in_(ids.scalar_subquery()))
         .values(
             status="running",
-            attempts=Job.attempts + 1,
+            attempts=job.attempts + 1,
             lease_expires_at=bindparam("lease_until", type_=UtcDateTime()),
         )
         .returning(
-            Job.id, Job.task, Job.payload, Job.attempts, Job.max_attempts, Job.run_at, Job.lock_key
+            job.id, job.task, job.payload, job.attempts, job.max_attempts, job.run_at, job.lock_key
         )
-        .execution_options(synchronize_session=False)
     )
 
 
@@ -254,10 +258,14 @@ async def fail_abandoned(
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
+_FINISH = delete(_JOBS).where(
+    _JOBS.c.id == bindparam("job_id"), _JOBS.c.attempts == bindparam("held_attempts")
+)
+
+
 async def finish(session: AsyncSession, job: ClaimedJob) -> bool:
     """Delete a job this worker still holds; False when its lease was taken over."""
-    statement = delete(Job).where(Job.id == job.id, Job.attempts == job.attempts)
-    result = await session.execute(statement.execution_options(synchronize_session=False))
+    result = await session.execute(_FINISH, {"job_id": job.id, "held_attempts": job.attempts})
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
