@@ -10,30 +10,27 @@ model-call jobs the starts queue are dropped after, so no turn's CPU is counted 
 from __future__ import annotations
 
 import time
-import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import delete
 
 from bench import fixture, procs
+from bench.agent_world import World, start_agent
 from bench.sqlcount import StatementCounter
 from threadline.executions.keys import MODEL_CALL_TASK
 from threadline.kit.resources import Resources
 from threadline.models import Job
 
-Start = Callable[[str], Awaitable[uuid.UUID]]
-
 
 async def start_overhead(
     resources: Resources,
-    start: Start,
+    world: World,
     count: int,
     counter: StatementCounter,
     reads: StatementCounter | None,
 ) -> dict[str, Any]:
     """``count`` sequential starts (after one to warm up); CPU and SQL per start."""
-    await start(fixture.phone(count, "+1554"))
+    await start_agent(resources, world, fixture.phone(count, "+1554"))
     counter.take(1)
     if reads is not None:
         reads.take(1)
@@ -41,7 +38,7 @@ async def start_overhead(
     meter = procs.CpuMeter({}, include_postgres=pg).start()
     cpu_before, began = time.process_time(), time.perf_counter()
     for index in range(count):
-        await start(fixture.phone(index, "+1554"))
+        await start_agent(resources, world, fixture.phone(index, "+1554"))
     cpu, wall = time.process_time() - cpu_before, time.perf_counter() - began
     machine = meter.stop(count)
     result = {

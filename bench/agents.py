@@ -36,7 +36,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,73 +44,39 @@ import httpx
 from sqlalchemy import func, select
 
 from bench import agent_starts, cpuprofile, fixture, procs
+from bench.agent_world import (
+    TIMER_SECONDS,
+    World,
+    build_world,
+    resume_agent,
+    start_agent,
+    start_timer,
+    status_of,
+)
 from bench.procs import log
 from bench.report import header
 from bench.sqlcount import StatementCounter
 from bench.workload import summary_ms
-from threadline.agent_executions import service as agent_executions
-from threadline.agent_executions.schemas import AgentExecutionCreate, AgentResumeIn, MessageIn
-from threadline.agents import service as agents
-from threadline.agents.schemas import AgentCreateFields
 from threadline.config import Settings
-from threadline.executions import service as flow_executions
 from threadline.executions.keys import MODEL_CALL_TASK
-from threadline.executions.schemas import ExecutionCreate
-from threadline.flows import service as flows
-from threadline.flows.schemas import FlowCreateFields
 from threadline.jobs.context import JobContext
 from threadline.jobs.registry import Registry, registry
 from threadline.jobs.worker import Worker
-from threadline.kit.clock import utcnow
 from threadline.kit.migrate import upgrade_async
 from threadline.kit.resources import Resources
 from threadline.messaging.scopes import DELIVER_TASK
-from threadline.models import FlowExecution, Project
-from threadline.projects import service as projects
+from threadline.models import FlowExecution
 from threadline.tasks import load_tasks
-from threadline.triggers import service as triggers
-from threadline.triggers.schemas import TriggerCreateFields
 
 MODEL = "default"
 PROFILE_DIR = Path(__file__).resolve().parent / "results" / "profiles"
-#: The shortest wait_for_response timeout a flow may have; the timers are started this
-#: long minus ``TIMER_LEAD`` before the load, so they fall due 1 s into it.
-TIMER_SECONDS = 10
+#: The timers (``agent_world.TIMER_SECONDS``) are started this long minus ``TIMER_LEAD``
+#: before the load, so they fall due 1 s into it.
 TIMER_LEAD = 1.0
-INACTIVITY = timedelta(hours=24)
 #: Every answer asks the user something: each turn is one model call, then a pause.
 ASKING_SCRIPT = {
     "default": {"tool_calls": [{"name": "AskUserForInput", "arguments": {"message": "And?"}}]}
 }
-
-
-def agent_graph() -> dict[str, Any]:
-    """start → talk → end, as the builder SDK sends it."""
-
-    def node(name: str, prompt: str) -> dict[str, Any]:
-        return {"name": name, "type": "DefaultNode", "prompt": prompt, "global": False, "id": name}
-
-    nodes = [node("__start__", ""), node("talk", "Help the user"), node("__end__", "")]
-    edges = [
-        {"from": "__start__", "to": "talk", "id": "s_t"},
-        {"from": "talk", "to": "__end__", "id": "t_e"},
-    ]
-    return {"nodes": nodes, "edges": edges}
-
-
-def timer_definition() -> dict[str, Any]:
-    """start → wait_for_response (10 s timeout) → on timeout, send "late" and end."""
-    node = fixture.flow_node
-    nodes = [
-        node("start", "start"),
-        node("wait", "wait_for_response", save_response_to="x", timeout_seconds=TIMER_SECONDS),
-        node("late", "send_text", message="late"),
-    ]
-    edges = [
-        {"source": "start", "target": "wait", "label": "next"},
-        {"source": "wait", "target": "late", "label": "timeout"},
-    ]
-    return {"nodes": nodes, "edges": edges}
 
 
 class Turns:
@@ -158,69 +124,6 @@ def bench_registry(turns: Turns) -> Registry:
     # Commits wake the process registry's workers (jobs.queue): this worker is one of them.
     tasks._wakers = registry._wakers
     return tasks
-
-
-@dataclasses.dataclass
-class World:
-    """A project on the sandbox number, its agent and a 1 s timer flow."""
-
-    project: Project
-    agent_id: uuid.UUID
-    flow_id: uuid.UUID
-
-
-async def build_world(resources: Resources) -> World:
-    """The project (no model providers: the local model server answers), agent and flow."""
-    async with resources.db.transaction() as session:
-        project = (await projects.create(session, resources.cipher, name="bench-agents")).project
-        fields = AgentCreateFields(name="bench", system_prompt="Be brief", graph=agent_graph())
-        agent = await agents.create(session, project, fields, utcnow())
-        flow = await flows.create(
-            session,
-            project,
-            FlowCreateFields(name="t", definition=timer_definition(), status="active"),
-        )
-        await triggers.create(
-            session, project, flow.id, TriggerCreateFields(trigger_type="api_call")
-        )
-    return World(project=project, agent_id=agent.id, flow_id=flow.id)
-
-
-async def start_agent(resources: Resources, world: World, phone: str) -> uuid.UUID:
-    """One agent execution started (its first model call job queued)."""
-    data = AgentExecutionCreate(phone_number=phone, message="hi")
-    async with resources.db.transaction() as session:
-        execution = await agent_executions.start(
-            session, world.project, world.agent_id, data, inactivity=INACTIVITY
-        )
-        return execution.id
-
-
-async def resume_agent(resources: Resources, world: World, execution_id: uuid.UUID) -> None:
-    """The user's message to a paused execution, as ``POST .../resume`` does."""
-    data = AgentResumeIn(message=MessageIn(content={"text": "more"}))
-    async with resources.db.transaction() as session:
-        await agent_executions.resume(session, world.project, world.agent_id, execution_id, data)
-
-
-async def start_timer(resources: Resources, world: World, phone: str) -> uuid.UUID:
-    """A flow execution waiting 1 s for a reply that never comes."""
-    async with resources.db.transaction() as session:
-        started = await flow_executions.start(
-            session,
-            world.project,
-            world.flow_id,
-            ExecutionCreate(phone_number=phone),
-            inactivity=INACTIVITY,
-        )
-        return started.execution.id
-
-
-async def status_of(resources: Resources, execution_id: uuid.UUID) -> str:
-    """The execution's runtime status (``waiting`` is an agent's ``paused``)."""
-    async with resources.db.read() as session:
-        row = await session.get(FlowExecution, execution_id)
-        return "missing" if row is None else row.status
 
 
 async def control(model_url: str, path: str, body: dict[str, Any]) -> None:
@@ -430,13 +333,7 @@ async def run_backend(
     world = await build_world(resources)
     if args.starts:  # before the worker runs: no turn in the way
         log(f"{name}: {args.starts} sequential starts")
-        started = await agent_starts.start_overhead(
-            resources,
-            lambda phone: start_agent(resources, world, phone),
-            args.starts,
-            counter,
-            reads,
-        )
+        started = await agent_starts.start_overhead(resources, world, args.starts, counter, reads)
         result["start_overhead"] = started
         log(f"{name}: {started['cpu_ms_per_start']} ms CPU/start")
     worker = Worker(resources, tasks=bench_registry(turns))
