@@ -672,32 +672,56 @@ async def add_inbound_message(
     """An inbound message row as the webhook pipeline stores it (Meta's message object)."""
     import uuid
 
+    message = inbound_message_row(
+        uuid.UUID(project.id),
+        uuid.UUID(conversation.id),
+        uuid.UUID(conversation.config_id),
+        conversation.phone,
+        payload,
+        wamid=wamid,
+    )
+    async with resources.db.transaction() as session:
+        session.add(message)
+        await session.flush()
+        return message.id
+
+
+def inbound_message_row(
+    project_id: Any,
+    conversation_id: Any,
+    config_id: Any,
+    phone: str,
+    payload: dict[str, Any],
+    *,
+    wamid: str | None = None,
+    processing_status: str = "processed",
+) -> Any:
+    """The ``WhatsappMessage`` of an inbound message (``processing_status``: ``pending``
+    for one the inbox has still to take)."""
+    import uuid
+
     from threadline.kit.clock import utcnow
     from threadline.models import WhatsappMessage
     from threadline.whatsapp.content import describe
 
     now = utcnow()
-    message = WhatsappMessage(
-        project_id=uuid.UUID(project.id),
+    return WhatsappMessage(
+        project_id=project_id,
         direction="inbound",
-        conversation_id=uuid.UUID(conversation.id),
-        whatsapp_config_id=uuid.UUID(conversation.config_id),
-        phone_number=conversation.phone,
+        conversation_id=conversation_id,
+        whatsapp_config_id=config_id,
+        phone_number=phone,
         message_type=str(payload.get("type", "text")),
         content=describe(payload),
         payload=payload,
         status="received",
-        processing_status="processed",
+        processing_status=processing_status,
         attempts=0,
         wamid=wamid or f"wamid.in.{uuid.uuid4().hex}",
         meta_timestamp=now,
         created_at=now,
         updated_at=now,
     )
-    async with resources.db.transaction() as session:
-        session.add(message)
-        await session.flush()
-        return message.id
 
 
 def inbound_text_message(body: str, phone: str = "+15550002222") -> dict[str, Any]:

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from agent_builders import LOCAL_MODEL, ask, create_agent, script, start_agent
 from agent_graphs import simple_graph
-from builders import create_project, run_jobs
+from builders import create_project, inbound_message_row, run_jobs
 from llm_builders import LiveModelServer
 from threadline.executions import agent_calls
 from threadline.executions import repository as executions
@@ -96,20 +96,14 @@ async def _store_inbound(resources: Resources, execution_id: uuid.UUID, text: st
             "type": "text",
             "text": {"body": text},
         }
-        message = WhatsappMessage(
-            project_id=execution.project_id,
-            direction="inbound",
-            conversation_id=execution.conversation_id,
-            whatsapp_config_id=execution.whatsapp_config_id,
-            phone_number=execution.phone_number,
-            content=text,
-            payload=payload,
-            status="received",
-            processing_status="pending",
+        message = inbound_message_row(
+            execution.project_id,
+            execution.conversation_id,
+            execution.whatsapp_config_id,
+            execution.phone_number,
+            payload,
             wamid=wamid,
-            meta_timestamp=now,
-            created_at=now,
-            updated_at=now,
+            processing_status="pending",
         )
         session.add(message)
         await session.flush()
