@@ -98,7 +98,9 @@ async def test_a_job_taken_over_mid_batch_is_skipped_and_applied_once(
 
     await _enqueue(resources, "test.batch", [{"n": n} for n in range(4)])
     a = Worker(resources, tasks=tasks)
-    a.lease_seconds = 0.8  # a heartbeat every 0.2 s
+    # A heartbeat every 0.5 s: with 0.2 s, a loaded machine let the lease lapse before the
+    # take-over (A claimed its own job again: attempts 3, not 2).
+    a.lease_seconds = 2.0
     running = asyncio.create_task(a.run())
     try:
         await eventually(lambda: _holds(a, 4), timeout=5, what="A to hold the batch")
